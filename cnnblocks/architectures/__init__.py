@@ -1,0 +1,3 @@
+"""Full architectures composed from `cnnblocks.blocks`."""
+
+__all__ = []

@@ -1,0 +1,56 @@
+"""The VGG block (Simonyan & Zisserman, "Very Deep Convolutional Networks for Large-Scale Image
+Recognition", ICLR 2015, https://arxiv.org/abs/1409.1556)."""
+
+from keras import layers
+
+from cnnblocks import _validation as check
+from cnnblocks.blocks.common import check_input, conv_bn_act, layer_name, resolve_data_format
+
+
+def vgg_block(x, filters, convs=2, *, kernel_size=3, activation="relu", pool=True,
+              data_format=None, name=None):
+    """A stack of same-padded convolutions followed by 2x2/2 max pooling.
+
+    Each convolution has a bias and its activation fused in, as in the paper (no batch norm).
+    With `name="block1"` the layers are `block1_conv1`, `block1_conv2`, ..., `block1_pool`,
+    the names keras.applications' VGG16/VGG19 use.
+
+    Args:
+        x: rank-4 input tensor.
+        filters: int, output channels of every convolution.
+        convs: int, number of convolutions. Default 2.
+        kernel_size: int or pair. Default 3.
+        activation: str or None. Default `"relu"`.
+        pool: bool, end with `MaxPooling2D(2, strides=2)`. Default True.
+        data_format: `"channels_last"`, `"channels_first"` or None (Keras' setting).
+        name: str or None, prefix of every layer name.
+
+    Returns:
+        Tensor with `filters` channels; height and width halved (floor) when `pool`.
+
+    Parameters:
+        `k*k*c_in*f + f` for the first convolution, `k*k*f*f + f` for each further one.
+
+    Example:
+        >>> import keras
+        >>> from cnnblocks.blocks import vgg_block
+        >>> inputs = keras.Input((224, 224, 3))
+        >>> y = vgg_block(inputs, 64, 2, name="block1")
+        >>> tuple(y.shape)
+        (None, 112, 112, 64)
+    """
+    data_format, _ = resolve_data_format(data_format)
+    filters = check.positive_int(filters, "filters")
+    convs = check.positive_int(convs, "convs")
+    check.pair(kernel_size, "kernel_size")
+    if not isinstance(pool, bool):
+        raise TypeError(f"`pool` must be a bool, received {pool!r}.")
+    check.nonempty_str_or_none(name, "name")
+    check_input(x, data_format, min_size=2 if pool else 1, why="2x2/2 max pooling")
+    for i in range(1, convs + 1):
+        x = conv_bn_act(x, filters, kernel_size, batch_norm=False, activation=activation,
+                        data_format=data_format, name=name, suffixes=(f"_conv{i}", "", ""))
+    if pool:
+        x = layers.MaxPooling2D(2, strides=2, data_format=data_format,
+                                name=layer_name(name, "_pool"))(x)
+    return x
