@@ -1,0 +1,142 @@
+"""Inception-V3 (Szegedy et al., "Rethinking the Inception Architecture for Computer Vision",
+CVPR 2016, https://arxiv.org/abs/1512.00567).
+
+A stem of five conv-BN-ReLU units and two max pools, then eleven Inception-V3 modules
+(`mixed0` ... `mixed10`). Parameter counts and weight order equal keras.applications'
+InceptionV3, whose ImageNet files load into `InceptionV3` here. Every layer keras.applications
+names (`mixed0` ... `mixed10`, `mixed9_0`, `mixed9_1`, `avg_pool`, `predictions`) has that
+name here; the ~94 convolutions it leaves unnamed (`conv2d_12`, ...) get deterministic names
+(`conv1_conv`, `mixed0_5x5_reduce_bn`, `mixed4_7x7dbl_3_relu`, ...).
+"""
+
+from keras import layers
+
+from cnnblocks.architectures import common
+from cnnblocks.blocks import (conv_bn_act, inception_v3_a, inception_v3_b, inception_v3_c,
+                              inception_v3_reduction_a, inception_v3_reduction_b)
+
+#: The stem, 299x299x3 -> 35x35x192 (paper Table 1, with the released model's paddings):
+#: ("conv", name, filters, kernel, strides, padding) conv (no bias) - BN (no scale) - ReLU
+#: units and ("pool", name) 3x3/2 "valid" max pools.
+INCEPTION_V3_STEM = (
+    ("conv", "conv1", 32, 3, 2, "valid"),  # 149x149x32
+    ("conv", "conv2", 32, 3, 1, "valid"),  # 147x147x32
+    ("conv", "conv3", 64, 3, 1, "same"),  # 147x147x64
+    ("pool", "pool1"),  # 73x73x64
+    ("conv", "conv4", 80, 1, 1, "valid"),  # 73x73x80
+    ("conv", "conv5", 192, 3, 1, "valid"),  # 71x71x192
+    ("pool", "pool2"),  # 35x35x192
+)
+
+#: The modules as rows (name, kind, widths, options); widths in the block's argument order.
+INCEPTION_V3_MODULES = (
+    # 35x35 (Figure 5): f1, f5_reduce, f5, f3_reduce, f3, pool_proj
+    ("mixed0", "a", (64, 48, 64, 64, 96, 32), {}),  # 35x35x256
+    ("mixed1", "a", (64, 48, 64, 64, 96, 64), {}),  # 35x35x288
+    ("mixed2", "a", (64, 48, 64, 64, 96, 64), {}),  # 35x35x288
+    # grid reduction (Figure 10): f3, f3dbl_reduce, f3dbl
+    ("mixed3", "reduction_a", (384, 64, 96), {}),  # 17x17x768
+    # 17x17 (Figure 6, n=7): f1, f7_reduce, f7, f7dbl_reduce, f7dbl, pool_proj
+    ("mixed4", "b", (192, 128, 192, 128, 192, 192), {}),  # 17x17x768
+    ("mixed5", "b", (192, 160, 192, 160, 192, 192), {}),  # 17x17x768
+    ("mixed6", "b", (192, 160, 192, 160, 192, 192), {}),  # 17x17x768
+    ("mixed7", "b", (192, 192, 192, 192, 192, 192), {}),  # 17x17x768
+    # grid reduction: f3_reduce, f3, f7_reduce, f7
+    ("mixed8", "reduction_b", (192, 320, 192, 192), {}),  # 8x8x1280
+    # 8x8 (Figure 7): f1, f3_reduce, f3, f3dbl_reduce, f3dbl, pool_proj. keras.applications
+    # names the first inner concatenation of mixed10 "mixed9_1".
+    ("mixed9", "c", (320, 384, 384, 448, 384, 192),
+     {"concat_names": ("mixed9_0", "mixed9_3x3dbl_concat")}),  # 8x8x2048
+    ("mixed10", "c", (320, 384, 384, 448, 384, 192),
+     {"concat_names": ("mixed9_1", "mixed10_3x3dbl_concat")}),  # 8x8x2048
+)
+
+_MODULES = {
+    "a": inception_v3_a,
+    "reduction_a": inception_v3_reduction_a,
+    "b": inception_v3_b,
+    "reduction_b": inception_v3_reduction_b,
+    "c": inception_v3_c,
+}
+
+
+def InceptionV3(include_top=True, weights=None, input_tensor=None, input_shape=None,
+                pooling=None, classes=1000, classifier_activation="softmax",
+                name="inception_v3"):
+    """Inception-V3, the ImageNet network of the paper (Table 1).
+
+    Reference: Szegedy, Vanhoucke, Ioffe, Shlens, Wojna, "Rethinking the Inception Architecture
+    for Computer Vision", CVPR 2016, https://arxiv.org/abs/1512.00567. The structure is the
+    data in `INCEPTION_V3_STEM` and `INCEPTION_V3_MODULES`.
+
+    Args:
+        include_top: bool, add global average pooling (`avg_pool`) and the classifier
+            (`predictions`). Default True.
+        weights: None (random initialization), `"imagenet"` (keras.applications' file) or the
+            path of a weight file (keras.applications' legacy HDF5 layout, `.weights.h5` or
+            `.keras`).
+        input_tensor: optional Keras tensor to build the model on.
+        input_shape: optional (H, W, 3); at least 75x75; must be static with a top, and
+            (299, 299, 3) with a top and ImageNet weights. Default (299, 299, 3) with a top,
+            (None, None, 3) without.
+        pooling: None, `"avg"` or `"max"` global pooling when `include_top=False` (layers
+            `avg_pool` / `max_pool`).
+        classes: int, number of classes. Default 1000.
+        classifier_activation: activation of `predictions`. Default `"softmax"`.
+        name: model name. Default `"inception_v3"`.
+
+    Returns:
+        A `keras.Model`: 23,851,784 parameters (23,817,352 trainable) with the top,
+        21,802,784 without. The feature map (`mixed10`) has 2048 channels, 8x8 at 299.
+
+    Note:
+        - Batch normalization has no learned scale (gamma), and convolutions no bias, as in the
+          released model and keras.applications.
+        - The 35x35 modules keep a 1x1-5x5 branch, as the released model does; the paper's
+          Figure 5 replaces it with two 3x3 convolutions.
+        - No auxiliary classifier (the paper's side head on the 17x17 grid), as in
+          keras.applications; it only serves training.
+        - Inputs are expected in [-1, 1]: use
+          `cnnblocks.architectures.inception_v3.preprocess_input`.
+
+    Example:
+        >>> from cnnblocks import InceptionV3
+        >>> model = InceptionV3(include_top=False, input_shape=(75, 75, 3))
+        >>> tuple(model.output.shape)
+        (None, 1, 1, 2048)
+    """
+    classes = common.check_builder_args(
+        include_top=include_top, weights=weights, pooling=pooling, classes=classes,
+        classifier_activation=classifier_activation)
+    inputs, x, data_format, _ = common.model_input(
+        input_tensor, input_shape, default_size=299, min_size=75, include_top=include_top,
+        weights=weights)
+    for kind, layer, *unit in INCEPTION_V3_STEM:
+        if kind == "pool":
+            x = layers.MaxPooling2D(3, strides=2, data_format=data_format, name=layer)(x)
+        else:
+            filters, kernel_size, strides, padding = unit
+            x = conv_bn_act(x, filters, kernel_size, strides=strides, padding=padding,
+                            use_bias=False, bn_scale=False, data_format=data_format,
+                            name=layer)
+    for block, kind, widths, options in INCEPTION_V3_MODULES:
+        x = _MODULES[kind](x, *widths, data_format=data_format, name=block, **options)
+    x = common.classifier(x, include_top=include_top, pooling=pooling, classes=classes,
+                          classifier_activation=classifier_activation, data_format=data_format)
+    return common.finish(inputs, x, name=name, weights=weights, weights_key="inception_v3",
+                         include_top=include_top)
+
+
+MODELS = {"inception_v3": InceptionV3}
+
+
+def preprocess_input(x, data_format=None):
+    """keras.applications' InceptionV3 preprocessing: pixels in [0, 255] scaled to [-1, 1]."""
+    from keras.applications import inception_v3
+    return inception_v3.preprocess_input(x, data_format=data_format)
+
+
+def decode_predictions(preds, top=5):
+    """keras.applications' ImageNet decoding: [(class_id, name, probability), ...] per row."""
+    from keras.applications import inception_v3
+    return inception_v3.decode_predictions(preds, top=top)

@@ -1,0 +1,441 @@
+"""Model diagrams: one box per layer, or one box per block.
+
+Two levels, both drawn with pydot and Graphviz' `dot`:
+
+- `level="layer"`: `keras.utils.model_to_dot` (the graph `keras.utils.plot_model` draws), with
+  settings that work for every model here. Keras' default `splines="ortho"` aborts Graphviz on
+  Xception ("trapezoid-table overflow"), so edges are plain splines; `concentrate` (merged edges,
+  another source of Graphviz crashes) is off; nodes are named after the layers instead of Python
+  object ids, so the same model always gives the same file.
+- `level="block"`: one box per block (name, output shape, parameters), with the blocks found by
+  the rule `cnnblocks.summarize` uses (`cnnblocks.analysis.BLOCK_PATTERNS`), plus two fallbacks
+  for layers no pattern names, such as keras.applications InceptionV3's `conv2d_12`:
+
+  1. a layer on a branch (not every input-to-output path passes through it) joins the box of
+     the layer where its branch merges back (its immediate post-dominator): InceptionV3's
+     branch convolutions join the `mixed0` concatenation, an Xception projection shortcut the
+     block its `add` closes;
+  2. on the trunk, an unnamed `Add`/`Concatenate` joins the block its named inputs come from,
+     and other unnamed trunk layers in a row share one box labelled `first ... last`.
+
+  Consecutive identical blocks (same layers, parameters and output shape, joined in a chain)
+  are drawn once with a count (`conv4_block2 ... conv4_block36`, x35), so ResNet-152 fits on
+  a page; pass `collapse_repeats=False` to draw every block.
+
+Bitmaps. Graphviz' cairo renderer caps a PNG at 32,767 pixels a side and scales bigger
+drawings down. Before writing a PNG (or a PDF, whose readers may refuse pages over 200 inches)
+`plot` lays the graph out, predicts the size, and warns: a layer-level PNG of ResNet-50 fits at
+96 dpi, ResNet-152's does not fit at any readable resolution. SVG has no limit.
+"""
+
+import dataclasses
+import functools
+import html
+import math
+import os
+import pathlib
+import re
+import shutil
+import subprocess
+import warnings
+
+import keras
+
+from cnnblocks import _validation as check
+from cnnblocks import analysis
+
+LEVELS = ("layer", "block")
+RANKDIRS = ("TB", "LR", "BT", "RL")
+#: File extensions `plot` writes, and the Graphviz output format of each (`dot`: the source).
+FORMATS = {".svg": "svg", ".png": "png", ".pdf": "pdf", ".dot": "dot", ".gv": "dot"}
+#: Largest side, in pixels, of a bitmap Graphviz' cairo renderer writes unscaled.
+PNG_MAX_PIXELS = 32767
+#: Largest page side, in inches, that PDF readers must support (PDF 1.7 Annex C: 14,400 units).
+PDF_MAX_INCHES = 200
+#: Graphviz' default `pad` around a drawing, in inches (4 points on each side).
+_PAD_INCHES = 4 / 72
+
+_INSTALL = (
+    "Diagrams need the pydot package and the Graphviz programs: `pip install pydot`, and "
+    "Graphviz from your system's package manager (Debian/Ubuntu: `sudo apt-get install "
+    "graphviz`; macOS: `brew install graphviz`; conda: `conda install graphviz`; others: "
+    "https://graphviz.org/download/). `cnnblocks.to_dot` needs only pydot.")
+
+
+# Both bases: a missing package is an ImportError (as in keras.utils.plot_model), a missing
+# program a RuntimeError; callers may catch either.
+class GraphvizNotFoundError(ImportError, RuntimeError):
+    """pydot or Graphviz' `dot` program is missing; the message says how to install them."""
+
+
+def _pydot():
+    try:
+        import pydot
+    except ImportError:
+        raise GraphvizNotFoundError(f"pydot is not installed. {_INSTALL}") from None
+    return pydot
+
+
+def _dot_program():
+    path = shutil.which("dot")
+    if path is None:
+        raise GraphvizNotFoundError(
+            f"Graphviz' `dot` program was not found on the PATH. {_INSTALL}")
+    return path
+
+
+def _quote(name):
+    """A DOT identifier for `name`, always quoted (pydot leaves keywords such as `graph` bare)."""
+    return '"' + name.replace("\\", "\\\\").replace('"', '\\"') + '"'
+
+
+def _check_args(model, level, rankdir, show_shapes, collapse_repeats):
+    if not isinstance(model, keras.Model):
+        raise TypeError(f"`model` must be a keras.Model, received {type(model).__name__}: "
+                        f"{model!r:.80}.")
+    check.choice(level, "level", LEVELS)
+    check.choice(rankdir, "rankdir", RANKDIRS)
+    for arg, value in (("show_shapes", show_shapes), ("collapse_repeats", collapse_repeats)):
+        if not isinstance(value, bool):
+            raise TypeError(f"`{arg}` must be a bool, received {value!r}.")
+
+
+def _new_graph(pydot, model, rankdir):
+    graph = pydot.Dot(_quote(model.name), graph_type="digraph")
+    graph.set("rankdir", rankdir)
+    graph.set_node_defaults(fontname="Helvetica")
+    return graph
+
+
+def _layer_graph(pydot, model, show_shapes, rankdir):
+    """Keras' layer graph, with nodes named after layers and settings that scale."""
+    keras_graph = keras.utils.model_to_dot(model, show_shapes=show_shapes, show_layer_names=True,
+                                           rankdir=rankdir)
+    names = {str(id(layer)): _quote(layer.name) for layer in model.layers}
+    graph = _new_graph(pydot, model, rankdir)
+    graph.set_node_defaults(shape="plaintext")
+    for node in keras_graph.get_nodes():
+        graph.add_node(pydot.Node(names.get(node.get_name(), node.get_name()),
+                                  **node.get_attributes()))
+    for edge in keras_graph.get_edges():
+        src, dst = (names.get(e, e) for e in (edge.get_source(), edge.get_destination()))
+        graph.add_edge(pydot.Edge(src, dst, **edge.get_attributes()))
+    return graph
+
+
+@dataclasses.dataclass
+class Box:
+    """One box of a block-level diagram.
+
+    Attributes:
+        name: the block name (`"conv2_block1"`), or the layer name of an input or of a run of
+            unnamed layers.
+        kind: `"input"`, `"block"` (a name pattern matched) or `"layers"` (unnamed layers).
+        layers: names of its layers, in graph order.
+        output_shape: output shape of its last layer, batch dimension included.
+        params: parameters of its layers (Keras' count).
+        last: name of the last block when `repeat > 1`, else None.
+        repeat: how many identical chained blocks the box stands for.
+    """
+
+    name: str
+    kind: str
+    layers: list
+    output_shape: tuple
+    params: int
+    last: str = None
+    repeat: int = 1
+
+    def signature(self, types):
+        return (types, self.params, self.output_shape)
+
+
+def _post_dominators(children):
+    """Immediate post-dominator of each vertex of a topologically ordered DAG.
+
+    Vertex `n = len(children)` is a virtual exit after every output. Returns `(ipdom, meet)`,
+    `meet(a, b)` being the nearest common post-dominator of two vertices.
+    """
+    n = len(children)
+    ipdom, depth = [n] * n, [0] * (n + 1)
+
+    def meet(a, b):
+        while a != b:
+            if depth[a] < depth[b]:
+                a, b = b, a
+            a = ipdom[a]
+        return a
+
+    for v in reversed(range(n)):
+        if children[v]:
+            ipdom[v] = functools.reduce(meet, children[v])
+        depth[v] = depth[ipdom[v]] + 1
+    return ipdom, meet
+
+
+def _block_labels(calls, patterns):
+    """The box name of every call (the rule is in the module docstring), and the set of names
+    that are blocks (a pattern matched) rather than inputs or unnamed layers."""
+    n = len(calls)
+    children = [[] for _ in calls]
+    for j, call in enumerate(calls):
+        for p in call.parents:
+            children[p].append(j)
+    ipdom, meet = _post_dominators(children)
+    trunk = []  # vertices every input-to-output path passes through, in order
+    v = functools.reduce(meet, [i for i, c in enumerate(calls) if not c.parents])
+    while v != n:
+        trunk.append(v)
+        v = ipdom[v]
+    on_trunk = set(trunk)
+
+    label = [analysis.block_name(c.op.name, patterns)
+             if any(re.match(p, c.op.name) for p, _ in patterns) else None for c in calls]
+    named = set(label) - {None}
+    for v in trunk:  # fallback 2: an unnamed merge closes the block its branches come from
+        branches = {label[p] for p in calls[v].parents if p not in on_trunk} - {None}
+        if label[v] is None and len(calls[v].parents) > 1 and len(branches) == 1:
+            label[v] = branches.pop()
+    runs, prev = [], None  # fallback 2: chained unnamed trunk layers share one box
+    for v in trunk:
+        if label[v] is None and calls[v].parents:
+            if prev is not None and calls[v].parents == [prev]:
+                runs[-1].append(v)
+            else:
+                runs.append([v])
+            prev = v
+        else:
+            prev = None
+    for run in runs:
+        first, last = calls[run[0]].op.name, calls[run[-1]].op.name
+        for v in run:
+            label[v] = first if len(run) == 1 else f"{first} \u2026 {last}"
+    for v in reversed(range(n)):  # fallback 1: a branch layer joins the box it merges into
+        if label[v] is None:
+            branch = v not in on_trunk and calls[v].parents and ipdom[v] != n
+            label[v] = label[ipdom[v]] if branch else calls[v].op.name
+    return label, named
+
+
+def _collapse(boxes, edges, signatures):
+    """Merges chains of identical boxes into one box with a `repeat` count."""
+    outs, ins = {}, {}
+    for a, b in edges:
+        outs.setdefault(a, []).append(b)
+        ins.setdefault(b, []).append(a)
+    into = {}  # box name -> name of the box it was merged into
+    for box in boxes:
+        prev = ins.get(box.name, [])
+        if (box.kind == "block" and len(prev) == 1 and outs.get(prev[0]) == [box.name]
+                and signatures[prev[0]] == signatures[box.name]):
+            head = into.get(prev[0], prev[0])
+            into[box.name] = head
+    merged = {b.name: b for b in boxes}
+    for name, head in into.items():
+        merged[head].repeat += 1
+        merged[head].last = name
+        merged[head].output_shape = merged[name].output_shape
+    kept = [b for b in boxes if b.name not in into]
+    new_edges = []
+    for a, b in edges:
+        edge = (into.get(a, a), into.get(b, b))
+        if edge[0] != edge[1] and edge not in new_edges:
+            new_edges.append(edge)
+    return kept, new_edges
+
+
+def _boxes(model, collapse_repeats):
+    """`(boxes, edges)` of a block-level diagram: `Box`es in graph order, `(name, name)` pairs.
+
+    The layer graph is the one `cnnblocks.summarize` walks (topologically ordered calls with
+    their parents); a subclassed model, which has none, raises its ValueError.
+    """
+    calls = analysis._trace(analysis._check_model(model))
+    labels, named = _block_labels(calls, analysis.BLOCK_PATTERNS)
+    members = {}
+    for i, name in enumerate(labels):
+        members.setdefault(name, []).append(i)
+    boxes, signatures = [], {}
+    for name, idx in members.items():
+        ops = list({id(calls[i].op): calls[i].op for i in idx}.values())
+        first = calls[idx[0]]
+        kind = ("block" if name in named else
+                "input" if not first.parents and len(idx) == 1 else "layers")
+        box = Box(name=name, kind=kind, layers=[op.name for op in ops],
+                  output_shape=calls[idx[-1]].output_shapes[0],
+                  params=sum(op.count_params() for op in ops if isinstance(op, keras.Layer)))
+        boxes.append(box)
+        signatures[name] = box.signature(tuple(type(op).__name__ for op in ops))
+    edges = []
+    for j, call in enumerate(calls):
+        for p in call.parents:
+            edge = (labels[p], labels[j])
+            if edge[0] != edge[1] and edge not in edges:
+                edges.append(edge)
+    if collapse_repeats:
+        boxes, edges = _collapse(boxes, edges, signatures)
+    return boxes, edges
+
+
+_FILL = {"input": "#f2f2f2", "layers": "#f2f2f2", "block": "#dbe9f6"}
+
+
+def _box_label(box, show_shapes):
+    name = html.escape(box.name)
+    if box.repeat > 1:
+        name = f"{name} \u2026 {html.escape(box.last)}"
+    lines = [f'<font point-size="14"><b>{name}</b></font>']
+    if box.repeat > 1:
+        lines.append(f"\u00d7{box.repeat}, identical")
+    if show_shapes:
+        lines.append(html.escape(str(box.output_shape)))
+    if box.kind != "input":
+        each = " each" if box.repeat > 1 else ""
+        lines.append(f"{box.params:,} params{each}")
+    return "<" + "<br/>".join(lines) + ">"
+
+
+def _block_graph(pydot, model, show_shapes, rankdir, collapse_repeats):
+    boxes, edges = _boxes(model, collapse_repeats)
+    graph = _new_graph(pydot, model, rankdir)
+    graph.set_node_defaults(shape="box", style="rounded,filled", fontname="Helvetica",
+                            fontsize="12", margin="0.15,0.08")
+    for box in boxes:
+        fill = "#b3cde3" if box.repeat > 1 else _FILL[box.kind]
+        graph.add_node(pydot.Node(_quote(box.name), label=_box_label(box, show_shapes),
+                                  fillcolor=fill, penwidth=str(2 if box.repeat > 1 else 1)))
+    for a, b in edges:
+        graph.add_edge(pydot.Edge(_quote(a), _quote(b)))
+    return graph
+
+
+def to_dot(model, *, level="layer", show_shapes=True, rankdir="TB", collapse_repeats=True):
+    """The Graphviz DOT source of a model diagram (needs pydot, not the Graphviz programs).
+
+    Args:
+        model: a `keras.Model` (functional or Sequential; `level="block"` needs a layer graph).
+        level: `"layer"` (one box per layer, as `keras.utils.plot_model`) or `"block"` (one box
+            per block: name, output shape, parameters). Default `"layer"`.
+        show_shapes: bool, show the shapes. Default True.
+        rankdir: `"TB"` (top to bottom), `"LR"`, `"BT"` or `"RL"`. Default `"TB"`.
+        collapse_repeats: bool, at the block level draw chains of identical blocks as one box
+            with a count. Default True.
+
+    Returns:
+        str, the DOT source: nodes are named after the layers (or blocks).
+
+    Raises:
+        TypeError: `model` is not a keras.Model, or a flag is not a bool.
+        ValueError: unknown `level` or `rankdir`; a block diagram of a subclassed model.
+        GraphvizNotFoundError: pydot is not installed.
+
+    Example:
+        >>> import cnnblocks
+        >>> model = cnnblocks.create_model("resnet50", weights=None)
+        >>> source = cnnblocks.to_dot(model, level="block")
+        >>> source.count("->")  # input, conv1, pool1, 16 blocks (3 runs collapsed), head
+        10
+    """
+    _check_args(model, level, rankdir, show_shapes, collapse_repeats)
+    pydot = _pydot()
+    if level == "layer":
+        graph = _layer_graph(pydot, model, show_shapes, rankdir)
+    else:
+        graph = _block_graph(pydot, model, show_shapes, rankdir, collapse_repeats)
+    return graph.to_string()
+
+
+def _run_dot(args, source, to_file):
+    result = subprocess.run([_dot_program(), *args], input=source.encode("utf-8"),
+                            capture_output=True, check=False)
+    if result.returncode != 0:
+        raise RuntimeError(f"Graphviz failed to draw {to_file} (exit status "
+                           f"{result.returncode}): {result.stderr.decode(errors='replace')[-2000:]}")
+    return result.stdout.decode("utf-8", errors="replace")
+
+
+def _size_inches(source, to_file):
+    """Width and height of the laid-out drawing, in inches, padding included."""
+    first = _run_dot(["-Tplain"], source, to_file).split("\n", 1)[0].split()
+    return (float(first[2]) + 2 * _PAD_INCHES, float(first[3]) + 2 * _PAD_INCHES)
+
+
+def _checked_dpi(source, to_file, fmt, dpi, level):
+    """The dpi to render at; warns when a bitmap or page would exceed what readers handle."""
+    if fmt not in ("png", "pdf"):
+        return dpi
+    width, height = _size_inches(source, to_file)
+    hint = "use an .svg file" + (" or level='block'" if level == "layer" else "")
+    if fmt == "pdf":
+        if max(width, height) > PDF_MAX_INCHES:
+            warnings.warn(
+                f"{to_file}: the page is {width:.0f} x {height:.0f} inches; some PDF readers "
+                f"(Adobe Acrobat) refuse pages over {PDF_MAX_INCHES} inches: {hint}.",
+                stacklevel=3)
+        return dpi
+    pixels = (math.ceil(width * dpi), math.ceil(height * dpi))
+    if max(pixels) <= PNG_MAX_PIXELS:
+        return dpi
+    fit = max(1, math.floor(PNG_MAX_PIXELS / max(width, height)))
+    warnings.warn(
+        f"{to_file}: at dpi={dpi} the diagram is {pixels[0]:,} x {pixels[1]:,} pixels, over "
+        f"Graphviz' {PNG_MAX_PIXELS:,}-pixel bitmap limit; it is drawn at dpi={fit} instead, "
+        f"where 14-point text is {14 * fit / 72:.0f} pixels tall: {hint}.", stacklevel=3)
+    return fit
+
+
+def plot(model, to_file, *, level="layer", show_shapes=True, rankdir="TB", dpi=96,
+         collapse_repeats=True):
+    """Draws a model diagram to an SVG, PNG or PDF file (or writes its DOT source).
+
+    Like `keras.utils.plot_model`, with settings that work for every model in cnnblocks: the
+    format follows the file extension, layer names are shown, and no Graphviz setting that
+    crashes on large graphs is used. A PNG that would exceed Graphviz' 32,767-pixel limit is
+    drawn at the largest dpi that fits, with a warning; so is a PDF page over 200 inches.
+
+    Args:
+        model: a `keras.Model` (functional or Sequential; `level="block"` needs a layer graph).
+        to_file: str or path-like ending in `.svg`, `.png`, `.pdf`, or `.dot`/`.gv` (the DOT
+            source; no Graphviz program needed).
+        level: `"layer"` or `"block"`, as in `to_dot`. Default `"layer"`.
+        show_shapes: bool, show the shapes. Default True.
+        rankdir: `"TB"`, `"LR"`, `"BT"` or `"RL"`. Default `"TB"`.
+        dpi: int, resolution of a PNG. Default 96.
+        collapse_repeats: bool, as in `to_dot`. Default True.
+
+    Returns:
+        `pathlib.Path` of the written file.
+
+    Raises:
+        TypeError: `model` is not a keras.Model, `to_file` not a path, `dpi` not an int.
+        ValueError: unknown `level` or `rankdir`, or an extension other than the above.
+        GraphvizNotFoundError: pydot or Graphviz' `dot` is missing (an ImportError and a
+            RuntimeError); the message says how to install them.
+        RuntimeError: Graphviz failed.
+
+    Example:
+        >>> import cnnblocks
+        >>> model = cnnblocks.create_model("resnet152", weights=None)
+        >>> cnnblocks.plot(model, "resnet152.svg", level="block")
+        PosixPath('resnet152.svg')
+    """
+    if not isinstance(to_file, (str, os.PathLike)):
+        raise TypeError(f"`to_file` must be a path (str or os.PathLike), received "
+                        f"{type(to_file).__name__}: {to_file!r:.80}.")
+    to_file = pathlib.Path(to_file)
+    fmt = FORMATS.get(to_file.suffix.lower())
+    if fmt is None:
+        raise ValueError(f"`to_file` must end in one of {', '.join(FORMATS)}; received "
+                         f"{str(to_file)!r}.")
+    dpi = check.positive_int(dpi, "dpi")
+    source = to_dot(model, level=level, show_shapes=show_shapes, rankdir=rankdir,
+                    collapse_repeats=collapse_repeats)
+    if fmt == "dot":
+        to_file.write_text(source, encoding="utf-8")
+        return to_file
+    dpi = _checked_dpi(source, to_file, fmt, dpi, level)
+    args = [f"-T{fmt}", "-o", str(to_file)]
+    if fmt == "png":
+        args.insert(0, f"-Gdpi={dpi}")
+    _run_dot(args, source, to_file)
+    return to_file

@@ -1,0 +1,296 @@
+"""Assertions for users' unit tests of models built with (or compared to) cnnblocks.
+
+Each raises `AssertionError` whose message says where the model differs: which block or layer,
+expected against got, with thousands separators, e.g.
+`block3: expected 1,475,328 parameters, got 1,475,329 (+1)`, rather than two totals.
+
+Example:
+    >>> import keras
+    >>> from cnnblocks import testing
+    >>> from cnnblocks.blocks import vgg_block
+    >>> inputs = keras.Input((32, 32, 3))
+    >>> model = keras.Model(inputs, vgg_block(inputs, 16, 2, name="block1"))
+    >>> testing.assert_param_count(model, 2_768)
+    >>> testing.assert_param_count(model, {"block1": 2_768})
+    >>> testing.assert_layer_counts(model, Conv2D=2, MaxPooling2D=1)
+"""
+
+import difflib
+import math
+import numbers
+
+import keras
+
+from cnnblocks import analysis
+
+#: How many difference lines a message lists before it says how many more there are.
+MAX_LINES = 20
+#: Layer-config keys `assert_same_architecture` ignores: naming, dtype policy, trainability,
+#: and how weights are initialized or regularized (not part of the architecture).
+_IGNORED_CONFIG = ("name", "dtype", "trainable", "seed")
+_IGNORED_SUFFIXES = ("_initializer", "_regularizer", "_constraint")
+
+
+def _lines(header, lines):
+    shown = lines[:MAX_LINES]
+    more = len(lines) - len(shown)
+    tail = [f"  ... and {more:,} more difference(s)"] if more else []
+    return "\n".join([header] + [f"  {line}" for line in shown] + tail)
+
+
+def _signed(delta):
+    return f"{delta:+,}"
+
+
+def _count(value, arg):
+    if isinstance(value, bool) or not isinstance(value, numbers.Integral):
+        raise TypeError(f"`{arg}` must be a non-negative integer, received {value!r}.")
+    if value < 0:
+        raise ValueError(f"`{arg}` must be a non-negative integer, received {value!r}.")
+    return int(value)
+
+
+def _trainable(model):
+    return int(sum(math.prod(w.shape) for w in model.trainable_weights))
+
+
+def assert_param_count(model, expected, *, trainable=None):
+    """Asserts the model's parameter count, in total or per block.
+
+    Args:
+        model: a `keras.Model` (functional or built Sequential).
+        expected: int, the total `model.count_params()`; or a mapping `{block: count}` of
+            `cnnblocks.summarize` rows (e.g. `{"block3": 1_475_328}`), each checked.
+        trainable: None (not checked) or int, the expected trainable parameters. Default None.
+
+    Raises:
+        AssertionError: a count differs. The message gives expected and got per block, and,
+            for a total, the model's parameters per block.
+        TypeError / ValueError: bad arguments (named, with the value received).
+
+    Example:
+        >>> import keras
+        >>> from cnnblocks.testing import assert_param_count
+        >>> model = keras.Sequential([keras.Input((4,)), keras.layers.Dense(2, name="fc1")])
+        >>> assert_param_count(model, 10, trainable=10)
+    """
+    summary = analysis.summarize(model)
+    lines = []
+    if isinstance(expected, dict) or hasattr(expected, "items"):
+        blocks = {row.name: row for row in summary}
+        for block, count in expected.items():
+            count = _count(count, f"expected[{block!r}]")
+            if block not in blocks:
+                lines.append(f"{block}: expected {count:,} parameters, but the model has no "
+                             f"such block (blocks: {', '.join(blocks)})")
+            elif blocks[block].params != count:
+                got = blocks[block].params
+                lines.append(f"{block}: expected {count:,} parameters, got {got:,} "
+                             f"({_signed(got - count)})")
+    else:
+        count = _count(expected, "expected")
+        if summary.params != count:
+            lines.append(f"total: expected {count:,} parameters, got {summary.params:,} "
+                         f"({_signed(summary.params - count)}); parameters per block:")
+            lines.extend(f"  {row.name}: {row.params:,}" for row in summary if row.params)
+    if trainable is not None:
+        count = _count(trainable, "trainable")
+        if summary.trainable_params != count:
+            lines.insert(0, f"total: expected {count:,} trainable parameters, got "
+                            f"{summary.trainable_params:,} "
+                            f"({_signed(summary.trainable_params - count)})")
+    if lines:
+        raise AssertionError(_lines(f"Model {model.name!r} has unexpected parameter counts:",
+                                    lines))
+
+
+def _all_layers(model):
+    """Every layer, nested models' layers included (not the nested models themselves)."""
+    result = []
+    for layer in model.layers:
+        if isinstance(layer, keras.Model):
+            result.extend(_all_layers(layer))
+        else:
+            result.append(layer)
+    return result
+
+
+def assert_layer_counts(model, **counts_by_layer_type):
+    """Asserts how many layers of each type the model has (nested models' layers included).
+
+    Types are matched by exact class name (`Conv2D` does not count `SeparableConv2D`).
+
+    Args:
+        model: a `keras.Model`.
+        **counts_by_layer_type: class name = expected count, e.g. `Conv2D=13, Dense=3`.
+
+    Raises:
+        AssertionError: a count differs; the message gives expected and got per type and the
+            blocks holding that type of layer.
+        TypeError / ValueError: `model` is not a Keras model, or a count is not a
+            non-negative integer, or no counts are given.
+
+    Example:
+        >>> import keras
+        >>> from cnnblocks.testing import assert_layer_counts
+        >>> model = keras.Sequential([keras.Input((4,)), keras.layers.Dense(2)])
+        >>> assert_layer_counts(model, Dense=1, Conv2D=0)
+    """
+    analysis._check_model(model)
+    if not counts_by_layer_type:
+        raise ValueError("assert_layer_counts needs at least one `LayerType=count` argument, "
+                         "e.g. Conv2D=13; received none.")
+    expected = {k: _count(v, k) for k, v in counts_by_layer_type.items()}
+    by_type = {}
+    for layer in _all_layers(model):
+        by_type.setdefault(type(layer).__name__, []).append(layer.name)
+    lines = []
+    for kind, count in expected.items():
+        names = by_type.get(kind, [])
+        if len(names) == count:
+            continue
+        line = f"{kind}: expected {count:,} layers, got {len(names):,}"
+        if names:
+            blocks = {}
+            for name in names:
+                block = analysis.block_name(name)
+                blocks[block] = blocks.get(block, 0) + 1
+            line += " (per block: " + ", ".join(f"{b} {n}" for b, n in blocks.items()) + ")"
+        else:
+            line += f" (types in the model: {', '.join(sorted(by_type))})"
+        lines.append(line)
+    if lines:
+        raise AssertionError(_lines(f"Model {model.name!r} has unexpected layer counts:", lines))
+
+
+def _config(layer):
+    """The layer's architecture-defining configuration."""
+    if isinstance(layer, keras.Model):
+        return {}
+    try:
+        config = layer.get_config()
+    except NotImplementedError:
+        return {}
+    return {k: v for k, v in config.items()
+            if k not in _IGNORED_CONFIG and not k.endswith(_IGNORED_SUFFIXES)}
+
+
+def _shape(shape):
+    return analysis._format_shape(shape)
+
+
+def _layer_differences(got, want, check_names, prefix=""):
+    """Differences between two graphs, layer by layer, aligned on their class sequence."""
+    g_calls = analysis._trace(analysis._check_model(got))
+    w_calls = analysis._trace(analysis._check_model(want))
+
+    def label(call):
+        return f"{prefix}{call.op.name} ({type(call.op).__name__})"
+
+    matcher = difflib.SequenceMatcher(
+        a=[type(c.op).__name__ for c in w_calls], b=[type(c.op).__name__ for c in g_calls],
+        autojunk=False)
+    w_to_g, lines = {}, []
+    for tag, i1, i2, j1, j2 in matcher.get_opcodes():
+        if tag == "equal":
+            w_to_g.update(zip(range(i1, i2), range(j1, j2)))
+            continue
+        lines.extend(f"missing layer {label(w_calls[i])} (after "
+                     f"{w_calls[i - 1].op.name if i else 'the input'})" for i in range(i1, i2))
+        lines.extend(f"unexpected layer {label(g_calls[j])}" for j in range(j1, j2))
+    for i, j in sorted(w_to_g.items()):
+        w, g = w_calls[i], g_calls[j]
+        where = label(w)
+        if check_names and w.op.name != g.op.name and not isinstance(w.op, keras.layers.InputLayer):
+            lines.append(f"{where}: expected name {w.op.name!r}, got {g.op.name!r}")
+        if [s[1:] for s in w.output_shapes] != [s[1:] for s in g.output_shapes]:
+            lines.append(f"{where}: expected output {', '.join(map(_shape, w.output_shapes))}, "
+                         f"got {', '.join(map(_shape, g.output_shapes))}")
+        w_config, g_config = _config(w.op), _config(g.op)
+        for key in sorted(set(w_config) | set(g_config)):
+            if w_config.get(key) != g_config.get(key):
+                lines.append(f"{where}: {key}: expected {w_config.get(key)!r}, "
+                             f"got {g_config.get(key)!r}")
+        w_weights = [tuple(v.shape) for v in w.op.weights]
+        g_weights = [tuple(v.shape) for v in g.op.weights]
+        if w_weights != g_weights:
+            lines.append(f"{where}: expected weight shapes {w_weights}, got {g_weights}")
+        if w.op.count_params() != g.op.count_params():
+            lines.append(f"{where}: expected {w.op.count_params():,} parameters, got "
+                         f"{g.op.count_params():,} ({_signed(g.op.count_params() - w.op.count_params())})")
+        g_inputs = sorted(g.parents)
+        w_inputs = sorted(w_to_g.get(p, -1) for p in w.parents)
+        if g_inputs != w_inputs:
+            lines.append(f"{where}: expected inputs from "
+                         f"[{', '.join(w_calls[p].op.name for p in w.parents)}], got "
+                         f"[{', '.join(g_calls[p].op.name for p in g.parents)}]")
+        if isinstance(w.op, keras.Model) and isinstance(g.op, keras.Model):
+            lines.extend(_layer_differences(g.op, w.op, check_names, prefix=f"{w.op.name}/"))
+    return lines
+
+
+def assert_same_architecture(model, reference, *, check_names=True):
+    """Asserts that two models have the same architecture; says where they differ.
+
+    Compared: per block (`cnnblocks.summarize` rows, matched by name) output shape, depth,
+    parameters and multiply-adds; then per layer (aligned on the sequence of layer types, so an
+    inserted or missing layer is reported as such) the type, name, output shape, configuration
+    (filters, kernel size, strides, activation, use_bias, ... ; not initializers, regularizers
+    or dtype), weight shapes, parameters and which layers feed it. Weight values are not
+    compared.
+
+    Args:
+        model: the `keras.Model` under test ("got").
+        reference: the `keras.Model` it should equal ("expected"), e.g. the keras.applications
+            model built with `weights=None`.
+        check_names: bool, whether layer names must be equal too (they are public API: weight
+            files and `get_layer` use them). False for models with auto-generated names.
+            Default True.
+
+    Raises:
+        AssertionError: the models differ; the message lists the blocks and layers, expected
+            against got (at most `MAX_LINES` lines).
+        TypeError / ValueError: `model` or `reference` is not a functional/Sequential model.
+
+    Example:
+        >>> import keras
+        >>> from cnnblocks.testing import assert_same_architecture
+        >>> def build():
+        ...     inputs = keras.Input((8,), name="x")
+        ...     return keras.Model(inputs, keras.layers.Dense(2, name="fc1")(inputs))
+        >>> assert_same_architecture(build(), build())
+    """
+    got_summary = analysis.summarize(model)
+    try:
+        want_summary = analysis.summarize(reference)
+    except (TypeError, ValueError) as err:
+        raise type(err)(str(err).replace("`model`", "`reference`", 1)) from None
+    if not isinstance(check_names, bool):
+        raise TypeError(f"`check_names` must be a bool, received {check_names!r}.")
+    lines = []
+    got_rows = {row.name: row for row in got_summary}
+    want_rows = {row.name: row for row in want_summary}
+    for name, want in want_rows.items():
+        got = got_rows.get(name)
+        if got is None:
+            if check_names:
+                lines.append(f"{name}: block missing (expected {len(want.layers)} layers, "
+                             f"{want.params:,} parameters)")
+            continue
+        if got.output_shape != want.output_shape:
+            lines.append(f"{name}: expected output {_shape((None,) + want.output_shape)}, got "
+                         f"{_shape((None,) + got.output_shape)}")
+        for what, w, g in (("parameters", want.params, got.params),
+                           ("weight layers deep", want.depth, got.depth),
+                           ("multiply-adds", want.macs, got.macs)):
+            if w != g:
+                lines.append(f"{name}: expected {w:,} {what}, got {g:,} ({_signed(g - w)})")
+    if check_names:
+        lines.extend(f"{name}: unexpected block ({len(row.layers)} layers, {row.params:,} "
+                     "parameters)" for name, row in got_rows.items() if name not in want_rows)
+    lines.extend(_layer_differences(model, reference, check_names))
+    if lines:
+        header = (f"Model {model.name!r} differs from reference {reference.name!r} "
+                  f"(expected: reference, got: model); totals: expected {want_summary.params:,} "
+                  f"parameters, got {got_summary.params:,}:")
+        raise AssertionError(_lines(header, lines))

@@ -1,0 +1,37 @@
+"""One harness for every block: build, exact parameters, exact shape, deterministic names,
+`.keras` save and safe-mode load with identical outputs."""
+
+import numpy as np
+
+import keras
+
+
+def build(block, input_shape, name="blk"):
+    """Wraps `block(x, name=name)` into a model on a `keras.Input(input_shape)`."""
+    inputs = keras.Input(input_shape)
+    return keras.Model(inputs, block(inputs, name=name), name=f"{name}_model")
+
+
+def layer_names(model):
+    return [layer.name for layer in model.layers[1:]]
+
+
+def check_block(block, input_shape, *, params, output_shape, tmp_path, name="blk",
+                save=True):
+    """Asserts the harness' properties for one block; returns the built model."""
+    model = build(block, input_shape, name)
+    assert model.count_params() == params, (
+        f"params: expected {params:,}, got {model.count_params():,}")
+    assert tuple(model.output.shape) == (None, *output_shape)
+    twin = build(block, input_shape, name)
+    assert layer_names(model) == layer_names(twin), "names differ between two builds"
+    assert all(n.startswith(name) for n in layer_names(model)), layer_names(model)
+    if save:
+        x = np.random.RandomState(0).standard_normal((1, *input_shape)).astype("float32")
+        path = tmp_path / f"{name}.keras"
+        model.save(path)
+        loaded = keras.models.load_model(path, safe_mode=True)
+        np.testing.assert_allclose(loaded.predict(x, verbose=0), model.predict(x, verbose=0),
+                                   rtol=1e-6, atol=1e-6)
+        assert layer_names(loaded) == layer_names(model)
+    return model
