@@ -100,7 +100,7 @@ def _check_googlenet_args(*, include_top, weights, aux_classifiers, normalizatio
                          "weights were never released in keras.applications' format and "
                          "cnnblocks ships none. Use weights=None or the path of a weight file "
                          "you trained.")
-    if aux_classifiers and include_top is not True:
+    if aux_classifiers and include_top is False:
         raise ValueError("`aux_classifiers=True` needs `include_top=True` (the auxiliary "
                          f"classifiers are extra classification heads); received "
                          f"include_top={include_top!r}.")
