@@ -23,6 +23,11 @@ the output size; dilation changes neither the kernel volume nor the count.
 
 Weight layers are exactly the counted layers above; `BatchNormalization` has weights but is not
 a weight layer here (the papers do not count it in the depth).
+
+Note: Keras has no public API for a functional model's call graph (`model.layers` loses shared
+calls and connections), so the graph is read from Keras 3's `Functional._nodes_by_depth` and its
+nodes (`operation`, `arguments`, `parent_nodes`), unchanged since Keras 3.0. Everything else is
+public: shapes come from the recorded `KerasTensor`s or from `compute_output_spec`.
 """
 
 import dataclasses
@@ -119,6 +124,24 @@ class _Call:
     parents: list
 
 
+def _check_input_spec(op, inputs):
+    """Raises ValueError where a built layer's `input_spec` rejects the new input shapes.
+
+    `compute_output_spec` alone does not check it: a `Dense` built for 192 features would
+    report an output for 243.
+    """
+    specs = getattr(op, "input_spec", None)
+    if specs is None:
+        return
+    specs = specs if isinstance(specs, (list, tuple)) else [specs]
+    for spec, tensor in zip(specs, inputs):
+        shape = tuple(tensor.shape)
+        for axis, size in (getattr(spec, "axes", None) or {}).items():
+            if size is not None and -len(shape) <= axis < len(shape) and shape[axis] not in (
+                    None, size):
+                raise ValueError(f"expected axis {axis} of size {size}, got shape {shape}")
+
+
 def _trace(graph, input_shapes=None):
     """The graph's calls in topological order.
 
@@ -144,6 +167,7 @@ def _trace(graph, input_shapes=None):
         else:
             args, kwargs = node.arguments.fill_in(specs)
             try:
+                _check_input_spec(node.operation, [specs[id(x)] for x in node.input_tensors])
                 outputs = keras.tree.flatten(node.operation.compute_output_spec(*args, **kwargs))
             except Exception as err:  # noqa: BLE001 - any layer may reject the new shape
                 raise ValueError(f"The model does not accept `input_shape` {input_shapes!r}: "
