@@ -15,12 +15,16 @@ Two levels, both drawn with pydot and Graphviz' `dot`:
      the layer where its branch merges back (its immediate post-dominator): InceptionV3's
      branch convolutions join the `mixed0` concatenation, an Xception projection shortcut the
      block its `add` closes;
-  2. on the trunk, an unnamed `Add`/`Concatenate` joins the block its named inputs come from,
+  2. on the trunk, an unnamed `Add`/`Concatenate` joins the block its branches come from,
      and other unnamed trunk layers in a row share one box labelled `first ... last`.
 
+  A branch layer named after a block whose output (the layer named exactly like the block)
+  came earlier counts as unnamed: keras.applications InceptionV3 names a concatenation inside
+  `mixed10` `mixed9_1`, and it joins `mixed10`.
+
   Consecutive identical blocks (same layers, parameters and output shape, joined in a chain)
-  are drawn once with a count (`conv4_block2 ... conv4_block36`, x35), so ResNet-152 fits on
-  a page; pass `collapse_repeats=False` to draw every block.
+  are drawn once with a count (`conv4_block2 ... conv4_block36`, 35 identical blocks), so
+  ResNet-152 fits on a page; pass `collapse_repeats=False` to draw every block.
 
 Bitmaps. Graphviz' cairo renderer caps a PNG at 32,767 pixels a side and scales bigger
 drawings down. Before writing a PNG (or a PDF, whose readers may refuse pages over 200 inches)
@@ -103,7 +107,6 @@ def _check_args(model, level, rankdir, show_shapes, collapse_repeats):
 def _new_graph(pydot, model, rankdir):
     graph = pydot.Dot(_quote(model.name), graph_type="digraph")
     graph.set("rankdir", rankdir)
-    graph.set_node_defaults(fontname="Helvetica")
     return graph
 
 
@@ -111,7 +114,7 @@ def _layer_graph(pydot, model, show_shapes, rankdir):
     """Keras' layer graph, with nodes named after layers and settings that scale."""
     keras_graph = keras.utils.model_to_dot(model, show_shapes=show_shapes, show_layer_names=True,
                                            rankdir=rankdir)
-    names = {str(id(layer)): _quote(layer.name) for layer in model.layers}
+    names = {str(id(layer)): _quote(layer.name) for layer in [model, *model.layers]}
     graph = _new_graph(pydot, model, rankdir)
     graph.set_node_defaults(shape="plaintext")
     for node in keras_graph.get_nodes():
@@ -124,7 +127,7 @@ def _layer_graph(pydot, model, show_shapes, rankdir):
 
 
 @dataclasses.dataclass
-class Box:
+class _Box:
     """One box of a block-level diagram.
 
     Attributes:
@@ -145,9 +148,6 @@ class Box:
     params: int
     last: str = None
     repeat: int = 1
-
-    def signature(self, types):
-        return (types, self.params, self.output_shape)
 
 
 def _post_dominators(children):
@@ -174,8 +174,8 @@ def _post_dominators(children):
 
 
 def _block_labels(calls, patterns):
-    """The box name of every call (the rule is in the module docstring), and the set of names
-    that are blocks (a pattern matched) rather than inputs or unnamed layers."""
+    """The box name of every call (the rule is in the module docstring), the set of names that
+    are blocks (a pattern matched), and the set of trunk calls (every path passes them)."""
     n = len(calls)
     children = [[] for _ in calls]
     for j, call in enumerate(calls):
@@ -192,6 +192,13 @@ def _block_labels(calls, patterns):
     label = [analysis.block_name(c.op.name, patterns)
              if any(re.match(p, c.op.name) for p, _ in patterns) else None for c in calls]
     named = set(label) - {None}
+    closed = {}  # block -> its layer named exactly like it (InceptionV3's `mixed9` concat)
+    for v, call in enumerate(calls):
+        if label[v] == call.op.name:
+            closed.setdefault(label[v], v)
+    for v in range(n):  # a branch layer named after an already closed block is unnamed here
+        if v not in on_trunk and closed.get(label[v], n) < v:
+            label[v] = None
     for v in trunk:  # fallback 2: an unnamed merge closes the block its branches come from
         branches = {label[p] for p in calls[v].parents if p not in on_trunk} - {None}
         if label[v] is None and len(calls[v].parents) > 1 and len(branches) == 1:
@@ -214,7 +221,7 @@ def _block_labels(calls, patterns):
         if label[v] is None:
             branch = v not in on_trunk and calls[v].parents and ipdom[v] != n
             label[v] = label[ipdom[v]] if branch else calls[v].op.name
-    return label, named
+    return label, named, on_trunk
 
 
 def _collapse(boxes, edges, signatures):
@@ -234,7 +241,6 @@ def _collapse(boxes, edges, signatures):
     for name, head in into.items():
         merged[head].repeat += 1
         merged[head].last = name
-        merged[head].output_shape = merged[name].output_shape
     kept = [b for b in boxes if b.name not in into]
     new_edges = []
     for a, b in edges:
@@ -245,13 +251,13 @@ def _collapse(boxes, edges, signatures):
 
 
 def _boxes(model, collapse_repeats):
-    """`(boxes, edges)` of a block-level diagram: `Box`es in graph order, `(name, name)` pairs.
+    """`(boxes, edges)` of a block-level diagram: `_Box`es in graph order, `(name, name)` pairs.
 
     The layer graph is the one `cnnblocks.summarize` walks (topologically ordered calls with
     their parents); a subclassed model, which has none, raises its ValueError.
     """
     calls = analysis._trace(analysis._check_model(model))
-    labels, named = _block_labels(calls, analysis.BLOCK_PATTERNS)
+    labels, named, on_trunk = _block_labels(calls, analysis.BLOCK_PATTERNS)
     members = {}
     for i, name in enumerate(labels):
         members.setdefault(name, []).append(i)
@@ -261,11 +267,13 @@ def _boxes(model, collapse_repeats):
         first = calls[idx[0]]
         kind = ("block" if name in named else
                 "input" if not first.parents and len(idx) == 1 else "layers")
-        box = Box(name=name, kind=kind, layers=[op.name for op in ops],
-                  output_shape=calls[idx[-1]].output_shapes[0],
+        box = _Box(name=name, kind=kind, layers=[op.name for op in ops],
+                  output_shape=calls[max(on_trunk.intersection(idx), default=idx[-1])]
+                  .output_shapes[0],
                   params=sum(op.count_params() for op in ops if isinstance(op, keras.Layer)))
         boxes.append(box)
-        signatures[name] = box.signature(tuple(type(op).__name__ for op in ops))
+        signatures[name] = (tuple(type(op).__name__ for op in ops), box.params,
+                            box.output_shape)
     edges = []
     for j, call in enumerate(calls):
         for p in call.parents:
@@ -286,7 +294,7 @@ def _box_label(box, show_shapes):
         name = f"{name} \u2026 {html.escape(box.last)}"
     lines = [f'<font point-size="14"><b>{name}</b></font>']
     if box.repeat > 1:
-        lines.append(f"\u00d7{box.repeat}, identical")
+        lines.append(f"{box.repeat} identical blocks")
     if show_shapes:
         lines.append(html.escape(str(box.output_shape)))
     if box.kind != "input":
@@ -333,8 +341,8 @@ def to_dot(model, *, level="layer", show_shapes=True, rankdir="TB", collapse_rep
         >>> import cnnblocks
         >>> model = cnnblocks.create_model("resnet50", weights=None)
         >>> source = cnnblocks.to_dot(model, level="block")
-        >>> source.count("->")  # input, conv1, pool1, 16 blocks (3 runs collapsed), head
-        10
+        >>> source.count(" -> ")  # a chain: input, conv1, pool1, 8 boxes for 16 modules, head
+        11
     """
     _check_args(model, level, rankdir, show_shapes, collapse_repeats)
     pydot = _pydot()
@@ -349,8 +357,9 @@ def _run_dot(args, source, to_file):
     result = subprocess.run([_dot_program(), *args], input=source.encode("utf-8"),
                             capture_output=True, check=False)
     if result.returncode != 0:
+        stderr = result.stderr.decode(errors="replace")[-2000:]
         raise RuntimeError(f"Graphviz failed to draw {to_file} (exit status "
-                           f"{result.returncode}): {result.stderr.decode(errors='replace')[-2000:]}")
+                           f"{result.returncode}): {stderr}")
     return result.stdout.decode("utf-8", errors="replace")
 
 
