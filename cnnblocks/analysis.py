@@ -461,9 +461,13 @@ def summarize(model, *, input_shape=None, patterns=BLOCK_PATTERNS):
     rows = []
     for name, members in groups.items():
         ops = list({id(calls[i].op): calls[i].op for i in members}.values())
+        # A block's output is the layer named as the block (`mixed9`, a VGG block has none),
+        # else its last layer: keras' InceptionV3 names a concatenation inside mixed10
+        # `mixed9_1`, which groups with mixed9 but is not its output.
+        out = next((i for i in members if calls[i].op.name == name), members[-1])
         rows.append(BlockRow(
             name=name,
-            output_shape=tuple(calls[members[-1]].output_shapes[0][1:]),
+            output_shape=tuple(calls[out].output_shapes[0][1:]),
             depth=_longest_path(calls, set(members)),
             params=sum(op.count_params() for op in ops if isinstance(op, keras.layers.Layer)),
             macs=int(sum(_call_macs(calls[i]) for i in members)),

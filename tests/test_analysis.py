@@ -383,3 +383,13 @@ def test_cli_summary_unknown_model(capsys):
 def test_docstring_examples(module):
     result = doctest.testmod(module, optionflags=doctest.ELLIPSIS)
     assert result.attempted > 0 and result.failed == 0
+
+
+def test_summarize_inception_v3_mixed9_row_is_the_module_output():
+    """keras' quirk: the concatenation named `mixed9_1` sits inside mixed10; the mixed9 row
+    still reports mixed9's own output (2048 channels), not that inner concatenation's 768."""
+    model = cnnblocks.InceptionV3(include_top=False, input_shape=(75, 75, 3))
+    rows = {row.name: row for row in cnnblocks.summarize(model).rows}
+    assert rows["mixed9"].output_shape == (1, 1, 2048)
+    assert rows["mixed10"].output_shape == (1, 1, 2048)
+    assert rows["mixed8"].output_shape == (1, 1, 1280)
