@@ -1,8 +1,14 @@
 """The model registry: lowercase names to builders (a plain dict, filled by the family modules)."""
 
 import difflib
+import re
 
 from cnnblocks.architectures import MODELS
+
+
+def _canonical(name):
+    """`ResNet-50`, `resnet_50`, `InceptionV3` -> `resnet50`, `inceptionv3`."""
+    return re.sub(r"[\s_-]", "", name.lower())
 
 
 def list_models():
@@ -29,9 +35,10 @@ def create_model(name, **kwargs):
     """
     if not isinstance(name, str):
         raise TypeError(f"`name` must be a string, received {name!r}.")
-    key = name.lower().replace("-", "_")
-    if key not in MODELS:
-        close = difflib.get_close_matches(key, list(MODELS), n=3, cutoff=0.5)
+    by_canonical = {_canonical(key): key for key in MODELS}
+    key = by_canonical.get(_canonical(name))
+    if key is None:
+        close = difflib.get_close_matches(name.lower(), list(MODELS), n=3, cutoff=0.5)
         hint = f" Did you mean {', '.join(map(repr, close))}?" if close else ""
         raise ValueError(f"Unknown model {name!r}.{hint} Known models: "
                          f"{', '.join(list_models())}.")

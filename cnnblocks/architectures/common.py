@@ -27,7 +27,7 @@ def check_builder_args(*, include_top, weights, pooling, classes, classifier_act
     if not isinstance(include_top, bool):
         raise TypeError(f"`include_top` must be a bool, received {include_top!r}.")
     if weights not in (None, "imagenet") and not (
-            isinstance(weights, (str, os.PathLike)) and os.path.exists(weights)):
+            isinstance(weights, (str, os.PathLike)) and os.path.isfile(weights)):
         raise ValueError("`weights` must be None (random initialization), 'imagenet' or the "
                          f"path of an existing weight file; received {weights!r}.")
     if weights == "imagenet" and not imagenet_available:

@@ -62,20 +62,32 @@ def _resnet(depth, *, include_top, weights, input_tensor, input_shape, pooling, 
                          include_top=include_top)
 
 
+_V1_NOTE = """Version 1, as the paper and keras.applications: in a bottleneck module the stride-2
+        sits on the first 1x1 convolution. torchvision's "v1.5" moves it to the 3x3
+        convolution: same parameters, more multiply-adds (ResNet-50: 3.858 G here vs 4.089 G),
+        slightly better accuracy; its weights belong to that variant (and have no conv
+        biases), so they do not transfer as they are."""
+_BASIC_NOTE = """The stride-2 of a basic module sits on its first 3x3 convolution and on the
+        projection, as in the paper and torchvision (ResNet-18/34 have no v1/v1.5 split).
+        keras.applications has no ResNet-18/34: the names follow its grammar, and no ImageNet
+        file in its format exists."""
+
 _DOC = """ResNet-{depth} v1 ({kind} modules, {blocks} per stage).
 
     He et al., "Deep Residual Learning for Image Recognition", CVPR 2016,
     https://arxiv.org/abs/1512.03385, Table 1.
 
     Stem: `conv1_pad` (zero padding 3), `conv1` 7x7/2 convolution with 64 filters + BN + ReLU,
-    `pool1_pad` (zero padding 1), `pool1_pool` 3x3/2 max pooling. Then four stages `conv2_x` ...
-    `conv5_x` of {kind} modules with 64, 128, 256, 512 filters{expansion}; the first module of
-    stages 3-5 halves the resolution. Head: global average pooling `avg_pool` and `predictions`.
-    Layer names as keras.applications (`conv2_block1_1_conv`, ..., `conv5_block{last}_out`).
+    `pool1_pad` (zero padding 1), `pool1_pool` 3x3/2 max pooling. Then four stages `conv2_x`
+    ... `conv5_x` of {kind} modules with 64, 128, 256, 512 filters{expansion}; the first
+    module of stages 3-5 halves the resolution. Head: global average pooling `avg_pool` and
+    `predictions`. Layer names {names}: `conv1_conv`,
+    `conv2_block1_1_conv`, ..., `conv5_block{last}_out`.
 
     Args:
         include_top: bool, add the global average pooling and the classifier. Default True.
-        weights: None, `"imagenet"` ({imagenet}) or the path of a weight file.
+        weights: None, `"imagenet"` or the path of a weight file. ImageNet weights:
+            {imagenet}.
         input_tensor: optional Keras tensor to build the model on.
         input_shape: optional (H, W, 3); at least 32x32; must be static with a top, and
             (224, 224, 3) with a top and ImageNet weights.
@@ -89,14 +101,11 @@ _DOC = """ResNet-{depth} v1 ({kind} modules, {blocks} per stage).
         at 1/32 of the input size without a top).
 
     Note:
-        Version 1, as the paper and keras.applications: in a bottleneck module the stride-2
-        sits on the first 1x1 convolution. torchvision's "v1.5" moves it to the 3x3
-        convolution: same parameters, more multiply-adds (ResNet-50: 3.858 G here vs 4.089 G),
-        slightly better accuracy. Its weights therefore do not fit this model's computation.
+        {stride_note}
 
     Note:
         As keras.applications, every convolution has a bias even where BatchNormalization
-        follows it (the paper's Caffe models have none): 1 extra parameter per output channel,
+        follows it (the released Caffe models have none): 1 extra parameter per output channel,
         redundant with BN's beta. BN epsilon is 1.001e-5. Shortcuts are identities except
         where the shape changes, which get a 1x1 projection + BN (the paper's option B).
 
@@ -119,11 +128,13 @@ def _builder(depth, params):
     bottleneck = kind == "bottleneck"
     build.__name__ = build.__qualname__ = f"ResNet{depth}"
     imagenet = ("keras.applications' file" if f"resnet{depth}" in common.weight_files.IMAGENET
-                else "not published in keras.applications' format for this depth")
+                else "none in keras.applications' format, refused")
     build.__doc__ = _DOC.format(
         depth=depth, kind=kind, blocks="+".join(map(str, stages)), last=stages[-1],
         params=params, imagenet=imagenet, channels=2048 if bottleneck else 512,
-        expansion=" (output 4x as many)" if bottleneck else "")
+        expansion=" (x4 out)" if bottleneck else "",
+        names="as keras.applications" if bottleneck else "in keras.applications' grammar",
+        stride_note=_V1_NOTE if bottleneck else _BASIC_NOTE)
     return build
 
 
