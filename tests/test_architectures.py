@@ -556,6 +556,17 @@ def test_imagenet_offline_error_names_file_and_folder(tmp_path, monkeypatch, no_
     assert len(no_download) == 1
 
 
+def test_imagenet_offline_error_comes_before_building(tmp_path, monkeypatch, no_download):
+    """The missing file is reported before a single layer is built (no 10 s wait for it)."""
+    def no_input(*args, **kwargs):
+        raise AssertionError("the model was built before the weight file was looked up")
+
+    monkeypatch.setenv("KERAS_HOME", str(tmp_path))
+    monkeypatch.setattr(keras, "Input", no_input)
+    with pytest.raises(weight_files.WeightsUnavailableError, match="resnet152"):
+        cnnblocks.ResNet152(weights="imagenet")
+
+
 def test_imagenet_download_uses_keras_get_file(tmp_path, monkeypatch):
     """When missing, the file is fetched with keras.utils.get_file into $KERAS_HOME/models,
     checked against keras.applications' MD5."""

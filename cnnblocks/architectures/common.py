@@ -18,8 +18,15 @@ POOLINGS = (None, "avg", "max")
 
 
 def check_builder_args(*, include_top, weights, pooling, classes, classifier_activation,
-                       imagenet_available=True):
+                       weights_key):
     """Validates the arguments every builder shares, as keras.applications does.
+
+    Args:
+        weights_key: the model's key in `cnnblocks.weights.IMAGENET` (e.g. `"resnet50"`);
+            a key not in that table means no ImageNet weights exist for the model.
+
+    Returns:
+        `classes` as an int.
 
     Raises:
         ValueError / TypeError naming the argument and the value received.
@@ -30,7 +37,7 @@ def check_builder_args(*, include_top, weights, pooling, classes, classifier_act
             isinstance(weights, (str, os.PathLike)) and os.path.isfile(weights)):
         raise ValueError("`weights` must be None (random initialization), 'imagenet' or the "
                          f"path of an existing weight file; received {weights!r}.")
-    if weights == "imagenet" and not imagenet_available:
+    if weights == "imagenet" and weights_key not in weight_files.IMAGENET:
         raise ValueError("`weights='imagenet'` is not available for this model: no ImageNet "
                          "weights in keras.applications' format are published for it. Use "
                          "weights=None or the path of a weight file you trained.")
@@ -96,17 +103,23 @@ def input_shape_for(input_shape, *, default_size, min_size, data_format, require
 
 
 def model_input(input_tensor, input_shape, *, default_size, min_size, include_top, weights,
-                data_format=None):
+                weights_key, data_format=None):
     """Returns `(inputs, x, data_format, channel_axis)` for a builder.
 
     `inputs` is what `keras.Model` takes (the source inputs of `input_tensor`, or a new
     `keras.Input` named `input_layer`), `x` the image tensor the network starts from.
+
+    With `weights="imagenet"` the weight file is looked up here (and downloaded when missing),
+    after every argument is validated and before any layer is built, so a machine without the
+    file gets its `cnnblocks.weights.WeightsUnavailableError` at once.
     """
     data_format, axis = resolve_data_format(data_format)
     if input_tensor is not None and input_shape is None:
         input_shape = tuple(input_tensor.shape[1:]) if hasattr(input_tensor, "shape") else None
     shape = input_shape_for(input_shape, default_size=default_size, min_size=min_size,
                             data_format=data_format, require_static=include_top, weights=weights)
+    if weights == "imagenet":
+        weight_files.imagenet_file(weights_key, include_top)
     if input_tensor is None:
         x = keras.Input(shape=shape, name="input_layer")
         return x, x, data_format, axis

@@ -209,10 +209,10 @@ def GoogLeNet(include_top=True, weights=None, input_tensor=None, input_shape=Non
                           dropout=dropout)
     classes = common.check_builder_args(
         include_top=include_top, weights=weights, pooling=pooling, classes=classes,
-        classifier_activation=classifier_activation, imagenet_available=False)
+        classifier_activation=classifier_activation, weights_key="googlenet")
     inputs, x, data_format, axis = common.model_input(
         input_tensor, input_shape, default_size=224, min_size=MIN_SIZE,
-        include_top=include_top, weights=weights)
+        include_top=include_top, weights=weights, weights_key="googlenet")
     if aux_classifiers:
         size = spatial_size(tuple(x.shape), data_format)
         if any(s is not None and s < AUX_MIN_SIZE for s in size):

@@ -107,10 +107,10 @@ def InceptionV3(include_top=True, weights=None, input_tensor=None, input_shape=N
     """
     classes = common.check_builder_args(
         include_top=include_top, weights=weights, pooling=pooling, classes=classes,
-        classifier_activation=classifier_activation)
+        classifier_activation=classifier_activation, weights_key="inception_v3")
     inputs, x, data_format, _ = common.model_input(
         input_tensor, input_shape, default_size=299, min_size=75, include_top=include_top,
-        weights=weights)
+        weights=weights, weights_key="inception_v3")
     for kind, layer, *unit in INCEPTION_V3_STEM:
         if kind == "pool":
             x = layers.MaxPooling2D(3, strides=2, data_format=data_format, name=layer)(x)

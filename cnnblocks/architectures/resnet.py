@@ -44,10 +44,10 @@ def _resnet(depth, *, include_top, weights, input_tensor, input_shape, pooling, 
     classes = common.check_builder_args(
         include_top=include_top, weights=weights, pooling=pooling, classes=classes,
         classifier_activation=classifier_activation,
-        imagenet_available=key in common.weight_files.IMAGENET)
+        weights_key=key)
     inputs, x, data_format, _ = common.model_input(
         input_tensor, input_shape, default_size=224, min_size=32, include_top=include_top,
-        weights=weights)
+        weights=weights, weights_key=key)
     x = _stem(x, data_format)
     kind, stages = RESNET_SPECS[depth]
     module = _MODULES[kind]

@@ -26,10 +26,10 @@ def _vgg(depth, *, include_top, weights, input_tensor, input_shape, pooling, cla
     classes = common.check_builder_args(
         include_top=include_top, weights=weights, pooling=pooling, classes=classes,
         classifier_activation=classifier_activation,
-        imagenet_available=f"vgg{depth}" in common.weight_files.IMAGENET)
+        weights_key=f"vgg{depth}")
     inputs, x, data_format, _ = common.model_input(
         input_tensor, input_shape, default_size=224, min_size=32, include_top=include_top,
-        weights=weights)
+        weights=weights, weights_key=f"vgg{depth}")
     for i, (convs, width) in enumerate(zip(VGG_SPECS[depth], VGG_WIDTHS), start=1):
         x = vgg_block(x, width, convs, data_format=data_format, name=f"block{i}")
     if include_top:

@@ -85,10 +85,10 @@ def Xception(include_top=True, weights=None, input_tensor=None, input_shape=None
     """
     classes = common.check_builder_args(
         include_top=include_top, weights=weights, pooling=pooling, classes=classes,
-        classifier_activation=classifier_activation)
+        classifier_activation=classifier_activation, weights_key="xception")
     inputs, x, data_format, _ = common.model_input(
         input_tensor, input_shape, default_size=299, min_size=71, include_top=include_top,
-        weights=weights)
+        weights=weights, weights_key="xception")
     for layer, filters, strides in XCEPTION_STEM:
         x = conv_bn_act(x, filters, 3, strides=strides, padding="valid", use_bias=False,
                         data_format=data_format, name=layer, suffixes=("", "_bn", "_act"))
