@@ -2,6 +2,8 @@
 # The project's one entry point on a bare Linux machine with Python 3.10+:
 #   ./dev.sh demo    set everything up, then run the main job
 #   ./dev.sh test    set everything up, then run the whole test suite
+#   ./dev.sh bench   set everything up, then benchmark against keras.applications
+#                    (report also written to docs/benchmarks.md; a quiet machine, tens of minutes)
 #   ./dev.sh setup   only set up (.venv with the package and its dev extras, Graphviz's dot)
 # Extra arguments after `test` go to pytest.
 set -euo pipefail
@@ -75,7 +77,9 @@ case "$cmd" in
   setup) setup ;;
   demo)
     setup
-    say "main job: the blocks tutorial's networks -> out/examples"
+    say "main job 1/2: cnnblocks verify (every architecture against the published numbers)"
+    "$VENV/bin/cnnblocks" verify
+    say "main job 2/2: the blocks tutorial's networks -> out/examples"
     for example in vgg_blocks naive_inception reduced_inception residual_module; do
       "$VENV/bin/python" "examples/$example.py" out/examples
     done
@@ -84,8 +88,12 @@ case "$cmd" in
     setup
     exec "$VENV/bin/python" -m pytest "$@"
     ;;
+  bench)
+    setup
+    exec "$VENV/bin/python" benchmarks/bench_vs_keras.py --out docs/benchmarks.md "$@"
+    ;;
   *)
-    echo "usage: ./dev.sh demo | test [pytest args] | setup" >&2
+    echo "usage: ./dev.sh demo | test [pytest args] | bench [benchmark args] | setup" >&2
     exit 2
     ;;
 esac

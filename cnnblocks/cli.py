@@ -61,6 +61,8 @@ def _build(name, **kwargs):
 def _cmd_verify(args):
     import time
 
+    import keras
+
     from cnnblocks import analysis, published, registry
     names = args.names or registry.list_models()
     rows, failures = [], 0
@@ -69,18 +71,20 @@ def _cmd_verify(args):
         print(f"[{i}/{len(names)}] {name}: building ...", end="", file=sys.stderr, flush=True)
         try:
             model = _build(name)
-            params, depth = model.count_params(), analysis.weight_depth(model)
-            trainable = analysis.summarize(model).trainable_params
-            macs = analysis.count_macs(model)
+            summary = analysis.summarize(model)
         except Exception as err:  # noqa: BLE001 - reported in the table, exit status 1
             print(f" failed ({type(err).__name__})", file=sys.stderr)
             rows.append((name, f"✗ {type(err).__name__}: {err}"[:60], "", "", ""))
             failures += 1
             continue
         print(f" done ({time.perf_counter() - start:.1f} s)", file=sys.stderr)
-        ref = published.MODELS.get(name)
-        cells = [_cell(ref and ref.params, params), _cell(ref and ref.trainable_params, trainable),
-                 _cell(ref and ref.depth, depth), _cell(ref and ref.macs, macs, _giga)]
+        del model
+        keras.backend.clear_session()  # free the weights before the next build
+        ref = published.MODELS.get(name.lower().replace("-", "_"))
+        cells = [_cell(ref and ref.params, summary.params),
+                 _cell(ref and ref.trainable_params, summary.trainable_params),
+                 _cell(ref and ref.depth, summary.depth),
+                 _cell(ref and ref.macs, summary.macs, _giga)]
         failures += not all(ok for _, ok in cells)
         rows.append((name, *(text for text, _ in cells)))
     print(_table(("model", "parameters", "trainable", "depth", "multiply-adds"), rows))
@@ -167,8 +171,49 @@ def _cmd_table(args):
     ref = published.MODELS.get(args.name.lower().replace("-", "_"))
     if ref is not None and ref.table and args.input_shape is None:
         print(f"\n{ref.table_source} beside {model.name} (dev: ours relative to the paper; "
-              "✓ within the printed rounding):")
+              "✓ within the figure's tolerance, see cnnblocks.published):")
         print(_paper_table(summary, ref))
+    return 0
+
+
+def _cmd_plot(args):
+    import warnings
+
+    from cnnblocks.plot import FORMATS
+    if os.path.splitext(args.output)[1].lower() not in FORMATS:  # before the slow build
+        print(f"cnnblocks plot: -o/--output must end in one of {', '.join(FORMATS)}; "
+              f"received {args.output!r}.", file=sys.stderr)
+        return 2
+    model = _build_or_exit(args)
+    if model is None:
+        return 2
+    with warnings.catch_warnings(record=True) as caught:
+        warnings.simplefilter("always")
+        try:
+            path = cnnblocks.plot(model, args.output, level=args.level)
+        except (TypeError, ValueError, ImportError, RuntimeError) as err:
+            print(f"cnnblocks plot: {err}", file=sys.stderr)
+            return 2
+    for warning in caught:
+        print(f"cnnblocks plot: warning: {warning.message}", file=sys.stderr)
+    print(f"{model.name} ({args.level} level): {path}")
+    return 0
+
+
+def _cmd_classify(args):
+    """`cnnblocks classify`: the logic is `cnnblocks.apps.classify`; exit 1 when ImageNet files
+    are missing offline, 2 for bad arguments or unreadable files."""
+    from cnnblocks import apps
+    try:
+        results = apps.classify(args.images, args.model, weights=args.weights, top=args.top,
+                                labels=args.labels, input_shape=args.input_shape)
+    except apps.MissingFilesError as err:
+        print(f"cnnblocks classify: {err}", file=sys.stderr)
+        return 1
+    except (TypeError, ValueError, OSError) as err:
+        print(f"cnnblocks classify: {err}", file=sys.stderr)
+        return 2
+    print(apps.format_results(args.images, results))
     return 0
 
 
@@ -194,6 +239,30 @@ def build_parser():
         p.add_argument("--input-shape", type=_input_shape, default=None, metavar="H,W,C",
                        help="build the model for this input size (default: its own)")
         p.set_defaults(func=func)
+    p = sub.add_parser("plot", help="draw a registered model to an SVG, PNG or PDF file")
+    p.add_argument("name", metavar="NAME", help="a registered model, e.g. resnet50")
+    p.add_argument("-o", "--output", required=True, metavar="FILE",
+                   help="the file to write: .svg, .png, .pdf, or .dot for the DOT source")
+    p.add_argument("--level", choices=("block", "layer"), default="block",
+                   help="one box per block (default) or per layer")
+    p.add_argument("--input-shape", type=_input_shape, default=None, metavar="H,W,C",
+                   help="build the model for this input size (default: its own)")
+    p.set_defaults(func=_cmd_plot)
+    p = sub.add_parser("classify", help="classify images with a registered model (top-k "
+                       "labels with probabilities; progress on stderr)")
+    p.add_argument("images", nargs="+", metavar="IMAGE", help="image files (any PIL format)")
+    p.add_argument("--model", required=True, metavar="NAME", help="a registered model, e.g. "
+                   "resnet50; its family's preprocessing and input size (224 or 299) are used")
+    p.add_argument("--weights", default="imagenet", metavar="imagenet|PATH",
+                   help="'imagenet' (default; the Keras cache, $KERAS_HOME/models, downloading "
+                   "what is missing) or a weight file for the model with its top")
+    p.add_argument("--top", type=int, default=5, metavar="K", help="labels per image (5)")
+    p.add_argument("--labels", default=None, metavar="FILE", help="class labels: keras' "
+                   "imagenet_class_index.json layout or one label per line (default: the "
+                   "ImageNet class index from the Keras cache)")
+    p.add_argument("--input-shape", type=_input_shape, default=None, metavar="H,W,C",
+                   help="build the model for this input size (not with ImageNet weights)")
+    p.set_defaults(func=_cmd_classify)
     return parser
 
 

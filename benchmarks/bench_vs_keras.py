@@ -1,0 +1,459 @@
+#!/usr/bin/env python
+"""cnnblocks against keras.applications on this machine: build time, forward throughput, peak
+memory and achieved GFLOP/s, plus the inference rewrites (`cnnblocks.optimize_for_inference`)
+on ResNet-50 and, unless `--no-scaling`, the ResNet depth-scaling table (`scaling.py`).
+
+Run it on a quiet machine (nothing else using the cores): every figure is a wall-clock time.
+A full run takes tens of minutes on a 2-core CPU.
+
+    ./dev.sh bench                  # everything, also written to docs/benchmarks.md
+    python benchmarks/bench_vs_keras.py --models resnet50,vgg16 --repeats 7
+    python benchmarks/bench_vs_keras.py --quick --models resnet50 --input-size 32   # smoke test
+
+What is measured, for each architecture both libraries have (VGG16, VGG19, ResNet50, ResNet101,
+ResNet152, Xception, InceptionV3), with random weights (`weights=None`), the classifier on and
+each model's ImageNet input size unless `--input-size`:
+
+- build: seconds to call the builder (`keras.backend.clear_session()` before each build);
+- throughput: images per second through `tf.function(lambda x: model(x, training=False),
+  jit_compile=False)` (not `predict`) on one fixed random batch of 1 and of 16, after warm-up
+  calls; each timing runs enough calls for about `--target-seconds`; one timing is one sample;
+- peak memory: growth of the peak resident set size (`VmHWM` in `/proc/self/status`) of a fresh
+  Python process from just after importing TensorFlow, Keras and cnnblocks to just after
+  building the model and running two batch-16 forwards. (`tracemalloc` does not see
+  TensorFlow's allocations, and `tf.config.experimental.get_memory_info("CPU:0")` is not
+  supported on CPU.) It includes the weights, TensorFlow's graph and kernel caches and the
+  activations of the largest forward. It varies by about 20% between identical runs (the
+  order in which TensorFlow's threads allocate), hence the median of `--memory-repeats`;
+- GFLOP/s: 2 x multiply-adds (`cnnblocks.count_macs`: convolutions and dense layers) x batch /
+  median seconds per batch, against the machine's float32 peak, measured here as the best rate
+  of a square `tf.matmul` (`--matmul-size`, default 2048).
+
+The two libraries alternate within every repetition (A B A B ...), so slow drifts of the
+machine hit both; each figure is the median over `--repeats` samples, and the ratio is
+cnnblocks / keras.applications (build time: lower is better; throughput: higher).
+The goals of the project are a build ratio <= 1.00 and a throughput ratio >= 0.98.
+
+The inference table compares keras.applications ResNet50 (the baseline), cnnblocks ResNet50,
+its `fold_batchnorm` copy and its `optimize_for_inference(dtype="bfloat16")` copy, the four
+interleaved. Their error is measured against the float32 cnnblocks model on a fixed batch of 8
+random images, after the model's BN statistics were randomized (so that folding does work):
+max |difference| / max |reference| over the softmax outputs, and the mean overlap of the top-5
+classes. Goals: folded >= 1.15x keras' images/s at batch 16, folded + bfloat16 >= 1.5x.
+"""
+
+import argparse
+import json
+import os
+import platform
+import statistics
+import subprocess
+import sys
+import time
+
+os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")
+
+import numpy as np  # noqa: E402
+import tensorflow as tf  # noqa: E402  (the benchmark is outside the package)
+import keras  # noqa: E402
+
+import cnnblocks  # noqa: E402
+
+tf.get_logger().setLevel("ERROR")  # one tf.function per model and batch size: retracing is fine
+HERE = os.path.dirname(os.path.abspath(__file__))
+
+#: Architectures both libraries have: name -> (cnnblocks builder, keras.applications builder,
+#: ImageNet input size, smallest input size).
+SHARED = {
+    "vgg16": ("VGG16", "VGG16", 224, 32),
+    "vgg19": ("VGG19", "VGG19", 224, 32),
+    "resnet50": ("ResNet50", "ResNet50", 224, 32),
+    "resnet101": ("ResNet101", "ResNet101", 224, 32),
+    "resnet152": ("ResNet152", "ResNet152", 224, 32),
+    "xception": ("Xception", "Xception", 299, 71),
+    "inception_v3": ("InceptionV3", "InceptionV3", 299, 75),
+}
+LIBRARIES = ("cnnblocks", "keras")
+BATCHES = (1, 16)
+BUILD_GOAL, SPEED_GOAL = 1.00, 0.98
+FOLD_GOAL, BF16_GOAL = 1.15, 1.5
+
+
+def builder(library, name):
+    """The builder function of `name` in `library`, or None when it does not have it."""
+    ours, theirs, _, _ = SHARED[name]
+    if library == "cnnblocks":
+        return getattr(cnnblocks, ours, None)
+    return getattr(keras.applications, theirs)
+
+
+def input_size(name, requested):
+    default, smallest = SHARED[name][2:]
+    return default if requested is None else max(requested, smallest)
+
+
+def build(library, name, size):
+    return builder(library, name)(weights=None, input_shape=(size, size, 3))
+
+
+def forward(model):
+    """The model's inference call compiled into a TensorFlow graph (no XLA)."""
+    return tf.function(lambda x: model(x, training=False), jit_compile=False)
+
+
+def batch_of(n, size, seed=0):
+    return tf.constant(np.random.RandomState(seed).standard_normal((n, size, size, 3)),
+                       tf.float32)
+
+
+def seconds_per_call(fn, x, calls):
+    start = time.perf_counter()
+    for _ in range(calls):
+        out = fn(x)
+        keras.tree.map_structure(lambda t: t.numpy(), out)  # wait for the result
+    return (time.perf_counter() - start) / calls
+
+
+def interleaved_throughput(fns, x, *, repeats, warmup, target_seconds):
+    """Median images/s of each function in `fns` (a dict), timed A B C A B C ... ."""
+    batch = int(x.shape[0])
+    one_call = {}
+    for key, fn in fns.items():
+        for _ in range(warmup):
+            seconds_per_call(fn, x, 1)
+        one_call[key] = seconds_per_call(fn, x, 1)
+    # The same number of calls for every contender, from the slowest one's time.
+    calls = max(1, round(target_seconds / max(one_call.values())))
+    samples = {key: [] for key in fns}
+    for _ in range(repeats):
+        for key, fn in fns.items():
+            samples[key].append(seconds_per_call(fn, x, calls))
+    return {key: batch / statistics.median(s) for key, s in samples.items()}
+
+
+def interleaved_build(name, size, repeats):
+    samples = {lib: [] for lib in LIBRARIES}
+    for _ in range(repeats):
+        for lib in LIBRARIES:
+            keras.backend.clear_session()
+            start = time.perf_counter()
+            build(lib, name, size)
+            samples[lib].append(time.perf_counter() - start)
+    keras.backend.clear_session()
+    return {lib: statistics.median(s) for lib, s in samples.items()}
+
+
+# ------------------------------------------------------------------------------ memory -------
+def _vm_hwm_kib():
+    with open("/proc/self/status") as f:
+        for line in f:
+            if line.startswith("VmHWM:"):
+                return int(line.split()[1])
+    raise RuntimeError("no VmHWM in /proc/self/status (not Linux?)")
+
+
+def memory_child(library, name, size, batch):
+    """In a fresh process: peak RSS growth (MiB) from after the imports to after build + run."""
+    baseline = _vm_hwm_kib()
+    model = build(library, name, size)
+    fn = forward(model)
+    x = batch_of(batch, size)
+    for _ in range(2):
+        fn(x).numpy()
+    print(json.dumps({"mib": (_vm_hwm_kib() - baseline) / 1024}))
+
+
+def peak_memory_mib(library, name, size, batch):
+    out = subprocess.run(
+        [sys.executable, os.path.abspath(__file__), "--memory-child", library, name,
+         str(size), str(batch)], capture_output=True, text=True, check=True)
+    return json.loads(out.stdout.strip().splitlines()[-1])["mib"]
+
+
+def interleaved_memory(name, size, batch, repeats):
+    samples = {lib: [] for lib in LIBRARIES}
+    for _ in range(repeats):
+        for lib in LIBRARIES:
+            samples[lib].append(peak_memory_mib(lib, name, size, batch))
+    return {lib: statistics.median(s) for lib, s in samples.items()}
+
+
+# ------------------------------------------------------------------------------ machine ------
+def matmul_peak_gflops(n, repeats):
+    """Best float32 GFLOP/s of an n x n by n x n `tf.matmul` (2 n^3 float operations)."""
+    a = tf.random.normal((n, n))
+    b = tf.random.normal((n, n))
+    fn = tf.function(lambda a, b: tf.matmul(a, b), jit_compile=False)
+    fn(a, b).numpy()
+    best = min(seconds_per_call(lambda _: fn(a, b), None, 1) for _ in range(repeats))
+    return 2 * n ** 3 / best / 1e9
+
+
+def machine_description():
+    cpu = platform.processor() or "unknown CPU"
+    try:
+        with open("/proc/cpuinfo") as f:
+            for line in f:
+                if line.startswith("model name"):
+                    cpu = line.split(":", 1)[1].strip()
+                    break
+    except OSError:
+        pass
+    cores = len(os.sched_getaffinity(0)) if hasattr(os, "sched_getaffinity") else os.cpu_count()
+    loads = os.getloadavg() if hasattr(os, "getloadavg") else (0.0, 0.0, 0.0)
+    load = " / ".join(f"{v:.1f}" for v in loads)
+    return {"cpu": cpu, "cores": cores, "load": load, "busy": loads[0] > 0.5 * cores,
+            "python": platform.python_version(),
+            "tensorflow": tf.__version__, "keras": keras.__version__,
+            "cnnblocks": cnnblocks.__version__}
+
+
+# ------------------------------------------------------------------------------ tables -------
+def _mark(ok):
+    return "yes" if ok else "**no**"
+
+
+def _ratio(value, meets_goal):
+    return f"{value:.2f}" if meets_goal else f"{value:.2f} (goal missed)"
+
+
+def _fmt(value, digits=2):
+    return f"{value:,.{digits}f}"
+
+
+def compare(name, size, args, peak):
+    """One row of the comparison table (a dict of figures)."""
+    keras.backend.clear_session()
+    row = {"model": name, "size": size}
+    row["build"] = interleaved_build(name, size, args.repeats)
+    models = {lib: build(lib, name, size) for lib in LIBRARIES}
+    try:  # Same numbers, same work (and a check that the two compute the same function).
+        models["cnnblocks"].set_weights(models["keras"].get_weights())
+    except ValueError as err:
+        print(f"warning: {name}: keras.applications' weights do not fit: {err}",
+              file=sys.stderr)
+    macs = cnnblocks.count_macs(models["cnnblocks"])
+    row["gmacs"] = macs / 1e9
+    fns = {lib: forward(m) for lib, m in models.items()}
+    x1 = batch_of(1, size)
+    row["same_output"] = bool(np.allclose(fns["cnnblocks"](x1).numpy(), fns["keras"](x1).numpy(),
+                                          rtol=1e-4, atol=1e-6))
+    for batch in BATCHES:
+        row[f"b{batch}"] = interleaved_throughput(
+            fns, batch_of(batch, size), repeats=args.repeats, warmup=args.warmup,
+            target_seconds=args.target_seconds)
+    row["gflops"] = {lib: 2 * macs * row["b16"][lib] / 1e9 for lib in LIBRARIES}
+    row["peak"] = peak
+    del models, fns
+    keras.backend.clear_session()
+    if args.memory:
+        row["memory"] = interleaved_memory(name, size, 16, args.memory_repeats)
+    return row
+
+
+def comparison_table(rows):
+    head = ("| model | input | GMACs | build s cnnblocks / keras | ratio | "
+            "b1 img/s cnnblocks / keras | ratio | b16 img/s cnnblocks / keras | ratio | "
+            "peak MiB cnnblocks / keras | ratio | GFLOP/s b16 cnnblocks / keras (% of peak) |")
+    lines = [head, "|" + "---|" * head.count(" | ") + "---|"]
+    for r in rows:
+        def pair(fig, digits=2):
+            c, k = r[fig]["cnnblocks"], r[fig]["keras"]
+            return f"{_fmt(c, digits)} / {_fmt(k, digits)}", c / k
+        build, build_ratio = pair("build")
+        b1, b1_ratio = pair("b1")
+        b16, b16_ratio = pair("b16")
+        if "memory" in r:
+            mem, mem_ratio = pair("memory", 0)
+            mem_ratio = f"{mem_ratio:.2f}"
+        else:
+            mem, mem_ratio = "not measured", ""
+        gf = r["gflops"]
+        share = [f"{100 * gf[lib] / r['peak']:.0f}%" for lib in LIBRARIES]
+        gflops = f"{gf['cnnblocks']:.1f} / {gf['keras']:.1f} ({share[0]} / {share[1]})"
+        lines.append(
+            f"| {r['model']} | {r['size']} | {r['gmacs']:.2f} | {build} | "
+            f"{_ratio(build_ratio, build_ratio <= BUILD_GOAL)} | {b1} | "
+            f"{_ratio(b1_ratio, b1_ratio >= SPEED_GOAL)} | {b16} | "
+            f"{_ratio(b16_ratio, b16_ratio >= SPEED_GOAL)} | {mem} | {mem_ratio} | {gflops} |")
+    return "\n".join(lines)
+
+
+def randomize_batchnorm(model, seed=0):
+    """Non-trivial BN statistics (moving mean/variance, gamma, beta), as after training."""
+    rng = np.random.RandomState(seed)
+    for layer in model._flatten_layers(include_self=False):
+        if isinstance(layer, keras.layers.BatchNormalization):
+            n = layer.moving_mean.shape[0]
+            layer.moving_mean.assign(rng.normal(0, 0.2, n))
+            layer.moving_variance.assign(rng.uniform(0.5, 2.0, n))
+            if layer.scale:
+                layer.gamma.assign(rng.uniform(0.5, 1.5, n))
+            if layer.center:
+                layer.beta.assign(rng.normal(0, 0.2, n))
+
+
+def output_error(reference, candidate):
+    """`(max |difference| / max |reference|, mean top-5 overlap)` on softmax outputs."""
+    reference, candidate = np.asarray(reference, "float64"), np.asarray(candidate, "float64")
+    rel = float(np.abs(candidate - reference).max() / np.abs(reference).max())
+    top_ref = np.argsort(-reference, axis=-1)[:, :5]
+    top_new = np.argsort(-candidate, axis=-1)[:, :5]
+    overlap = np.mean([len(set(a) & set(b)) / 5 for a, b in zip(top_ref, top_new)])
+    return rel, float(overlap)
+
+
+def inference_rows(size, args):
+    """keras ResNet50, cnnblocks ResNet50, folded, folded + bfloat16: throughput and error."""
+    keras.backend.clear_session()
+    ours = build("cnnblocks", "resnet50", size)
+    randomize_batchnorm(ours)
+    variants = {
+        "keras.applications ResNet50": build("keras", "resnet50", size),
+        "cnnblocks ResNet50": ours,
+        "fold_batchnorm": cnnblocks.fold_batchnorm(ours),
+        "optimize_for_inference bfloat16": cnnblocks.optimize_for_inference(
+            ours, dtype="bfloat16"),
+    }
+    fns = {key: forward(m) for key, m in variants.items()}
+    x = batch_of(8, size, seed=1)
+    reference = fns["cnnblocks ResNet50"](x).numpy()
+    errors = {key: output_error(reference, fns[key](x).numpy())
+              for key in ("fold_batchnorm", "optimize_for_inference bfloat16")}
+    speed = {batch: interleaved_throughput(fns, batch_of(batch, size), repeats=args.repeats,
+                                           warmup=args.warmup,
+                                           target_seconds=args.target_seconds)
+             for batch in BATCHES}
+    goals = {"fold_batchnorm": FOLD_GOAL, "optimize_for_inference bfloat16": BF16_GOAL}
+    base = speed[16]["keras.applications ResNet50"]
+    head = ("| ResNet50 variant | b1 img/s | b16 img/s | b16 speed-up vs keras | goal | "
+            "max rel. error | top-5 overlap |")
+    lines = [head, "|---|---|---|---|---|---|---|"]
+    for key in variants:
+        up = speed[16][key] / base
+        goal = (f">= {goals[key]:.2f}x: {_mark(up >= goals[key])}" if key in goals else "")
+        rel, top5 = errors.get(key, (None, None))
+        lines.append(f"| {key} | {speed[1][key]:.2f} | {speed[16][key]:.2f} | {up:.2f}x | "
+                     f"{goal} | {'' if rel is None else f'{rel:.1e}'} | "
+                     f"{'' if top5 is None else f'{top5:.2f}'} |")
+    keras.backend.clear_session()
+    return "\n".join(lines), errors
+
+
+def parse_args(argv=None):
+    p = argparse.ArgumentParser(description=__doc__.split("\n\n")[0],
+                                formatter_class=argparse.RawDescriptionHelpFormatter)
+    p.add_argument("--models", default=",".join(SHARED),
+                   help=f"comma-separated subset of {', '.join(SHARED)} (default: all)")
+    p.add_argument("--repeats", type=int, default=5, help="samples per figure (default 5)")
+    p.add_argument("--warmup", type=int, default=3, help="untimed calls first (default 3)")
+    p.add_argument("--target-seconds", type=float, default=1.0,
+                   help="about how long one throughput sample runs (default 1.0)")
+    p.add_argument("--memory-repeats", type=int, default=3,
+                   help="fresh processes per library for peak memory (default 3; the peak "
+                        "varies by ~20%% from run to run with TensorFlow's thread timing)")
+    p.add_argument("--no-memory", dest="memory", action="store_false",
+                   help="skip the peak-memory processes")
+    p.add_argument("--no-inference", dest="inference", action="store_false",
+                   help="skip the fold_batchnorm / bfloat16 ResNet50 table")
+    p.add_argument("--no-scaling", dest="scaling", action="store_false",
+                   help="skip the ResNet depth-scaling table (benchmarks/scaling.py)")
+    p.add_argument("--input-size", type=int, default=None,
+                   help="square input size for every model (default: each model's ImageNet "
+                        "size; raised to the model's minimum)")
+    p.add_argument("--matmul-size", type=int, default=2048, help="n of the peak matmul")
+    p.add_argument("--quick", action="store_true",
+                   help="smoke test: 1 repeat, 1 warm-up call, 1 call per sample, small matmul")
+    p.add_argument("--out", default=None, help="also write the markdown report to this file")
+    p.add_argument("--memory-child", nargs=4, default=None, help=argparse.SUPPRESS)
+    args = p.parse_args(argv)
+    if args.quick:
+        args.repeats, args.warmup, args.target_seconds = 1, 1, 0.0
+        args.memory_repeats = 1
+        args.matmul_size = min(args.matmul_size, 512)
+    args.models = [m.strip().lower() for m in args.models.split(",") if m.strip()]
+    unknown = [m for m in args.models if m not in SHARED]
+    if unknown:
+        p.error(f"--models: unknown {', '.join(unknown)}; choose from {', '.join(SHARED)}")
+    if args.repeats < 1 or args.memory_repeats < 1 or args.warmup < 0:
+        p.error("--repeats and --memory-repeats must be >= 1, --warmup >= 0")
+    return args
+
+
+def main(argv=None):
+    args = parse_args(argv)
+    if args.memory_child:
+        library, name, size, batch = args.memory_child
+        memory_child(library, name, int(size), int(batch))
+        return 0
+    machine = machine_description()
+    peak = matmul_peak_gflops(args.matmul_size, 3 if args.quick else 10)
+    command = " ".join(["benchmarks/bench_vs_keras.py"] + (argv or sys.argv[1:]))
+    report = [
+        "# Benchmarks: cnnblocks vs keras.applications",
+        "",
+        f"Written by `{command}` (`./dev.sh bench` runs it on every shared architecture); "
+        "its docstring says exactly what each figure is. In short: median of interleaved "
+        "samples (A B A B ...) with random weights; build = seconds to call the builder; "
+        "img/s = images per second through a `tf.function` (no XLA) at batch 1 and 16; "
+        "peak MiB = growth of a fresh process's peak RSS (VmHWM) over building the model and "
+        "two batch-16 forwards; GFLOP/s = 2 x multiply-adds (`cnnblocks.count_macs`) x "
+        "images/s at batch 16, against the float32 matmul peak below.",
+        "",
+        f"Machine: {machine['cpu']}, {machine['cores']} cores usable; load average at start "
+        f"{machine['load']}; Python {machine['python']}, TensorFlow {machine['tensorflow']}, "
+        f"Keras {machine['keras']}, cnnblocks {machine['cnnblocks']}. float32 matmul peak "
+        f"({args.matmul_size}x{args.matmul_size}): {peak:.1f} GFLOP/s.",
+        f"Settings: repeats {args.repeats}, warm-up {args.warmup}, ~{args.target_seconds:g} s "
+        f"per throughput sample{', quick smoke run' if args.quick else ''}; "
+        "ratio = cnnblocks / keras.applications "
+        f"(goals: build <= {BUILD_GOAL:.2f}, throughput >= {SPEED_GOAL:.2f}).",
+        "",
+    ]
+    if machine["busy"]:
+        report[-1:-1] = ["", f"**Taken under load** (load average {machine['load']} on "
+                         f"{machine['cores']} cores): other processes shared the cores, so "
+                         "these timings are noisy. Re-run on a quiet machine."]
+    print("\n".join(report), flush=True)
+    rows = []
+    for name in args.models:
+        if builder("cnnblocks", name) is None:
+            print(f"skipping {name}: cnnblocks has no {SHARED[name][0]} yet", flush=True)
+            continue
+        size = input_size(name, args.input_size)
+        print(f"measuring {name} at {size}x{size} ...", file=sys.stderr, flush=True)
+        rows.append(compare(name, size, args, peak))
+        if not rows[-1]["same_output"]:
+            print(f"warning: {name}: outputs differ with keras.applications' weights",
+                  file=sys.stderr)
+    if rows:
+        table = comparison_table(rows)
+        print(table, flush=True)
+        report += [table, ""]
+    if args.inference and "resnet50" in args.models and builder("cnnblocks", "resnet50"):
+        size = input_size("resnet50", args.input_size)
+        print(f"measuring the ResNet50 inference rewrites at {size}x{size} ...",
+              file=sys.stderr, flush=True)
+        table, _ = inference_rows(size, args)
+        section = [f"## Inference rewrites (ResNet50, {size}x{size})", "", table, ""]
+        print("\n" + "\n".join(section), flush=True)
+        report += section
+    if args.scaling:
+        sys.path.insert(0, HERE)
+        import scaling
+        print("measuring the ResNet depth scaling ...", file=sys.stderr, flush=True)
+        section = scaling.report(repeats=args.repeats, quick=args.quick)
+        print("\n" + section, flush=True)
+        report += [section, ""]
+    report += [f"Load average at the end: {machine_description()['load']}."]
+    print(report[-1])
+    if args.out:
+        os.makedirs(os.path.dirname(os.path.abspath(args.out)), exist_ok=True)
+        with open(args.out, "w") as f:
+            f.write("\n".join(report).rstrip() + "\n")
+        print(f"written to {args.out}", file=sys.stderr)
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -1,0 +1,317 @@
+"""Inference-time rewrites of a trained model: batch normalization folded into the layer before
+it, and an optional bfloat16-compute copy.
+
+In inference mode a `BatchNormalization` layer is a per-channel affine map,
+
+    y = gamma * (x - moving_mean) / sqrt(moving_variance + epsilon) + beta = s * x + t,
+
+so when it directly follows a linear layer (a convolution or a dense layer without a fused
+activation) it can be merged into that layer: the kernel's output channel `c` is multiplied by
+`s[c]` and the bias becomes `s * bias + t`. The folded network computes the same function (up to
+float rounding) with one layer fewer per pair and one pass over the feature map less.
+
+Both functions rebuild the model by walking its functional graph: every layer is re-created
+from its config (same class, same name), called on the new tensors in the original order, and
+given a copy of the original weights. The original model is never modified.
+"""
+
+import keras
+import numpy as np
+from keras import layers
+
+from cnnblocks import _validation as check
+
+#: Layers a following BatchNormalization is folded into. Only these exact types, since a
+#: subclass may change what its kernel means.
+FOLDABLE = (layers.Conv1D, layers.Conv2D, layers.Conv3D, layers.DepthwiseConv1D,
+            layers.DepthwiseConv2D, layers.SeparableConv1D, layers.SeparableConv2D,
+            layers.Dense)
+
+#: `optimize_for_inference`'s `dtype` choices.
+DTYPES = ("float32", "bfloat16")
+
+
+def _graph(model, subject="`model`"):
+    """The functional graph of `model` (a Sequential's inner one); raises when it has none.
+
+    `subject` names the model in messages: the argument, or a nested model inside it.
+    """
+    if not isinstance(model, keras.Model):
+        raise TypeError(f"{subject} must be a keras.Model, received {type(model).__name__}: "
+                        f"{model!r:.80}.")
+    graph = model if hasattr(model, "_nodes_by_depth") else getattr(model, "_functional", None)
+    if graph is None:
+        raise ValueError(
+            f"{subject} must be a functional model or a built Sequential model (a layer graph to "
+            f"rebuild); received {type(model).__name__} {model.name!r}, which has none. A "
+            "subclassed model cannot be rewritten; an unbuilt Sequential model needs a "
+            "keras.Input first.")
+    return graph
+
+
+def _ordered_nodes(graph):
+    """The graph's nodes in an order where every node comes after the nodes it reads from."""
+    nodes = []
+    for depth in sorted(graph._nodes_by_depth, reverse=True):
+        nodes.extend(graph._nodes_by_depth[depth])
+    return nodes
+
+
+def _channel_axis(layer, rank):
+    """The output-channel axis (non-negative) of a foldable layer's output of rank `rank`."""
+    if isinstance(layer, layers.Dense):
+        return rank - 1
+    return 1 if layer.data_format == "channels_first" else rank - 1
+
+
+def _fold_plan(graph, nodes):
+    """`{id(bn_node): producer_layer}` for every BatchNormalization that can be folded.
+
+    A BN call is folded when its input is the output of an exact `FOLDABLE` layer that has no
+    fused activation, is called once in this graph, feeds nothing but this BN (and is not a
+    model output), and normalizes that layer's channel axis; the BN itself is called once.
+    """
+    calls, readers = {}, {}
+    for node in nodes:
+        calls[id(node.operation)] = calls.get(id(node.operation), 0) + 1
+        for x in node.input_tensors:
+            readers[id(x)] = readers.get(id(x), 0) + 1
+    for x in graph.outputs:
+        readers[id(x)] = readers.get(id(x), 0) + 1
+    in_graph = {id(node) for node in nodes}
+    plan = {}
+    for node in nodes:
+        bn = node.operation
+        if type(bn) is not layers.BatchNormalization or len(node.input_tensors) != 1:
+            continue
+        x = node.input_tensors[0]
+        producer, node_index, _ = x._keras_history
+        if (_foldable(producer) and id(producer._inbound_nodes[node_index]) in in_graph
+                and calls[id(producer)] == 1 and calls[id(bn)] == 1 and readers[id(x)] == 1
+                and bn.axis % len(x.shape) == _channel_axis(producer, len(x.shape))):
+            plan[id(node)] = producer
+    return plan
+
+
+def _foldable(layer):
+    """Whether a BN after `layer` can go into its kernel (plain float layer, no activation)."""
+    return (type(layer) in FOLDABLE
+            and layer.get_config().get("activation") in ("linear", None)
+            and not getattr(layer, "lora_enabled", False)
+            and getattr(layer, "quantization_mode", None) is None)
+
+
+def _numpy(variable):
+    return np.asarray(keras.ops.convert_to_numpy(variable), "float64")
+
+
+def _bn_affine(bn):
+    """`(scale, shift)` of a BatchNormalization in inference mode, in float64."""
+    mean, var = _numpy(bn.moving_mean), _numpy(bn.moving_variance)
+    gamma = _numpy(bn.gamma) if bn.scale else np.ones_like(mean)
+    beta = _numpy(bn.beta) if bn.center else np.zeros_like(mean)
+    scale = gamma / np.sqrt(var + bn.epsilon)
+    return scale, beta - mean * scale
+
+
+def _folded_weights(layer, bn):
+    """`{attribute: value}` of every weight of `layer`, with `bn` folded into kernel and bias."""
+    scale, shift = _bn_affine(bn)
+    weights = {}
+    if isinstance(layer, (layers.SeparableConv1D, layers.SeparableConv2D)):
+        weights["depthwise_kernel"] = _numpy(layer.depthwise_kernel).astype("float32")
+        name, kernel = "pointwise_kernel", _numpy(layer.pointwise_kernel)
+        kernel = kernel * scale  # (1, [1,] in * multiplier, filters): output channels last.
+    elif isinstance(layer, (layers.DepthwiseConv1D, layers.DepthwiseConv2D)):
+        # (*window, in_channels, multiplier); output channel c * multiplier + m.
+        name, kernel = "kernel", _numpy(layer.kernel)
+        kernel = kernel * scale.reshape(kernel.shape[-2:])
+    else:  # Conv (*window, in / groups, filters), Dense (in, units): output channels last.
+        name, kernel = "kernel", _numpy(layer.kernel)
+        kernel = kernel * scale
+    bias = _numpy(layer.bias) if layer.use_bias else np.zeros_like(scale)
+    weights[name] = kernel.astype("float32")
+    weights["bias"] = (bias * scale + shift).astype("float32")
+    return weights
+
+
+def _clone(op, config_changes):
+    """A new operation of `op`'s class from `op`'s config with `config_changes` applied."""
+    config = op.get_config()
+    config.update(config_changes)
+    return op.__class__.from_config(config)
+
+
+def _rebuild(model, *, fold, compute_dtype, subject="`model`"):
+    """The model rebuilt from its graph, BN folded (`fold`) and with `compute_dtype` layers.
+
+    `compute_dtype` None keeps every layer's dtype policy; "bfloat16" gives every layer with a
+    float32 policy the `mixed_bfloat16` policy (float32 variables, bfloat16 compute), except the
+    layers that produce the model's outputs, which keep float32.
+    """
+    graph = _graph(model, subject)
+    nodes = _ordered_nodes(graph)
+    plan = _fold_plan(graph, nodes) if fold else {}
+    folded_into = {id(plan[id(node)]): node.operation for node in nodes if id(node) in plan}
+    # The layer that produces each model output once BNs are folded: it stays float32.
+    output_ops = set()
+    for x in graph.outputs:
+        op, node_index, _ = x._keras_history
+        node = op._inbound_nodes[node_index]
+        output_ops.add(id(plan[id(node)]) if id(node) in plan else id(op))
+
+    tensors, clones, originals = {}, {}, {}
+    for node in nodes:
+        op = node.operation
+        if node.is_input:
+            new = _clone(op, {})
+            tensors[id(node.outputs[0])] = new.output
+            continue
+        if id(node) in plan:  # The BN is now part of its producer: pass the tensor through.
+            tensors[id(node.outputs[0])] = tensors[id(node.input_tensors[0])]
+            continue
+        if id(op) not in clones:
+            originals[id(op)] = op
+            clones[id(op)] = _clone_operation(op, fold=fold, compute_dtype=compute_dtype,
+                                              keep_float32=id(op) in output_ops,
+                                              folded=id(op) in folded_into, subject=subject)
+        args, kwargs = node.arguments.fill_in(tensors)
+        outputs = keras.tree.flatten(clones[id(op)](*args, **kwargs))
+        for x, y in zip(node.outputs, outputs):
+            tensors[id(x)] = y
+
+    for key, new in clones.items():
+        old = originals[key]
+        if isinstance(old, keras.Model):
+            continue  # Rebuilt with its weights.
+        if key in folded_into:
+            for attribute, value in _folded_weights(old, folded_into[key]).items():
+                getattr(new, attribute).assign(value)
+            continue
+        if isinstance(old, keras.Layer):
+            new.set_weights(old.get_weights())
+
+    def output(x):
+        y = tensors[id(x)]
+        if compute_dtype is not None and y.dtype != x.dtype:
+            # Produced by an operation that is not a layer (no dtype policy): cast it back.
+            name = f"{x._keras_history.operation.name}_{x.dtype}"
+            y = layers.Activation("linear", dtype=x.dtype, name=name)(y)
+        return y
+
+    inputs = keras.tree.map_structure(lambda x: tensors[id(x)], graph._inputs_struct)
+    outputs = keras.tree.map_structure(output, graph._outputs_struct)
+    return keras.Model(inputs, outputs, name=model.name)
+
+
+def _clone_operation(op, *, fold, compute_dtype, keep_float32, folded, subject):
+    """A fresh copy of one graph operation (nested models are rebuilt recursively)."""
+    if isinstance(op, keras.Model):
+        return _rebuild(op, fold=fold, compute_dtype=compute_dtype,
+                        subject=f"The nested model {op.name!r} in {subject}")
+    changes = {}
+    if folded:
+        changes["use_bias"] = True
+    if compute_dtype == "bfloat16" and not keep_float32 and isinstance(op, keras.Layer):
+        policy = op.dtype_policy
+        if policy.name == "float32":
+            changes["dtype"] = keras.DTypePolicy("mixed_bfloat16")
+    return _clone(op, changes)
+
+
+def fold_batchnorm(model):
+    """A new inference-only model with every foldable BatchNormalization merged into the layer
+    before it.
+
+    A `BatchNormalization` is folded when it directly follows a `Conv1D/2D/3D`,
+    `DepthwiseConv1D/2D`, `SeparableConv1D/2D` or `Dense` layer that has no fused activation,
+    is that layer's only consumer, and normalizes its channel axis. In inference mode BN is
+    `y = s * x + t` per channel with `s = gamma / sqrt(moving_variance + epsilon)` and
+    `t = beta - moving_mean * s` (`gamma = 1` when `scale=False`, `beta = 0` when
+    `center=False`); folding multiplies the kernel's output channel `c` by `s[c]` and sets the
+    bias to `s * bias + t`:
+
+    - `Conv*D` / `Dense`: the kernel's last axis (output channels);
+    - `SeparableConv*D`: the pointwise kernel and the bias (the depthwise kernel is unchanged);
+    - `DepthwiseConv*D`: the kernel `(*window, channels, multiplier)`, output channel
+      `c * multiplier + m` scaled by `s[c * multiplier + m]`.
+
+    A layer without a bias (`use_bias=False`, as in Xception and Inception-V3) gets one.
+    The folded layer keeps its name; the BN layer disappears. Every other layer is re-created
+    with its name, config and weights; BNs that cannot be folded (after an activation, after
+    a layer with several consumers, shared layers) stay as they are. Nested models are rebuilt
+    recursively (their BNs folded inside them). The original model is not modified.
+
+    The result computes the original model's inference-mode outputs (`training=False`) up to
+    float32 rounding (the tests see relative differences below 1e-6 on ResNet-50, Xception,
+    Inception-V3 and GoogLeNet with random BN statistics). It is not meant for training:
+    without BN, fine-tuning behaves differently. `model.layers` lists the layers in Keras'
+    graph order (by depth), which can differ from the original's where BNs were removed;
+    a nested `Sequential` comes back as a functional model.
+
+    Args:
+        model: a functional `keras.Model` or a built `keras.Sequential`, possibly with nested
+            functional or Sequential models.
+
+    Returns:
+        A new functional `keras.Model` with the same name, inputs and output structure.
+        It saves to `.keras` and loads with `safe_mode=True` as the original does.
+
+    Raises:
+        TypeError: `model` is not a `keras.Model`.
+        ValueError: `model` (or a nested model) is subclassed, so it has no graph to rebuild.
+
+    Example:
+        >>> import keras
+        >>> import cnnblocks
+        >>> inputs = keras.Input((16, 16, 3))
+        >>> x = keras.layers.Conv2D(8, 3, use_bias=False, name="conv")(inputs)
+        >>> x = keras.layers.BatchNormalization(name="bn")(x)
+        >>> model = keras.Model(inputs, keras.layers.ReLU(name="relu")(x))
+        >>> folded = cnnblocks.fold_batchnorm(model)
+        >>> [layer.name for layer in folded.layers]
+        ['input_layer', 'conv', 'relu']
+        >>> folded.get_layer("conv").use_bias
+        True
+    """
+    return _rebuild(model, fold=True, compute_dtype=None)
+
+
+def optimize_for_inference(model, *, dtype="float32"):
+    """A new model for fast inference: BatchNormalization folded, optionally bfloat16 compute.
+
+    Args:
+        model: a functional `keras.Model` or a built `keras.Sequential`.
+        dtype: `"float32"` (default): `fold_batchnorm(model)`, same results up to rounding.
+            `"bfloat16"`: the folded model with every float32 layer given the
+            `mixed_bfloat16` policy (float32 weights, bfloat16 arithmetic), except the layers
+            that produce the outputs of the model (or of a nested model), which stay float32:
+            inputs are still float32 and a softmax classifier still returns float32
+            probabilities.
+
+    Returns:
+        A new functional `keras.Model` (same name and layer names as `fold_batchnorm`).
+
+    Raises:
+        TypeError: `model` is not a `keras.Model`.
+        ValueError: `dtype` is not one of `"float32"`, `"bfloat16"`; or the model has no graph.
+
+    Note:
+        bfloat16 keeps float32's exponent range but only 8 bits of mantissa. On ResNet-50
+        (random weights, randomized BN statistics) the softmax outputs differ from float32 by
+        4e-3 of their maximum at 224x224 (6e-3 on the logits at 32x32) and the top-5 classes
+        agree; `tests/test_inference.py` bounds these, `docs/benchmarks.md` reports them. It is
+        faster only on hardware with native bfloat16 arithmetic (recent GPUs and TPUs, CPUs
+        with AVX512-BF16 or AMX); on other CPUs (AVX2 only) it is emulated and measured slower
+        than float32.
+
+    Example:
+        >>> import cnnblocks
+        >>> model = cnnblocks.ResNet50(weights=None, input_shape=(64, 64, 3))
+        >>> fast = cnnblocks.optimize_for_inference(model, dtype="bfloat16")
+        >>> fast.get_layer("conv1_conv").compute_dtype, fast.output.dtype
+        ('bfloat16', 'float32')
+    """
+    _graph(model)
+    check.choice(dtype, "dtype", DTYPES)
+    return _rebuild(model, fold=True, compute_dtype=None if dtype == "float32" else dtype)
