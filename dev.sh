@@ -86,7 +86,8 @@ case "$cmd" in
     ;;
   test)
     setup
-    exec "$VENV/bin/python" -m pytest "$@"
+    # Two workers, one test file each (module fixtures build each big model once per file).
+    exec "$VENV/bin/python" -m pytest -n "${PYTEST_WORKERS:-2}" --dist loadfile "$@"
     ;;
   bench)
     setup

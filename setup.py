@@ -31,6 +31,7 @@ setup(
         "tf-cpu": ["tensorflow-cpu>=2.18"],
         "dev": [
             "pytest>=8",
+            "pytest-xdist>=3.5",
             "scikit-learn>=1.4",
             "sphinx>=7.2",
             "myst-parser>=3",

@@ -202,7 +202,7 @@ def test_mirrored_strategy_on_two_logical_cpus():
     env = dict(os.environ, TF_CPP_MIN_LOG_LEVEL="2")
     result = subprocess.run(
         [sys.executable, str(EXAMPLES / "distributed_training.py"), "--strategy", "mirrored",
-         "--cpu-replicas", "2", "--model", "resnet18", "--steps", "2", "--batch-size", "16"],
+         "--cpu-replicas", "2", "--model", "vgg11", "--steps", "2", "--batch-size", "16"],
         capture_output=True, text=True, timeout=600, env=env, cwd=ROOT)
     assert result.returncode == 0, result.stderr[-3000:]
     out = result.stdout
