@@ -5,6 +5,7 @@ Each family module is a spec table plus one builder that calls, in order:
 `check_builder_args`, `model_input`, its blocks, `classifier` (or its own top), and `finish`.
 """
 
+import importlib
 import os
 
 import keras
@@ -153,3 +154,28 @@ def finish(inputs, outputs, *, name, weights, weights_key, include_top):
     elif weights is not None:
         weight_files.load_into(model, weights)
     return model
+
+
+def keras_imagenet_utils(app, preprocessing):
+    """A family's `preprocess_input` and `decode_predictions`: keras.applications' public
+    functions of module `keras.applications.<app>`, re-exported (imported on first call).
+
+    Args:
+        app: str, e.g. `"resnet"`, `"xception"`.
+        preprocessing: str, what the family's preprocessing does, for the docstring.
+
+    Returns:
+        The pair `(preprocess_input, decode_predictions)`.
+    """
+    def preprocess_input(x, data_format=None):
+        module = importlib.import_module(f"keras.applications.{app}")
+        return module.preprocess_input(x, data_format=data_format)
+
+    def decode_predictions(preds, top=5):
+        module = importlib.import_module(f"keras.applications.{app}")
+        return module.decode_predictions(preds, top=top)
+
+    preprocess_input.__doc__ = f"keras.applications.{app}.preprocess_input: {preprocessing}."
+    decode_predictions.__doc__ = ("keras.applications' ImageNet decoding: "
+                                  "[(class_id, name, probability), ...] per row.")
+    return preprocess_input, decode_predictions

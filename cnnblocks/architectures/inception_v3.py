@@ -130,13 +130,5 @@ def InceptionV3(include_top=True, weights=None, input_tensor=None, input_shape=N
 MODELS = {"inception_v3": InceptionV3}
 
 
-def preprocess_input(x, data_format=None):
-    """keras.applications' InceptionV3 preprocessing: pixels in [0, 255] scaled to [-1, 1]."""
-    from keras.applications import inception_v3
-    return inception_v3.preprocess_input(x, data_format=data_format)
-
-
-def decode_predictions(preds, top=5):
-    """keras.applications' ImageNet decoding: [(class_id, name, probability), ...] per row."""
-    from keras.applications import inception_v3
-    return inception_v3.decode_predictions(preds, top=top)
+preprocess_input, decode_predictions = common.keras_imagenet_utils(
+    "inception_v3", "pixels in [0, 255] scaled to [-1, 1]")

@@ -148,13 +148,5 @@ MODELS = {"resnet18": ResNet18, "resnet34": ResNet34, "resnet50": ResNet50,
           "resnet101": ResNet101, "resnet152": ResNet152}
 
 
-def preprocess_input(x, data_format=None):
-    """keras.applications' ResNet preprocessing (RGB->BGR, ImageNet mean subtracted)."""
-    from keras.applications import resnet
-    return resnet.preprocess_input(x, data_format=data_format)
-
-
-def decode_predictions(preds, top=5):
-    """keras.applications' ImageNet decoding: [(class_id, name, probability), ...] per row."""
-    from keras.applications import resnet
-    return resnet.decode_predictions(preds, top=top)
+preprocess_input, decode_predictions = common.keras_imagenet_utils(
+    "resnet", "RGB to BGR, ImageNet mean subtracted (Caffe style)")

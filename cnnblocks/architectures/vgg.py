@@ -100,13 +100,5 @@ VGG19 = _builder(19, "E", "143,667,240")
 MODELS = {"vgg11": VGG11, "vgg13": VGG13, "vgg16": VGG16, "vgg19": VGG19}
 
 
-def preprocess_input(x, data_format=None):
-    """keras.applications' VGG preprocessing (RGB->BGR, ImageNet mean subtracted)."""
-    from keras.applications import vgg16
-    return vgg16.preprocess_input(x, data_format=data_format)
-
-
-def decode_predictions(preds, top=5):
-    """keras.applications' ImageNet decoding: [(class_id, name, probability), ...] per row."""
-    from keras.applications import vgg16
-    return vgg16.decode_predictions(preds, top=top)
+preprocess_input, decode_predictions = common.keras_imagenet_utils(
+    "vgg16", "RGB to BGR, ImageNet mean subtracted (Caffe style)")

@@ -107,13 +107,5 @@ def Xception(include_top=True, weights=None, input_tensor=None, input_shape=None
 MODELS = {"xception": Xception}
 
 
-def preprocess_input(x, data_format=None):
-    """keras.applications' Xception preprocessing: pixels in [0, 255] scaled to [-1, 1]."""
-    from keras.applications import xception
-    return xception.preprocess_input(x, data_format=data_format)
-
-
-def decode_predictions(preds, top=5):
-    """keras.applications' ImageNet decoding: [(class_id, name, probability), ...] per row."""
-    from keras.applications import xception
-    return xception.decode_predictions(preds, top=top)
+preprocess_input, decode_predictions = common.keras_imagenet_utils(
+    "xception", "pixels in [0, 255] scaled to [-1, 1]")
