@@ -70,16 +70,23 @@ BLOCK_PATTERNS = (
 )
 
 
-def _check_model(model, arg="model"):
+def _check_model(model, arg="model", *, subject=None):
+    """The functional graph of `model` (a Sequential's inner one); raises when it has none.
+
+    Shared by the analysis, the diagrams and `cnnblocks.inference`. `subject` names the model
+    in messages (default: the argument `arg`), e.g. a nested model inside it.
+    """
+    subject = subject or f"`{arg}`"
     if not isinstance(model, keras.Model):
-        raise TypeError(f"`{arg}` must be a keras.Model, received {type(model).__name__}: "
+        raise TypeError(f"{subject} must be a keras.Model, received {type(model).__name__}: "
                         f"{model!r:.80}.")
     graph = model if hasattr(model, "_nodes_by_depth") else getattr(model, "_functional", None)
     if graph is None:
         raise ValueError(
-            f"`{arg}` must be a functional or a built Sequential model (a layer graph to walk); "
-            f"received {type(model).__name__} {model.name!r}, which has none. Build a "
-            "Sequential model with keras.Input first; a subclassed model cannot be analyzed.")
+            f"{subject} must be a functional model or a built Sequential model (a layer graph to "
+            f"walk); received {type(model).__name__} {model.name!r}, which has none. A "
+            "subclassed model cannot be analyzed or rewritten; an unbuilt Sequential model "
+            "needs a keras.Input first.")
     return graph
 
 

@@ -16,6 +16,8 @@ given a copy of the original weights. The original model is never modified.
 """
 
 import keras
+
+from cnnblocks import analysis
 import numpy as np
 from keras import layers
 
@@ -32,21 +34,8 @@ DTYPES = ("float32", "bfloat16")
 
 
 def _graph(model, subject="`model`"):
-    """The functional graph of `model` (a Sequential's inner one); raises when it has none.
-
-    `subject` names the model in messages: the argument, or a nested model inside it.
-    """
-    if not isinstance(model, keras.Model):
-        raise TypeError(f"{subject} must be a keras.Model, received {type(model).__name__}: "
-                        f"{model!r:.80}.")
-    graph = model if hasattr(model, "_nodes_by_depth") else getattr(model, "_functional", None)
-    if graph is None:
-        raise ValueError(
-            f"{subject} must be a functional model or a built Sequential model (a layer graph to "
-            f"rebuild); received {type(model).__name__} {model.name!r}, which has none. A "
-            "subclassed model cannot be rewritten; an unbuilt Sequential model needs a "
-            "keras.Input first.")
-    return graph
+    """The functional graph of `model`; `subject` names it in messages (see analysis)."""
+    return analysis._check_model(model, subject=subject)
 
 
 def _ordered_nodes(graph):
