@@ -294,6 +294,13 @@ def optimize_for_inference(model, *, dtype="float32"):
         with AVX512-BF16 or AMX); on other CPUs (AVX2 only) it is emulated and measured slower
         than float32.
 
+        On CPU, what folding saves depends on TensorFlow's kernels: its oneDNN kernels fuse a
+        convolution with its bias, a residual add and a ReLU, so the folded model runs little
+        but convolutions. TensorFlow turns them on by itself only on CPUs with AVX512-VNNI/BF16
+        or AMX; elsewhere set the environment variable `TF_ENABLE_ONEDNN_OPTS=1` before
+        importing TensorFlow (`benchmarks/bench_vs_keras.py` does, and `docs/benchmarks.md`
+        reports the speed-ups measured).
+
     Example:
         >>> import cnnblocks
         >>> model = cnnblocks.ResNet50(weights=None, input_shape=(64, 64, 3))

@@ -326,6 +326,51 @@ def test_benchmark_smoke(tmp_path):
     assert result.returncode == 0, result.stderr[-3000:]
     text = out.read_text()
     assert "| vgg16 | 32 |" in text and "TensorFlow" in text and "matmul peak" in text
+    assert "oneDNN CPU kernels on (TF_ENABLE_ONEDNN_OPTS=1)" in text
+
+
+@pytest.fixture(scope="module")
+def bench():
+    """`benchmarks/bench_vs_keras.py` as a module, without leaving its environment default."""
+    import importlib.util
+    import os
+    saved = os.environ.get("TF_ENABLE_ONEDNN_OPTS")
+    spec = importlib.util.spec_from_file_location(
+        "bench_vs_keras", ROOT / "benchmarks" / "bench_vs_keras.py")
+    module = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(module)
+    if saved is None:
+        os.environ.pop("TF_ENABLE_ONEDNN_OPTS", None)
+    else:
+        os.environ["TF_ENABLE_ONEDNN_OPTS"] = saved
+    return module
+
+
+def test_benchmark_ratio_and_interval(bench):
+    # Medians 10 and 8 -> 1.25; every resample of these pairs lies in [8/9, 11/7].
+    ratio, low, high = bench.median_ratio([9, 10, 11, 10, 10], [8, 7, 8, 9, 8])
+    assert ratio == pytest.approx(1.25)
+    assert 10 / 9 - 1e-9 <= low <= ratio <= high <= 11 / 7 + 1e-9
+    assert bench.median_ratio([3.0], [2.0]) == (1.5, 1.5, 1.5)
+    # Deterministic (seeded resampling).
+    assert bench.median_ratio([1, 2, 3], [2, 2, 1]) == bench.median_ratio([1, 2, 3], [2, 2, 1])
+
+
+@pytest.mark.parametrize("ratio, low, high, goal, higher, want", [
+    (1.20, 1.10, 1.30, 1.15, True, "met"),
+    (1.11, 1.04, 1.16, 1.15, True, "missed, within noise"),
+    (0.85, 0.80, 0.89, 1.50, True, "**missed**"),
+    (0.95, 0.90, 1.05, 1.00, False, "met"),
+    (1.03, 0.98, 1.10, 1.00, False, "missed, within noise"),
+    (1.20, 1.10, 1.30, 1.00, False, "**missed**"),
+])
+def test_benchmark_verdict(bench, ratio, low, high, goal, higher, want):
+    assert bench.verdict(ratio, low, high, goal, higher) == want
+
+
+def test_benchmark_turns_alternate(bench):
+    assert [bench.alternating("AB", turn) for turn in range(3)] == [
+        ["A", "B"], ["B", "A"], ["A", "B"]]
 
 
 @pytest.mark.heavy
