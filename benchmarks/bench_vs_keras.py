@@ -38,8 +38,9 @@ shared or virtual machine one call can vary by 25%, and the interval says how fa
 ratio. The goals of the project are a build ratio <= 1.00 and a throughput ratio >= 0.98.
 
 TensorFlow's oneDNN kernels are turned on (`TF_ENABLE_ONEDNN_OPTS=1` unless set otherwise):
-TensorFlow enables them by itself only on CPUs with AVX512-VNNI/BF16 or AMX, and on an AVX2
-CPU they are both faster (ResNet50 batch 16: about 1.2x) and the only kernels that fuse a
+TensorFlow enables them by itself only on CPUs with AVX512-VNNI/BF16 or AMX. On the 2-core
+AVX2 AMD EPYC this was written on they were faster (keras ResNet50 at batch 16: 1.21 s per
+batch against 1.46 s with Eigen's kernels, one run), and they are the only kernels that fuse a
 convolution with its bias, residual add and ReLU. The page records which kernels ran.
 
 The inference table compares keras.applications ResNet50 (the baseline), cnnblocks ResNet50,
