@@ -352,20 +352,6 @@ def comparison_table(rows):
     return "\n".join(lines)
 
 
-def randomize_batchnorm(model, seed=0):
-    """Non-trivial BN statistics (moving mean/variance, gamma, beta), as after training."""
-    rng = np.random.RandomState(seed)
-    for layer in model._flatten_layers(include_self=False):
-        if isinstance(layer, keras.layers.BatchNormalization):
-            n = layer.moving_mean.shape[0]
-            layer.moving_mean.assign(rng.normal(0, 0.2, n))
-            layer.moving_variance.assign(rng.uniform(0.5, 2.0, n))
-            if layer.scale:
-                layer.gamma.assign(rng.uniform(0.5, 1.5, n))
-            if layer.center:
-                layer.beta.assign(rng.normal(0, 0.2, n))
-
-
 def output_error(reference, candidate):
     """`(max |difference| / max |reference|, mean top-5 overlap)` on softmax outputs."""
     reference, candidate = np.asarray(reference, "float64"), np.asarray(candidate, "float64")
@@ -380,7 +366,7 @@ def inference_rows(size, args):
     """keras ResNet50, cnnblocks ResNet50, folded, folded + bfloat16: throughput and error."""
     keras.backend.clear_session()
     ours = build("cnnblocks", "resnet50", size)
-    randomize_batchnorm(ours)
+    cnnblocks.testing.randomize_batchnorm(ours)
     variants = {
         "keras.applications ResNet50": build("keras", "resnet50", size),
         "cnnblocks ResNet50": ours,

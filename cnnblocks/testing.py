@@ -20,6 +20,7 @@ import math
 import numbers
 
 import keras
+import numpy as np
 
 from cnnblocks import analysis
 
@@ -304,3 +305,47 @@ def assert_same_architecture(model, reference, *, check_names=True):
                   f"(expected: reference, got: model); totals: expected {want_summary.params:,} "
                   f"parameters, got {got_summary.params:,}:")
         raise AssertionError(_lines(header, lines))
+
+
+def randomize_batchnorm(model, seed=0):
+    """Gives every `BatchNormalization` layer of `model` trained-looking statistics, in place.
+
+    A freshly built model's BN layers are identities in inference mode (moving mean 0,
+    variance 1, gamma 1, beta 0), so a test of anything that uses those statistics (BN folding,
+    an export, a port to another framework) passes whether or not it reads them. After this
+    call, for `n` channels: moving mean ~ N(0, 0.2), moving variance ~ U(0.5, 2), gamma ~
+    U(0.5, 1.5) (when `scale`), beta ~ N(0, 0.2) (when `center`), drawn from
+    `numpy.random.RandomState(seed)` layer after layer (nested models included), so the same
+    model and seed always give the same values.
+
+    Args:
+        model: a `keras.Model` (any kind: its layers are walked, not its graph).
+        seed: an integer seed.
+
+    Raises:
+        TypeError: `model` is not a `keras.Model`, or `seed` is not an integer.
+
+    Example:
+        >>> import keras
+        >>> from cnnblocks import testing
+        >>> inputs = keras.Input((4, 4, 3))
+        >>> bn = keras.layers.BatchNormalization(name="bn")
+        >>> model = keras.Model(inputs, bn(inputs))
+        >>> testing.randomize_batchnorm(model)
+        >>> bool(keras.ops.all(bn.moving_variance != 1.0))
+        True
+    """
+    if not isinstance(model, keras.Model):
+        raise TypeError(f"`model` must be a keras.Model, received {model!r}.")
+    if isinstance(seed, bool) or not isinstance(seed, numbers.Integral):
+        raise TypeError(f"`seed` must be an integer, received {seed!r}.")
+    rng = np.random.RandomState(seed)
+    for layer in _all_layers(model):
+        if isinstance(layer, keras.layers.BatchNormalization):
+            n = layer.moving_mean.shape[0]
+            layer.moving_mean.assign(rng.normal(0, 0.2, n))
+            layer.moving_variance.assign(rng.uniform(0.5, 2.0, n))
+            if layer.scale:
+                layer.gamma.assign(rng.uniform(0.5, 1.5, n))
+            if layer.center:
+                layer.beta.assign(rng.normal(0, 0.2, n))

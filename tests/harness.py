@@ -35,3 +35,15 @@ def check_block(block, input_shape, *, params, output_shape, tmp_path, name="blk
                                    rtol=1e-6, atol=1e-6)
         assert layer_names(loaded) == layer_names(model)
     return model
+
+
+class SubclassedModel(keras.Model):
+    """A subclassed model (one Dense layer): it has no functional graph, so every function that
+    walks a model's graph must refuse it with a ValueError."""
+
+    def __init__(self, name="subclassed"):
+        super().__init__(name=name)
+        self.dense = keras.layers.Dense(2)
+
+    def call(self, x):
+        return self.dense(x)

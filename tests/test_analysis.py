@@ -14,6 +14,7 @@ from keras import layers
 import cnnblocks
 from cnnblocks import analysis, cli, published, testing
 from cnnblocks.blocks import bottleneck_module, inception_v3_a
+from harness import SubclassedModel
 
 keras.utils.set_random_seed(0)
 
@@ -104,16 +105,11 @@ def test_nested_model_at_another_size():
     assert cnnblocks.count_macs(model, input_shape=(20, 10, 3)) == 20 * 10 * 4 * 3
 
 
-class _Subclassed(keras.Model):
-    def call(self, x):
-        return x
-
-
 BAD_ARGUMENTS = [
     # (kwargs, error, words in the message)
     (dict(model="vgg16"), TypeError, ["`model`", "'vgg16'"]),
     (dict(model=layers.Dense(2)), TypeError, ["`model`", "Dense"]),
-    (dict(model=_Subclassed()), ValueError, ["`model`", "subclassed"]),
+    (dict(model=SubclassedModel()), ValueError, ["`model`", "subclassed"]),
     (dict(input_shape=224), TypeError, ["`input_shape`", "224"]),
     (dict(input_shape=(32, 32)), ValueError, ["`input_shape`", "(32, 32)"]),
     (dict(input_shape=(32, 0, 3)), ValueError, ["`input_shape`", "(32, 0, 3)"]),

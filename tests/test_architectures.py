@@ -283,6 +283,16 @@ def assert_keras_named_layers(model, ref):
     assert [(i, ours[i].name) for i, _ in explicit] == explicit
 
 
+def assert_names_match_keras(arch, model, ref):
+    """Every layer name equal to keras.applications' where the row says so (`same_names`),
+    else every name keras sets explicitly (`assert_keras_named_layers`); and the model's."""
+    if arch.same_names:
+        assert names(model) == names(ref)
+    else:
+        assert_keras_named_layers(model, ref)
+    assert model.name == ref.name
+
+
 def trainable_count(model):
     return sum(int(np.prod(w.shape)) for w in model.trainable_weights)
 
@@ -392,11 +402,7 @@ def test_small_notop_layers_are_safe_mode_serializable(ours_small):
 
 @ON_REF_ROWS
 def test_small_notop_names_match_keras(arch, ours_small, ref_small):
-    if arch.same_names:
-        assert names(ours_small) == names(ref_small)
-    else:
-        assert_keras_named_layers(ours_small, ref_small)
-    assert ours_small.name == ref_small.name
+    assert_names_match_keras(arch, ours_small, ref_small)
 
 
 @ON_REF_ROWS
@@ -454,10 +460,7 @@ def test_top_feature_map_sizes(arch, ours_top):
 @pytest.mark.heavy
 @ON_REF_ROWS
 def test_top_matches_keras(arch, ours_top, ref_top):
-    if arch.same_names:
-        assert names(ours_top) == names(ref_top)
-    else:
-        assert_keras_named_layers(ours_top, ref_top)
+    assert_names_match_keras(arch, ours_top, ref_top)
     assert ours_top.count_params() == ref_top.count_params()
     ours_top.set_weights(ref_top.get_weights())
     # Predictions and the classifier's input (pooled features / fc2: stricter than softmax).

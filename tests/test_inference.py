@@ -30,7 +30,9 @@ import keras
 from keras import layers
 
 import cnnblocks
+from harness import SubclassedModel
 from cnnblocks import fold_batchnorm, optimize_for_inference
+from cnnblocks.testing import randomize_batchnorm
 
 ROOT = Path(__file__).resolve().parents[1]
 FOLD_TOLERANCE = 1e-4
@@ -42,20 +44,6 @@ ARCHITECTURES = [
     ("inception_v3", cnnblocks.InceptionV3, 75),
     ("googlenet_bn", lambda **kw: cnnblocks.GoogLeNet(normalization="batchnorm", **kw), 32),
 ]
-
-
-def randomize_batchnorm(model, seed=0):
-    """Trained-looking BN statistics, so that folding has something to fold."""
-    rng = np.random.RandomState(seed)
-    for layer in model._flatten_layers(include_self=False):
-        if isinstance(layer, layers.BatchNormalization):
-            n = layer.moving_mean.shape[0]
-            layer.moving_mean.assign(rng.normal(0, 0.2, n))
-            layer.moving_variance.assign(rng.uniform(0.5, 2.0, n))
-            if layer.scale:
-                layer.gamma.assign(rng.uniform(0.5, 1.5, n))
-            if layer.center:
-                layer.beta.assign(rng.normal(0, 0.2, n))
 
 
 def relative_error(got, want):
@@ -279,15 +267,6 @@ def test_bfloat16_softmax_output_is_float32():
 
 
 # ---------------------------------------------------------------------- validation --------
-class _Subclassed(keras.Model):
-    def __init__(self):
-        super().__init__(name="subclassed")
-        self.dense = layers.Dense(2)
-
-    def call(self, x):
-        return self.dense(x)
-
-
 @pytest.mark.parametrize("function", [fold_batchnorm, optimize_for_inference])
 @pytest.mark.parametrize("bad", ["resnet50", None, layers.Dense(2)])
 def test_non_model_is_a_type_error(function, bad):
@@ -296,7 +275,7 @@ def test_non_model_is_a_type_error(function, bad):
 
 
 def test_subclassed_model_is_a_value_error():
-    model = _Subclassed()
+    model = SubclassedModel()
     model(np.ones((1, 3), "float32"))
     with pytest.raises(ValueError, match=r"`model` must be a functional model.*Subclassed"):
         fold_batchnorm(model)

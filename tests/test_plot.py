@@ -14,6 +14,7 @@ from keras import layers
 import cnnblocks
 from cnnblocks import cli
 from cnnblocks.blocks import inception_module, naive_inception_module, residual_module, vgg_block
+from harness import SubclassedModel
 
 # `cnnblocks.plot` is the function; the module holds the limits and the error class.
 plot_module = importlib.import_module("cnnblocks.plot")
@@ -130,15 +131,7 @@ def test_sequential_and_subclassed_models():
     boxes = graph(cnnblocks.to_dot(seq, level="block"))[0]
     assert len(boxes) == 3 and boxes[1:] == ["conv1", "head"]  # the input, named by Keras
 
-    class Tiny(keras.Model):
-        def __init__(self):
-            super().__init__(name="tiny")
-            self.dense = layers.Dense(2)
-
-        def call(self, x):
-            return self.dense(x)
-
-    tiny = Tiny()
+    tiny = SubclassedModel()
     tiny(keras.ops.zeros((1, 3)))
     assert len(graph(cnnblocks.to_dot(tiny))[0]) == 1  # Keras draws it as one box
     with pytest.raises(ValueError, match="subclassed"):

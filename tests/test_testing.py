@@ -3,6 +3,7 @@ block deliberately changed, fail with a message that names the block and layer, 
 got, with thousands separators."""
 
 import keras
+import numpy as np
 import pytest
 from keras import layers
 
@@ -187,3 +188,45 @@ def test_same_architecture_bad_reference(reference):
         testing.assert_same_architecture(reference, 3)
     with pytest.raises(TypeError, match="`check_names`"):
         testing.assert_same_architecture(reference, reference, check_names="yes")
+
+
+# --------------------------------------------------------------- randomize_batchnorm -----
+def _bn_model():
+    inputs = keras.Input((4, 4, 3))
+    inner_in = keras.Input((4, 4, 3))
+    inner = keras.Model(inner_in, layers.BatchNormalization(scale=False, name="inner_bn")(
+        inner_in), name="inner")
+    x = layers.BatchNormalization(name="bn")(inputs)
+    return keras.Model(inputs, inner(x), name="outer")
+
+
+def _bn_values(model):
+    return {w.path: keras.ops.convert_to_numpy(w).tolist() for w in model.weights}
+
+
+def test_randomize_batchnorm_changes_every_statistic_deterministically():
+    a, b, c = _bn_model(), _bn_model(), _bn_model()
+    identity = _bn_values(a)
+    testing.randomize_batchnorm(a, seed=3)
+    testing.randomize_batchnorm(b, seed=3)
+    testing.randomize_batchnorm(c, seed=4)
+    assert _bn_values(a) == _bn_values(b) != _bn_values(c)
+    for path, value in _bn_values(a).items():
+        assert not np.allclose(value, identity[path]), path  # nested BN and beta included
+    variance = keras.ops.convert_to_numpy(a.get_layer("bn").moving_variance)
+    assert ((variance >= 0.5) & (variance <= 2.0)).all()
+    assert a.get_layer("inner").get_layer("inner_bn").gamma is None  # scale=False: no gamma
+
+
+@pytest.mark.parametrize("kwargs, error, words", [
+    (dict(model="vgg16"), TypeError, ["`model`", "'vgg16'"]),
+    (dict(model=None, seed=1), TypeError, ["`model`", "None"]),
+    (dict(seed=1.5), TypeError, ["`seed`", "1.5"]),
+    (dict(seed=True), TypeError, ["`seed`", "True"]),
+])
+def test_randomize_batchnorm_bad_arguments(kwargs, error, words):
+    kwargs = {"model": _bn_model(), **kwargs}
+    with pytest.raises(error) as info:
+        testing.randomize_batchnorm(**kwargs)
+    for word in words:
+        assert word in str(info.value)
