@@ -79,3 +79,15 @@ def image_tensor(x, arg="x"):
         raise ValueError(f"`{arg}` must be a rank-4 tensor (batch, height, width, channels); "
                          f"received a tensor of shape {shape}.")
     return shape
+
+
+def layer_prefix(value, arg="name"):
+    """Returns `value` if it is None or a usable layer name (prefix): a non-empty string
+    without `/` (Keras refuses `/` in layer names)."""
+    if value is None:
+        return None
+    if not isinstance(value, str) or not value:
+        raise TypeError(f"`{arg}` must be a non-empty string or None, received {value!r}.")
+    if "/" in value:
+        raise ValueError(f"`{arg}` must not contain '/', received {value!r}.")
+    return value

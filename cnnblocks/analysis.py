@@ -1,12 +1,14 @@
-"""Model analysis: multiply-adds, weight-layer depth and a per-block summary.
+"""Model analysis: multiply-adds, weight-layer depth, and the model's blocks.
 
-Three functions read a built Keras model (functional or Sequential, nested models included)
+Four functions read a built Keras model (functional or Sequential, nested models included)
 without running it:
 
 - `count_macs(model)`: multiply-adds of one forward pass at batch 1;
 - `weight_depth(model)`: weight layers on the longest input-to-output path (the "depth" of
   VGG16, ResNet-50, GoogLeNet's 22);
-- `summarize(model)`: one row per block (name, output shape, depth, parameters, multiply-adds).
+- `blocks(model)`: the model's blocks, each with its layers;
+- `summarize(model)`: one row per block (name, kind, arguments, output shape, depth,
+  parameters, multiply-adds), adding up to the model's totals.
 
 What is counted. A multiply-add (MAC) is one multiplication plus one accumulation; the ResNet and
 GoogLeNet papers call these "FLOPs", the TF profiler counts each as 2 float operations. Counted:
@@ -24,19 +26,32 @@ the output size; dilation changes neither the kernel volume nor the count.
 Weight layers are exactly the counted layers above; `BatchNormalization` has weights but is not
 a weight layer here (the papers do not count it in the depth).
 
-Note: Keras has no public API for a functional model's call graph (`model.layers` loses shared
-calls and connections), so the graph is read from Keras 3's `Functional._nodes_by_depth` and its
-nodes (`operation`, `arguments`, `parent_nodes`), unchanged since Keras 3.0. Everything else is
-public: shapes come from the recorded `KerasTensor`s or from `compute_output_spec`.
+What a block is. Every call of a cnnblocks block (and every stem or head region of a cnnblocks
+architecture) is recorded when it is built (`cnnblocks.identity`), whatever its name and after
+a `.keras` round trip: it is one block, with its kind and arguments. Layers no record covers
+(a keras.applications model, a Sequential tutorial model, hand-written code between blocks)
+are grouped from the graph's structure, never from their names (names only label the rows):
+
+- a *module*: the layers on the branches between a fork and the merge (`Add`, `Concatenate`,
+  `Multiply`, ...) where they meet again, the merge, and the layers after it up to the next
+  fork (a residual block with its final ReLU, an Inception module);
+- a *stage* (or *stem*, before the first module): a chain of layers, ended by a pooling layer;
+- the *head*: from a global pooling or `Flatten` layer to the output;
+- a nested model is one row of kind `model`.
+
+The layer graph is read through `cnnblocks._graph`, the one module that touches Keras
+internals.
 """
 
+import collections
 import dataclasses
+import functools
 import math
-import numbers
-import re
 
 import keras
 from keras import layers
+
+from cnnblocks import _graph, identity
 
 _SEPARABLE = (layers.SeparableConv1D, layers.SeparableConv2D)
 _DEPTHWISE = (layers.DepthwiseConv1D, layers.DepthwiseConv2D)
@@ -45,151 +60,6 @@ _DENSE_OR_CONV = (layers.Conv1D, layers.Conv2D, layers.Conv3D, layers.Dense)
 
 #: The layer types that count as one level of depth and whose multiply-adds are counted.
 WEIGHT_LAYERS = _SEPARABLE + _DEPTHWISE + _TRANSPOSED + _DENSE_OR_CONV
-
-#: How `summarize` groups layers into blocks: `(pattern, row name)` pairs, tried in order with
-#: `re.match` on each layer's name; the first that matches gives the row name
-#: (`match.expand(row_name)`). A layer no pattern matches (including auto-named layers such as
-#: `conv2d_3` or `add_1`) gets a row of its own, named after the layer.
-BLOCK_PATTERNS = (
-    # keras.applications ResNet: conv2_block1_1_conv, conv2_block1_add -> conv2_block1.
-    (r"(conv\d+_block\d+)_", r"\1"),
-    # VGG and Xception: block1_conv1, block1_pool, block2_sepconv1_bn, block2_0_conv -> block2.
-    (r"(block\d+)_", r"\1"),
-    # Inception-V3: mixed0, mixed0_1x1_conv, mixed0_pool, mixed9_0 -> mixed0, mixed9.
-    (r"(mixed\d+)(?:_|$)", r"\1"),
-    # GoogLeNet: inception_3a_1x1, inception_3a_pool_proj, inception_3a_concat -> inception_3a.
-    (r"(inception_\d+[a-z])(?:_|$)", r"\1"),
-    # Stems and stage pools: conv1_conv, conv1_pad, conv2_3x3_reduce, pool1_pool, pool3_3x3
-    # -> conv1, conv2, pool1, pool3 (`conv2d_3` does not match: a digit run must end the word).
-    (r"((?:conv|pool)\d+)(?:_|$)", r"\1"),
-    # Auxiliary classifiers (GoogLeNet): aux1_conv, aux1_fc, loss1_classifier -> aux1, loss1.
-    (r"((?:aux|loss)\d+)_", r"\1"),
-    # Classifier heads: avg_pool, flatten, fc1, fc2, dropout, predictions, ... -> head.
-    (r"(?:avg_pool|max_pool|global_\w*pool\w*|flatten|dropout|drop\d*|fc\d*|predictions|"
-     r"logits|classifier|softmax)$", "head"),
-)
-
-
-def _check_model(model, arg="model", *, subject=None):
-    """The functional graph of `model` (a Sequential's inner one); raises when it has none.
-
-    Shared by the analysis, the diagrams and `cnnblocks.inference`. `subject` names the model
-    in messages (default: the argument `arg`), e.g. a nested model inside it.
-    """
-    subject = subject or f"`{arg}`"
-    if not isinstance(model, keras.Model):
-        raise TypeError(f"{subject} must be a keras.Model, received {type(model).__name__}: "
-                        f"{model!r:.80}.")
-    graph = model if hasattr(model, "_nodes_by_depth") else getattr(model, "_functional", None)
-    if graph is None:
-        raise ValueError(
-            f"{subject} must be a functional model or a built Sequential model (a layer graph to "
-            f"walk); received {type(model).__name__} {model.name!r}, which has none. A "
-            "subclassed model cannot be analyzed or rewritten; an unbuilt Sequential model "
-            "needs a keras.Input first.")
-    return graph
-
-
-def _input_shapes(input_shape, graph):
-    """Validates `input_shape` against the model's inputs; returns a list of shapes or None."""
-    if input_shape is None:
-        return None
-    n_inputs = len(graph.inputs)
-    shapes = input_shape
-    if isinstance(input_shape, (list, tuple)) and input_shape and all(
-            isinstance(s, (list, tuple)) for s in input_shape):
-        shapes = list(input_shape)
-    elif isinstance(input_shape, (list, tuple)):
-        shapes = [input_shape]
-    else:
-        raise TypeError("`input_shape` must be a tuple of positive integers without the batch "
-                        f"dimension, e.g. (224, 224, 3); received {input_shape!r}.")
-    if len(shapes) != n_inputs:
-        raise ValueError(f"`input_shape` must give one shape per model input ({n_inputs}); "
-                         f"received {input_shape!r}.")
-    result = []
-    for shape, tensor in zip(shapes, graph.inputs):
-        if any(isinstance(d, bool) or not isinstance(d, numbers.Integral) or d <= 0
-               for d in shape):
-            raise ValueError("`input_shape` must hold positive integers (height, width, "
-                             f"channels), without the batch dimension; received {input_shape!r}.")
-        if len(shape) != len(tensor.shape) - 1:
-            raise ValueError(f"`input_shape` {input_shape!r} does not fit the model input of "
-                             f"shape {tuple(tensor.shape)}: expected {len(tensor.shape) - 1} "
-                             "dimensions without the batch.")
-        result.append(tuple(int(d) for d in shape))
-    return result
-
-
-@dataclasses.dataclass
-class _Call:
-    """One call of an operation in the graph, with its shapes and the calls it reads from."""
-
-    op: object
-    input_shapes: list
-    output_shapes: list
-    parents: list
-
-
-def _check_input_spec(op, inputs):
-    """Raises ValueError where a built layer's `input_spec` rejects the new input shapes.
-
-    `compute_output_spec` alone does not check it: a `Dense` built for 192 features would
-    report an output for 243.
-    """
-    specs = getattr(op, "input_spec", None)
-    if specs is None:
-        return
-    specs = specs if isinstance(specs, (list, tuple)) else [specs]
-    for spec, tensor in zip(specs, inputs):
-        shape = tuple(tensor.shape)
-        for axis, size in (getattr(spec, "axes", None) or {}).items():
-            if size is not None and -len(shape) <= axis < len(shape) and shape[axis] not in (
-                    None, size):
-                raise ValueError(f"expected axis {axis} of size {size}, got shape {shape}")
-
-
-def _trace(graph, input_shapes=None):
-    """The graph's calls in topological order.
-
-    Without `input_shapes` the shapes recorded when the model was built are used. With them,
-    shapes are propagated symbolically (`compute_output_spec`, no weights created) from new
-    inputs of those shapes.
-    """
-    layer_order = {id(op): i for i, op in enumerate(getattr(graph, "operations", []))}
-    nodes = []
-    for depth in sorted(graph._nodes_by_depth, reverse=True):
-        nodes.extend(sorted(graph._nodes_by_depth[depth],
-                            key=lambda n: layer_order.get(id(n.operation), -1)))
-    specs = None
-    if input_shapes is not None:
-        specs = {id(x): keras.KerasTensor((None,) + s, dtype=x.dtype)
-                 for x, s in zip(graph.inputs, input_shapes)}
-    calls, index = [], {}
-    for node in nodes:
-        if specs is None:
-            outputs = node.outputs
-        elif node.is_input:
-            outputs = [specs[id(x)] for x in node.outputs]
-        else:
-            args, kwargs = node.arguments.fill_in(specs)
-            try:
-                _check_input_spec(node.operation, [specs[id(x)] for x in node.input_tensors])
-                outputs = keras.tree.flatten(node.operation.compute_output_spec(*args, **kwargs))
-            except Exception as err:  # noqa: BLE001 - any layer may reject the new shape
-                raise ValueError(f"The model does not accept `input_shape` {input_shapes!r}: "
-                                 f"layer {node.operation.name!r} fails with "
-                                 f"{type(err).__name__}: {err}") from None
-            for x, y in zip(node.outputs, outputs):
-                specs[id(x)] = y
-        inputs = ([] if node.is_input else
-                  [specs[id(x)] if specs is not None else x for x in node.input_tensors])
-        index[id(node)] = len(calls)
-        calls.append(_Call(op=node.operation,
-                           input_shapes=[tuple(t.shape) for t in inputs],
-                           output_shapes=[tuple(t.shape) for t in outputs],
-                           parents=[index[id(p)] for p in node.parent_nodes if id(p) in index]))
-    return calls
 
 
 def _elements(shape, call):
@@ -204,7 +74,7 @@ def _elements(shape, call):
 
 def _nested_shapes(call):
     """The nested model's input shapes at this call, or None where they equal its own."""
-    graph = _check_model(call.op, "model")
+    graph = _graph.functional_graph(call.op, "model")
     own = [tuple(x.shape)[1:] for x in graph.inputs]
     here = [s[1:] for s in call.input_shapes]
     return None if own == here else here
@@ -214,8 +84,8 @@ def _call_macs(call):
     """Multiply-adds of one call at batch 1 (see the module docstring for what counts)."""
     op = call.op
     if isinstance(op, keras.Model):
-        graph = _check_model(op, "model")
-        return sum(_call_macs(c) for c in _trace(graph, _nested_shapes(call)))
+        graph = _graph.functional_graph(op, "model")
+        return sum(_call_macs(c) for c in _graph.trace(graph, _nested_shapes(call)))
     if not isinstance(op, WEIGHT_LAYERS):
         return 0
     if isinstance(op, _TRANSPOSED):
@@ -272,15 +142,15 @@ def count_macs(model, *, input_shape=None):
         >>> cnnblocks.count_macs(model, input_shape=(64, 64, 3))
         884736
     """
-    graph = _check_model(model)
-    calls = _trace(graph, _input_shapes(input_shape, graph))
+    graph = _graph.functional_graph(model)
+    calls = _graph.trace(graph, _graph.check_input_shapes(input_shape, graph))
     return int(sum(_call_macs(c) for c in calls))
 
 
 def _call_depth(call):
     if isinstance(call.op, keras.Model):
-        graph = _check_model(call.op, "model")
-        return _longest_path(_trace(graph))
+        graph = _graph.functional_graph(call.op, "model")
+        return _longest_path(_graph.trace(graph))
     return 1 if isinstance(call.op, WEIGHT_LAYERS) else 0
 
 
@@ -320,24 +190,332 @@ def weight_depth(model):
         >>> cnnblocks.weight_depth(model)
         2
     """
-    return _longest_path(_trace(_check_model(model)))
+    return _longest_path(_graph.trace(_graph.functional_graph(model)))
 
 
-def block_name(layer_name, patterns=BLOCK_PATTERNS):
-    """The block (summary row) a layer belongs to under `patterns` (default `BLOCK_PATTERNS`).
 
-    Example:
-        >>> block_name("conv2_block1_1_conv"), block_name("mixed9_0"), block_name("fc2")
-        ('conv2_block1', 'mixed9', 'head')
+# --- Blocks ---------------------------------------------------------------------------------
+#: Layers that merge branches: the end of a structural module.
+MERGES = (layers.Add, layers.Concatenate, layers.Multiply, layers.Subtract, layers.Average,
+          layers.Maximum, layers.Minimum)
+#: Layers that end a structural stage (global pooling starts the head instead).
+_POOLS = (layers.MaxPooling1D, layers.MaxPooling2D, layers.MaxPooling3D,
+          layers.AveragePooling1D, layers.AveragePooling2D, layers.AveragePooling3D)
+#: Layers that start a structural head.
+_HEAD_STARTS = (layers.GlobalAveragePooling1D, layers.GlobalAveragePooling2D,
+                layers.GlobalAveragePooling3D, layers.GlobalMaxPooling1D,
+                layers.GlobalMaxPooling2D, layers.GlobalMaxPooling3D, layers.Flatten)
+
+
+@dataclasses.dataclass
+class Block:
+    """One block of a model, as `blocks` finds it.
+
+    Attributes:
+        name: the block's name (its layer prefix for a recorded block; a label made from the
+            layer names for a structural one).
+        kind: the block function (`"inception_module"`), a region kind (`"stem"`, `"head"`),
+            or for a structural group `"module"`, `"stem"`, `"stage"`, `"head"`, `"model"`,
+            `"layers"`.
+        args: the block's arguments (recorded blocks), else `{}`.
+        label: short text of its widths (recorded blocks), else `""`.
+        recorded: whether the block was recorded when built (else grouped by structure).
+        calls: indices of its calls in the trace, in graph order.
+        output: index of the call producing its output.
     """
-    for pattern, row in patterns:
-        match = re.match(pattern, layer_name)
-        if match:
-            return match.expand(row)
-    return layer_name
+
+    name: str
+    kind: str
+    args: dict
+    label: str
+    recorded: bool
+    calls: list
+    output: int
 
 
-def _format_shape(shape):
+def _post_dominators(children):
+    """Immediate post-dominator of each vertex of a topologically ordered DAG.
+
+    Vertex `n = len(children)` is a virtual exit after every output. Returns `(ipdom, meet)`,
+    `meet(a, b)` being the nearest common post-dominator of two vertices.
+    """
+    n = len(children)
+    ipdom, depth = [n] * n, [0] * (n + 1)
+
+    def meet(a, b):
+        while a != b:
+            if depth[a] < depth[b]:
+                a, b = b, a
+            a = ipdom[a]
+        return a
+
+    for v in reversed(range(n)):
+        if children[v]:
+            ipdom[v] = functools.reduce(meet, children[v])
+        depth[v] = depth[ipdom[v]] + 1
+    return ipdom, meet
+
+
+def trunk(calls):
+    """Indices of the calls every input-to-output path passes through, in graph order."""
+    n = len(calls)
+    children = [[] for _ in calls]
+    for j, call in enumerate(calls):
+        for p in call.parents:
+            children[p].append(j)
+    ipdom, meet = _post_dominators(children)
+    sources = [i for i, c in enumerate(calls) if not c.parents]
+    result, v = [], functools.reduce(meet, sources) if sources else n
+    while v != n:
+        result.append(v)
+        v = ipdom[v]
+    return result
+
+
+def _units(calls, records):
+    """Contracts each recorded block's calls into one unit.
+
+    Returns `(units, parents)`: `units` a topologically ordered list of lists of call indices
+    paired with their record (or None), `parents[u]` the units unit `u` reads from.
+    """
+    by_name = collections.defaultdict(list)
+    for i, call in enumerate(calls):
+        by_name[call.op.name].append(i)
+    owner = {}
+    recorded = []
+    for record in records:
+        members = sorted(i for name in record.layers for i in by_name.get(name, ())
+                         if i not in owner)
+        if members:
+            for i in members:
+                owner[i] = len(recorded)
+            recorded.append((members, record))
+    raw = [(members, record) for members, record in recorded]
+    raw += [([i], None) for i in range(len(calls)) if i not in owner]
+    unit_of = {}
+    for u, (members, _) in enumerate(raw):
+        for i in members:
+            unit_of[i] = u
+    edges = [set() for _ in raw]
+    for j, call in enumerate(calls):
+        for p in call.parents:
+            if unit_of[p] != unit_of[j]:
+                edges[unit_of[j]].add(unit_of[p])
+    # Topological order (Kahn), ties broken by the first call index: graph order.
+    indegree = [len(e) for e in edges]
+    children = [[] for _ in raw]
+    for u, ps in enumerate(edges):
+        for p in ps:
+            children[p].append(u)
+    ready = sorted((raw[u][0][0], u) for u in range(len(raw)) if indegree[u] == 0)
+    order = []
+    while ready:
+        _, u = ready.pop(0)
+        order.append(u)
+        for c in children[u]:
+            indegree[c] -= 1
+            if indegree[c] == 0:
+                ready.append((raw[c][0][0], c))
+                ready.sort()
+    new = {u: k for k, u in enumerate(order)}
+    units = [raw[u] for u in order]
+    parents = [sorted(new[p] for p in edges[u]) for u in order]
+    return units, parents
+
+
+def _common_prefix(names):
+    """The longest `_`-separated prefix shared by more than half of `names` (at least one
+    whole word), or None."""
+    counts = collections.Counter()
+    for name in names:
+        words = name.split("_")
+        for k in range(1, len(words)):
+            counts["_".join(words[:k])] += 1
+    best = None
+    for prefix, count in counts.items():
+        if count * 2 > len(names) and (best is None or len(prefix) > len(best)):
+            best = prefix
+    return best
+
+
+def _structural(calls, units, parents):
+    """Groups the units no record covers (see the module docstring); returns, per unit, the
+    index of its group and the groups as `(kind, [unit, ...], merge unit or None)`."""
+    n = len(units)
+    children = [[] for _ in range(n)]
+    for u, ps in enumerate(parents):
+        for p in ps:
+            children[p].append(u)
+    ipdom, meet = _post_dominators(children)
+    sources = [u for u in range(n) if not parents[u]]
+    trunk, v = [], functools.reduce(meet, sources) if sources else n
+    while v != n:
+        trunk.append(v)
+        v = ipdom[v]
+    on_trunk = set(trunk)
+
+    def op(u):
+        return calls[units[u][0][0]].op
+
+    def fixed(u):
+        return units[u][1] is not None or isinstance(op(u), keras.layers.InputLayer)
+
+    # A branch unit joins the unit its branch merges back into (its immediate post-dominator);
+    # a branch that never merges back (a side output) is a group of its own.
+    joins = {}
+    for u in reversed(range(n)):
+        if u in on_trunk or fixed(u):
+            continue
+        target = ipdom[u]
+        while target in joins:
+            target = joins[target]
+        if target != n and not fixed(target):
+            joins[u] = target
+    members = collections.defaultdict(list)
+    for u, target in joins.items():
+        members[target].append(u)
+
+    groups, group_of = [], {}
+
+    def add(kind, units_, merge=None):
+        groups.append((kind, sorted(units_), merge))
+        for u in units_:
+            group_of[u] = len(groups) - 1
+
+    current, pending_pad = None, []
+    seen_module = False
+    for u in trunk:
+        if fixed(u):
+            current = None
+            continue
+        layer = op(u)
+        if isinstance(layer, keras.Model):
+            add("model", [u, *members[u]])
+            current = None
+            continue
+        if isinstance(layer, MERGES) and members[u]:
+            add("module", [u, *members[u]], merge=u)
+            seen_module = True
+            current = "after_merge" if len(children[u]) == 1 else None
+            continue
+        if isinstance(layer, _HEAD_STARTS) or current == "head":
+            if current != "head":
+                add("head", [u])
+                current = "head"
+            else:
+                groups[-1][1].append(u)
+                group_of[u] = len(groups) - 1
+            continue
+        if current == "after_merge":
+            groups[-1][1].append(u)
+            group_of[u] = len(groups) - 1
+            if len(children[u]) != 1:
+                current = None
+            continue
+        if current != "chain":
+            add("stage" if seen_module else "stem?", [u])
+            current = "chain"
+        else:
+            groups[-1][1].append(u)
+            group_of[u] = len(groups) - 1
+        if isinstance(layer, _POOLS):
+            current = None
+    # Branch units that joined a trunk unit belong to its group; the rest (side outputs and
+    # branches into recorded blocks) are grouped with the side units they connect to.
+    for u in range(n):
+        if u in group_of or fixed(u):
+            continue
+        target = joins.get(u)
+        if target is not None and target in group_of:
+            group_of[u] = group_of[target]
+            groups[group_of[u]][1].append(u)
+            continue
+        near = [group_of[p] for p in parents[u] if p in group_of and p not in on_trunk]
+        if near:
+            group_of[u] = near[0]
+            groups[near[0]][1].append(u)
+        else:
+            add("layers", [u])
+    # Chains before the first module are the stem; without any module they are stages.
+    any_module = any(kind == "module" for kind, _, _ in groups)
+    groups = [("stem" if any_module else "stage", us, m) if kind == "stem?" else (kind, us, m)
+              for kind, us, m in groups]
+    return group_of, groups
+
+
+def _label_names(groups_info):
+    """Unique names for structural groups: a prefix most of its layer names share, else its
+    merge layer's name, else the kind numbered (`stage1`, `head`)."""
+    used, names, counters = set(), [], collections.Counter()
+    totals = collections.Counter(kind for kind, _, _ in groups_info)
+    for kind, layer_names, merge_name in groups_info:
+        name = (layer_names[0] if len(layer_names) == 1 else
+                _common_prefix(layer_names) or merge_name)
+        if name is None:
+            counters[kind] += 1
+            name = kind if totals[kind] == 1 else f"{kind}{counters[kind]}"
+        base, k = name, 1
+        while name in used:
+            name = f"{base}_{k}"
+            k += 1
+        used.add(name)
+        names.append(name)
+    return names
+
+
+def _blocks(model, calls, graph):
+    records = identity.block_records(model)
+    units, parents = _units(calls, records)
+    group_of, groups = _structural(calls, units, parents)
+    result = []
+    by_group = {}
+    for u, (members, record) in enumerate(units):
+        if record is not None:
+            names = {calls[i].op.name: i for i in members}
+            out = next((names[o] for o in record.outputs if o in names), members[-1])
+            result.append(Block(name=record.name, kind=record.kind, args=dict(record.args),
+                                label=record.label, recorded=True, calls=list(members),
+                                output=out))
+        elif u in group_of:
+            g = group_of[u]
+            if g not in by_group:
+                by_group[g] = len(result)
+                result.append(None)
+    # Structural groups, in the position of their first unit.
+    infos = []
+    for g, (kind, us, merge) in enumerate(groups):
+        layer_names = [calls[i].op.name for u in us for i in units[u][0]]
+        infos.append((kind, layer_names, calls[units[merge][0][0]].op.name
+                      if merge is not None else None))
+    names = _label_names(infos)
+    for g, position in by_group.items():
+        kind, us, merge = groups[g]
+        call_ids = sorted(i for u in us for i in units[u][0])
+        trunk_units = [u for u in us if len(units[u][0]) == 1]
+        out = units[max(trunk_units)][0][0] if trunk_units else call_ids[-1]
+        result[position] = Block(name=names[g], kind=kind, args={}, label="", recorded=False,
+                                 calls=call_ids, output=out)
+    return [b for b in result if b is not None]
+
+
+def blocks(model, *, input_shape=None):
+    """The blocks of `model`: recorded block calls, and structural groups for the rest.
+
+    Args:
+        model: a functional or built Sequential `keras.Model`.
+        input_shape: None or a shape without batch, as in `count_macs`.
+
+    Returns:
+        `(calls, blocks)`: the traced calls (`cnnblocks._graph.Call`) and a list of `Block`s
+        in graph order. Input layers belong to no block.
+    """
+    graph = _graph.functional_graph(model)
+    calls = _graph.trace(graph, _graph.check_input_shapes(input_shape, graph))
+    return calls, _blocks(model, calls, graph)
+
+
+def format_shape(shape):
+    """`"56x56x64"` from `(None, 56, 56, 64)`; unknown sizes are `?`."""
     return "x".join("?" if d is None else str(d) for d in shape[1:])
 
 
@@ -347,19 +525,30 @@ class BlockRow:
 
     Attributes:
         name: the block name (e.g. `"conv2_block1"`, `"head"`).
-        output_shape: output shape of the block's last layer, without the batch dimension.
+        kind: the block kind (`"bottleneck_module"`; `"module"`, `"stage"`, ... for blocks
+            grouped by structure).
+        args: the block's arguments (a dict; empty for structural blocks).
+        label: short text of its widths (`"64 | 96→128 | 16→32 | pool→32"`).
+        output_shape: output shape of the block, without the batch dimension.
         depth: weight layers on the longest path through the block.
         params: parameters of the block's layers (Keras' count: BN moving statistics included).
+        trainable_params: trainable parameters of the block's layers.
         macs: multiply-adds at batch 1.
         layers: names of the block's layers, in graph order.
+        recorded: whether the block was recorded when built (else grouped by structure).
     """
 
     name: str
+    kind: str
+    args: dict
+    label: str
     output_shape: tuple
     depth: int
     params: int
+    trainable_params: int
     macs: int
     layers: tuple
+    recorded: bool = True
 
 
 @dataclasses.dataclass(frozen=True)
@@ -369,7 +558,7 @@ class ModelSummary:
     Attributes:
         model_name: the model's name.
         input_shape: the input shape, without the batch dimension (first input).
-        rows: list of `BlockRow`, in graph order.
+        rows: list of `BlockRow`, in graph order; they add up to the totals.
         params: total parameters (`model.count_params()`).
         trainable_params: trainable parameters.
         depth: `weight_depth` of the model.
@@ -399,21 +588,29 @@ class ModelSummary:
             raise KeyError(f"No block {key!r}; blocks: {', '.join(r.name for r in self.rows)}.")
         return self.rows[key]
 
-    def to_text(self):
-        """An aligned text table with thousands separators and a total line."""
-        header = ("block", "output", "depth", "params", "MACs")
-        body = [(r.name, _format_shape((None,) + tuple(r.output_shape)), f"{r.depth:,}",
-                 f"{r.params:,}", f"{r.macs:,}") for r in self.rows]
-        total = ("total", "", f"{self.depth:,}", f"{self.params:,}", f"{self.macs:,}")
-        widths = [max(len(line[i]) for line in [header, *body, total]) for i in range(5)]
+    def to_text(self, *, width=100):
+        """An aligned text table (kind, widths, output, depth, parameters, MACs) with a total
+        line; the widths column is cut to keep lines within `width` characters."""
+        header = ("block", "kind", "widths", "output", "depth", "params", "MACs")
+        body = [(r.name, r.kind, r.label, format_shape((None,) + tuple(r.output_shape)),
+                 f"{r.depth:,}", f"{r.params:,}", f"{r.macs:,}") for r in self.rows]
+        total = ("total", "", "", "", f"{self.depth:,}", f"{self.params:,}", f"{self.macs:,}")
+        lines = [header, *body, total]
+        widths = [max(len(line[i]) for line in lines) for i in range(7)]
+        spare = width - (sum(widths) + 2 * 6)
+        if spare < 0:
+            widths[2] = max(6, widths[2] + spare)
+
+        def cell(text, i):
+            if len(text) > widths[i]:
+                text = text[:widths[i] - 1] + "…"
+            return text.rjust(widths[i]) if i >= 4 else text.ljust(widths[i])
 
         def fmt(line):
-            left = [line[i].ljust(widths[i]) for i in range(2)]
-            right = [line[i].rjust(widths[i]) for i in range(2, 5)]
-            return "  ".join(left + right).rstrip()
+            return "  ".join(cell(line[i], i) for i in range(7)).rstrip()
 
         rule = "-" * len(fmt(header))
-        shape = _format_shape((None,) + tuple(self.input_shape))
+        shape = format_shape((None,) + tuple(self.input_shape))
         return "\n".join([
             f"{self.model_name} (input {shape})", fmt(header), rule, *map(fmt, body), rule,
             fmt(total),
@@ -424,21 +621,25 @@ class ModelSummary:
         return self.to_text()
 
 
-def summarize(model, *, input_shape=None, patterns=BLOCK_PATTERNS):
-    """A per-block summary: name, output shape, depth, parameters and multiply-adds per block.
+def _trainable_count(op):
+    if not isinstance(op, keras.layers.Layer):
+        return 0
+    return int(sum(math.prod(w.shape) for w in op.trainable_weights))
 
-    Layers are grouped into blocks by their names with one rule: the first of `patterns` whose
-    regular expression matches the start of the layer name gives the block (see
-    `BLOCK_PATTERNS`: keras ResNet `conv2_block1_*`, VGG/Xception `block2_*`, Inception-V3
-    `mixed0*`, GoogLeNet `inception_3a_*`, stems `conv1_*`/`pool1_*`, classifier layers ->
-    `"head"`); a layer no pattern matches, such as an auto-named `conv2d_3`, gets its own row.
-    The input layer of a single-input model is the row `"input"`. Rows are in graph order of
-    their first layer; a nested model is one row.
+
+def summarize(model, *, input_shape=None):
+    """A per-block summary: name, kind, arguments, output shape, depth, parameters and
+    multiply-adds per block.
+
+    Blocks are the model's recorded block calls (whatever their names, `name=None` included,
+    and after a `.keras` round trip) and, for layers no record covers, groups found from the
+    graph's structure (see the module docstring). The rows add up to the model's totals
+    (parameters, trainable parameters, multiply-adds); input layers have no row. A nested
+    model is one row.
 
     Args:
         model: a functional or built Sequential `keras.Model`.
         input_shape: None or a shape without batch, as in `count_macs`. Default None.
-        patterns: sequence of `(regex, row_name_template)` pairs. Default `BLOCK_PATTERNS`.
 
     Returns:
         A `ModelSummary`: a list of `BlockRow`s with totals; `str()` renders the table.
@@ -451,36 +652,28 @@ def summarize(model, *, input_shape=None, patterns=BLOCK_PATTERNS):
         >>> import cnnblocks
         >>> from cnnblocks.blocks import vgg_block
         >>> inputs = keras.Input((32, 32, 3))
-        >>> x = vgg_block(inputs, 16, 2, name="block1")
+        >>> x = vgg_block(inputs, 16, 2, name="stem")
         >>> x = keras.layers.Flatten(name="flatten")(x)
         >>> model = keras.Model(inputs, keras.layers.Dense(10, name="predictions")(x))
-        >>> [(row.name, row.depth, row.params) for row in cnnblocks.summarize(model)]
-        [('input', 0, 0), ('block1', 2, 2768), ('head', 1, 40970)]
+        >>> [(row.name, row.kind, row.params) for row in cnnblocks.summarize(model)]
+        [('stem', 'vgg_block', 2768), ('head', 'head', 40970)]
     """
-    graph = _check_model(model)
-    shapes = _input_shapes(input_shape, graph)
-    calls = _trace(graph, shapes)
-    groups = {}
-    for i, call in enumerate(calls):
-        single_input = isinstance(call.op, layers.InputLayer) and len(graph.inputs) == 1
-        name = "input" if single_input else block_name(call.op.name, patterns)
-        groups.setdefault(name, []).append(i)
+    calls, found = blocks(model, input_shape=input_shape)
     rows = []
-    for name, members in groups.items():
-        ops = list({id(calls[i].op): calls[i].op for i in members}.values())
-        # A block's output is the layer named as the block (`mixed9`, a VGG block has none),
-        # else its last layer: keras' InceptionV3 names a concatenation inside mixed10
-        # `mixed9_1`, which groups with mixed9 but is not its output.
-        out = next((i for i in members if calls[i].op.name == name), members[-1])
+    for block in found:
+        ops = list({id(calls[i].op): calls[i].op for i in block.calls}.values())
         rows.append(BlockRow(
-            name=name,
-            output_shape=tuple(calls[out].output_shapes[0][1:]),
-            depth=_longest_path(calls, set(members)),
+            name=block.name, kind=block.kind, args=block.args, label=block.label,
+            output_shape=tuple(calls[block.output].output_shapes[0][1:]),
+            depth=_longest_path(calls, set(block.calls)),
             params=sum(op.count_params() for op in ops if isinstance(op, keras.layers.Layer)),
-            macs=int(sum(_call_macs(calls[i]) for i in members)),
-            layers=tuple(op.name for op in ops)))
+            trainable_params=sum(_trainable_count(op) for op in ops),
+            macs=int(sum(_call_macs(calls[i]) for i in block.calls)),
+            layers=tuple(op.name for op in ops), recorded=block.recorded))
+    graph = _graph.functional_graph(model)
     trainable = sum(math.prod(w.shape) for w in model.trainable_weights)
-    first_input = shapes[0] if shapes else tuple(graph.inputs[0].shape)[1:]
+    shapes = _graph.check_input_shapes(input_shape, graph)
+    first_input = shapes[0] if shapes else tuple(keras.tree.flatten(graph.input)[0].shape)[1:]
     return ModelSummary(model_name=model.name, input_shape=tuple(first_input), rows=rows,
                         params=int(model.count_params()), trainable_params=int(trainable),
                         depth=_longest_path(calls), macs=int(sum(r.macs for r in rows)))

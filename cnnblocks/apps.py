@@ -1,20 +1,11 @@
 """Image classification with a registered model: the `cnnblocks classify` command's logic.
 
-Each family's preprocessing is keras.applications' public function for that family (wrapped in
-the family's module); the ImageNet class index is read by this module from the Keras cache, so
-an offline machine gets a clear message instead of a download error deep inside Keras.
-
-Preprocessing per registry name (`PREPROCESSING`):
-
-| models | input | preprocessing |
-|---|---|---|
-| vgg11/13/16/19, resnet18/34/50/101/152 | 224 | "caffe": RGB -> BGR, ImageNet mean subtracted |
-| xception, inception_v3 | 299 | "tf": pixels scaled to [-1, 1] |
-| googlenet | 224 | "caffe", as the reference BVLC Caffe model (BGR, mean 104/117/123) |
+Each family's preprocessing (`preprocess_input` in its module, recorded in its `FAMILY`) is
+`cnnblocks.preprocessing`'s, checked against keras.applications' in the tests; the ImageNet
+class index ships with the package, so labels need no download. Only the weight file comes from
+the Keras cache (checked against its published hash), with a clear message offline.
 """
 
-import contextlib
-import difflib
 import json
 import os
 import sys
@@ -25,26 +16,8 @@ import numpy as np
 import keras
 
 from cnnblocks import _validation as check
+from cnnblocks import preprocessing, registry
 from cnnblocks import weights as weight_files
-from cnnblocks.architectures import googlenet, inception_v3, resnet, vgg, xception
-from cnnblocks.registry import create_model, list_models
-
-#: keras.applications' ImageNet class index: {"0": ["n01440764", "tench"], ...}, kept by Keras
-#: in the cache's "models" folder. Source: keras.applications.imagenet_utils, Keras 3.15.
-CLASS_INDEX = weight_files.WeightFile(
-    "https://storage.googleapis.com/download.tensorflow.org/data/imagenet_class_index.json",
-    "c2c37ea517e94d9795004a39431a14cb")
-
-#: Registry name -> preprocessing function (keras.applications' public function per family).
-#: GoogLeNet has none in keras.applications; the reference Caffe model it follows was trained on
-#: BGR images with the ImageNet mean subtracted, which is VGG's "caffe" mode.
-PREPROCESSING = {
-    **{name: vgg.preprocess_input for name in vgg.MODELS},
-    **{name: resnet.preprocess_input for name in resnet.MODELS},
-    **{name: xception.preprocess_input for name in xception.MODELS},
-    **{name: inception_v3.preprocess_input for name in inception_v3.MODELS},
-    **{name: vgg.preprocess_input for name in googlenet.MODELS},
-}
 
 
 class MissingFilesError(FileNotFoundError):
@@ -67,61 +40,31 @@ class MissingFilesError(FileNotFoundError):
 
 
 def preprocessing_for(model_name):
-    """Returns the preprocessing function of a registered model (see `PREPROCESSING`)."""
-    key = _model_key(model_name)
-    return PREPROCESSING[key]
+    """The preprocessing function of a registered model (its family's `preprocess_input`)."""
+    return registry.family_of(model_name).preprocess_input
 
 
-def _model_key(model_name):
-    if not isinstance(model_name, str):
-        raise TypeError("`model_name` must be a registered model name, received "
-                        f"{model_name!r}.")
-    key = model_name.lower().replace("-", "_")
-    if key not in PREPROCESSING:
-        close = difflib.get_close_matches(key, list(PREPROCESSING), n=3, cutoff=0.5)
-        hint = f" Did you mean {', '.join(map(repr, close))}?" if close else ""
-        raise ValueError(f"Unknown model {model_name!r}.{hint} Known models: "
-                         f"{', '.join(list_models())}.")
-    return key
-
-
-def _fetch(spec, folder):
-    """Local path of a cache file, downloading it when missing; download progress to stderr."""
-    path = os.path.join(folder, spec.filename)
-    if os.path.exists(path):
-        return path
-    with contextlib.redirect_stdout(sys.stderr):
-        return keras.utils.get_file(spec.filename, spec.url, cache_dir=os.path.dirname(folder),
-                                    cache_subdir="models", file_hash=spec.md5)
-
-
-def imagenet_files(model_name, *, weights=True, class_index=True):
-    """Local paths `(weights, class index)` from the Keras cache (None for a file not asked
-    for), downloading what is missing; `KERAS_HOME` is read now.
-
-    Args:
-        model_name: a registered model with ImageNet weights, e.g. `"resnet50"`.
-        weights: bool, fetch the model's ImageNet weight file (with top). Default True.
-        class_index: bool, fetch `imagenet_class_index.json`. Default True.
+def imagenet_weights(model_name):
+    """The checked local path of a model's ImageNet weight file (with top), from the Keras
+    cache or downloaded; `KERAS_HOME` is read now.
 
     Raises:
-        MissingFilesError: naming every file that is neither cached nor downloadable, and the
-            folder to put them in.
+        ValueError: the model has no ImageNet weights.
+        MissingFilesError: the file is neither cached nor downloadable; names it and the folder.
+        cnnblocks.weights.WeightFileError: the cached file has the wrong hash.
     """
-    folder = weight_files.keras_cache_dir()
-    key = _model_key(model_name)
-    wanted = [("weights", weight_files.IMAGENET[key][0])] if weights else []
-    wanted += [("index", CLASS_INDEX)] if class_index else []
-    paths, missing, reasons = {}, [], []
-    for role, spec in wanted:
-        try:
-            paths[role] = _fetch(spec, folder)
-        except Exception as exc:  # offline, proxy, hash mismatch: the same answer for a user
-            missing.append((spec.filename, spec.url))
-            reasons.append(f"{spec.filename}: {type(exc).__name__}: {exc}"[:300])
-    if missing:
-        raise MissingFilesError(missing, folder, reasons)
-    return paths.get("weights"), paths.get("index")
+    entry = registry.entry(model_name, "model_name")
+    if entry.imagenet is None:
+        have = ", ".join(m for m in registry.list_models()
+                         if registry.entry(m).imagenet is not None)
+        raise ValueError(f"No ImageNet weights are published for {model_name!r} (models with "
+                         f"them: {have}); pass the path of a weight file instead.")
+    try:
+        return weight_files.imagenet_file(entry, include_top=True)
+    except weight_files.WeightsUnavailableError as err:
+        spec = entry.imagenet[0]
+        raise MissingFilesError([(spec.filename, spec.url)], weight_files.keras_cache_dir(),
+                                [str(err)[:300]]) from None
 
 
 def read_labels(path):
@@ -209,11 +152,12 @@ def classify(images, model_name, *, weights="imagenet", top=5, labels=None, inpu
     Args:
         images: list of image file paths.
         model_name: str, a registered model name, e.g. `"resnet50"`.
-        weights: `"imagenet"` (keras.applications' file from the Keras cache, downloaded when
-            missing) or the path of a weight file for the model with its top.
+        weights: `"imagenet"` (keras.applications' file from the Keras cache, checked against
+            its hash, downloaded when missing) or the path of a weight file for the model with
+            its top.
         top: int, how many classes to return per image. Default 5.
-        labels: None (the ImageNet class index from the Keras cache, downloaded when missing)
-            or a label file (see `read_labels`); the model is built with that many classes.
+        labels: None (the ImageNet class index shipped with cnnblocks) or a label file (see
+            `read_labels`); the model is built with that many classes.
         input_shape: None (the model's ImageNet size: 224 or 299) or (H, W, 3) (not with
             ImageNet weights).
         batch_size: images per forward pass. Default 16.
@@ -223,7 +167,7 @@ def classify(images, model_name, *, weights="imagenet", top=5, labels=None, inpu
         A list with, per image, `[(class id, label, probability), ...]` best first.
 
     Raises:
-        MissingFilesError: ImageNet files missing and not downloadable.
+        MissingFilesError: the ImageNet weight file is missing and not downloadable.
         ValueError / TypeError: bad arguments, unreadable images, weights that do not fit.
 
     Example:
@@ -243,29 +187,16 @@ def classify(images, model_name, *, weights="imagenet", top=5, labels=None, inpu
                              and os.path.isfile(weights)):
         raise ValueError("`weights` must be 'imagenet' or the path of an existing weight file; "
                          f"received {weights!r}.")
-    if imagenet and _model_key(model_name) not in weight_files.IMAGENET:
-        have = ", ".join(sorted(weight_files.IMAGENET))
-        raise ValueError(f"No ImageNet weights are published for {model_name!r} (models with "
-                         f"them: {have}); pass the path of a weight file instead.")
     if labels is not None and not os.path.isfile(labels):
         raise ValueError(f"`labels` file not found: {labels!r}.")
-    weight_path, index_path = (None if imagenet else os.fspath(weights)), labels
-    if imagenet or labels is None:
-        try:
-            fetched_weights, fetched_index = imagenet_files(model_name, weights=imagenet,
-                                                            class_index=labels is None)
-        except MissingFilesError as err:
-            if imagenet:
-                raise
-            raise MissingFilesError(err.missing, err.folder, err.reasons, hint=(
-                " Or give the labels of your classes with `labels` (--labels FILE).")) from None
-        weight_path = fetched_weights or weight_path
-        index_path = fetched_index or index_path
+    weight_path = imagenet_weights(model_name) if imagenet else os.fspath(weights)
+    index_path = labels if labels is not None else preprocessing.CLASS_INDEX_PATH
     class_labels = read_labels(index_path)
     kwargs = {} if input_shape is None else {"input_shape": tuple(input_shape)}
     start = time.perf_counter()
     say(f"building {model_name} with weights {weight_path} ...")
-    model = create_model(model_name, weights=weight_path, classes=len(class_labels), **kwargs)
+    model = registry.create_model(model_name, weights=weight_path, classes=len(class_labels),
+                                  **kwargs)
     say(f"built {model.name} in {time.perf_counter() - start:.1f} s")
     shape = tuple(model.input.shape[1:])
     size = shape[:2] if keras.config.image_data_format() == "channels_last" else shape[1:]

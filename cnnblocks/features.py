@@ -1,112 +1,116 @@
 """Feature extraction: a model's stage outputs C2..C5 (strides 4, 8, 16, 32) as one dict-output
 model, the input of detection and segmentation heads (FPN, U-Net decoders, Grad-CAM taps).
 
-The rule: `Ck` is the last layer of the network's trunk whose output is at stride `2**k` (the
-richest features at that resolution, just before the next downsampling). Per family, by the
-layer names of `cnnblocks` (which are keras.applications' names where it has the model):
+The rule: `Ck` is the last layer of the network's trunk (the layers every input-to-output path
+passes through) whose output is at stride `2**k`: the richest features at that resolution, just
+before the next downsampling.
 
-    family       C2 (stride 4)       C3 (stride 8)        C4 (stride 16)       C5 (stride 32)
-    VGG          block3_conv{last}   block4_conv{last}    block5_conv{last}    block5_pool
-    ResNet       conv2_block{N}_out  conv3_block{N}_out   conv4_block{N}_out   conv5_block{N}_out
-    Xception     block2_add          block3_add           block12_add          block14_sepconv2_act
-    InceptionV3  conv5_relu          mixed2               mixed7               mixed10
-    GoogLeNet    conv2_norm2 (¹)     inception_3b_concat  inception_4e_concat  inception_5b_concat
+Where the taps come from:
 
-({last}, {N}: the last convolution of the block, the last module of the stage.)
-(¹) `conv2_3x3_relu` with `normalization="batchnorm"`, `conv2_3x3` with `normalization=None`.
+- a cnnblocks architecture records its taps when it is built (its family module says where
+  they are; they travel with the model through `.keras` files), e.g. ResNet's
+  `conv2_block3_out`, VGG's `block3_conv3`, GoogLeNet's `conv2_norm2`;
+- any other model (keras.applications, your own) gets them from its structure: the trunk
+  layers and their strides, found from the layer shapes. keras.applications VGG, ResNet,
+  Xception and InceptionV3 get the same layers as cnnblocks' models of the same name.
 
 Sizes at the ImageNet resolution: VGG, ResNet and GoogLeNet (224) give 56, 28, 14, 7. Xception
 (299; "valid" stem convolutions and "same" pools) gives 74, 37, 19, 10. InceptionV3 (299; "valid"
-convolutions and pools: 299 -> 149 -> 147 -> 73 -> 71 -> 35 -> 17 -> 8) gives 71, 35, 17, 8: its
-C2 is the 3x3 convolution after the first pool (71x71x192, torchvision's and timm's
-`Conv2d_4a_3x3`), the last layer before the 35x35 grid.
+convolutions and pools: 299 -> 149 -> 147 -> 73 -> 71 -> 35 -> 17 -> 8) gives 71, 35, 17, 8.
 """
 
-import re
+import math
 
 import keras
 
-#: Stage patterns per family: `Ck` is the last layer (in the model's topological order) whose
-#: name fully matches the pattern. A family is recognised when all four patterns match; the
-#: model's own name is never consulted.
-FEATURE_STAGES = {
-    "vgg": {"C2": r"block3_conv\d+", "C3": r"block4_conv\d+", "C4": r"block5_conv\d+",
-            "C5": r"block5_pool"},
-    "resnet": {"C2": r"conv2_block\d+_out", "C3": r"conv3_block\d+_out",
-               "C4": r"conv4_block\d+_out", "C5": r"conv5_block\d+_out"},
-    "xception": {"C2": r"block2_add", "C3": r"block3_add", "C4": r"block12_add",
-                 "C5": r"block14_sepconv2_act"},
-    "inception_v3": {"C2": r"conv5_relu", "C3": r"mixed2", "C4": r"mixed7", "C5": r"mixed10"},
-    "googlenet": {"C2": r"conv2_norm2|conv2_3x3_relu|conv2_3x3", "C3": r"inception_3b_concat",
-                  "C4": r"inception_4e_concat", "C5": r"inception_5b_concat"},
-}
+from cnnblocks import _graph, analysis, identity
 
 #: Output stride of each stage.
-STAGE_STRIDES = {"C2": 4, "C3": 8, "C4": 16, "C5": 32}
+STAGE_STRIDES = {"C1": 2, "C2": 4, "C3": 8, "C4": 16, "C5": 32}
+#: The stages `feature_extractor` returns by default.
+DEFAULT_STAGES = ("C2", "C3", "C4", "C5")
 
 
-def _stage_layers(model):
-    """`{family: {stage: layer}}` for every family whose four patterns all match."""
-    found = {}
-    for family, stages in FEATURE_STAGES.items():
-        picked = {}
-        for stage, pattern in stages.items():
-            matches = [layer for layer in model.layers if re.fullmatch(pattern, layer.name)]
-            if not matches:
-                break
-            picked[stage] = matches[-1]
-        else:
-            found[family] = picked
+def _spatial(shape, data_format):
+    return shape[1:-1] if data_format == "channels_last" else shape[2:]
+
+
+def _structural_taps(model):
+    """`{stage: layer name}` from the trunk's strides (see the module docstring)."""
+    graph = _graph.functional_graph(model)
+    calls = _graph.trace(graph)
+    inputs = keras.tree.flatten(graph.input)
+    data_format = keras.config.image_data_format()
+    if len(inputs) != 1 or len(inputs[0].shape) != 4:
+        return {}
+    size = _spatial(tuple(inputs[0].shape), data_format)
+    if None in size:  # dynamic: propagate a 256x256 image to read the strides
+        probe = list(inputs[0].shape[1:])
+        axes = (0, 1) if data_format == "channels_last" else (1, 2)
+        for a in axes:
+            probe[a] = 256
+        calls = _graph.trace(graph, [tuple(probe)])
+        size = (256, 256)
+    taps = {}
+    for i in analysis.trunk(calls):
+        shape = calls[i].output_shapes[0]
+        if len(shape) != 4 or isinstance(calls[i].op, (keras.layers.InputLayer,
+                                                        keras.layers.ZeroPadding2D)):
+            continue
+        out = _spatial(shape, data_format)
+        if None in out or min(out) == 0:
+            continue
+        reduction = 2 ** round(math.log2(size[0] / out[0]))
+        for stage, stride in STAGE_STRIDES.items():
+            if stride == reduction:
+                taps[stage] = calls[i].op.name
+    return taps
+
+
+def stage_layers(model):
+    """`{stage: layer name}` of `model`: its recorded taps, else the structural ones."""
+    record = identity.model_record(model) or {}
+    names = {layer.name for layer in model.layers}
+    recorded = {k: v for k, v in (record.get("taps") or {}).items() if v in names}
+    found = _structural_taps(model)
+    found.update(recorded)
     return found
 
 
-def model_family(model):
-    """Returns the family of a cnnblocks model (`"vgg"`, `"resnet"`, `"xception"`,
-    `"inception_v3"` or `"googlenet"`), found from its layer names, or None."""
-    if not isinstance(model, keras.Model):
-        raise TypeError(f"`model` must be a keras.Model, received {model!r} "
-                        f"(type {type(model).__name__}).")
-    found = _stage_layers(model)
-    return next(iter(found)) if len(found) == 1 else None
-
-
-def feature_extractor(model, stages=None, *, name=None):
-    """A model with the same inputs whose outputs are the named stage outputs `{"C2": ...}`.
-
-    The stages are found from layer names (table in the module docstring,
-    `cnnblocks.features.FEATURE_STAGES`), so the model may have a top or not, any input size,
-    and be a cnnblocks model or a keras.applications VGG16/VGG19/ResNet (same layer names).
-    The extractor shares its layers (and weights) with `model`: freezing or training one
-    changes the other.
+def feature_info(model, stages=None):
+    """Per stage: `{"stage", "layer", "channels", "reduction"}` (timm's `feature_info`).
 
     Args:
-        model: a functional `keras.Model` of the VGG, ResNet, Xception, InceptionV3 or
-            GoogLeNet family.
-        stages: None (all of `"C2"`, `"C3"`, `"C4"`, `"C5"`) or a list of some of them, e.g.
-            `["C3", "C4", "C5"]` for an FPN.
-        name: the new model's name. Default `"<model name>_features"`.
-
-    Returns:
-        A `keras.Model` whose output is a dict `{stage: tensor}`; stage `Ck` has spatial size
-        about input / 2**k (exactly per family: see the module docstring).
-
-    Raises:
-        TypeError: `model` is not a keras.Model, or `stages` is not a list of stage names.
-        ValueError: the model's layer names fit no family (the message lists the layer names
-            expected per family), or an unknown stage name.
-
-    Example:
-        >>> import cnnblocks
-        >>> backbone = cnnblocks.ResNet50(include_top=False, input_shape=(64, 64, 3))
-        >>> features = cnnblocks.feature_extractor(backbone)
-        >>> {k: tuple(v.shape) for k, v in features.output.items()}["C5"]
-        (None, 2, 2, 2048)
+        model: a functional `keras.Model`.
+        stages: None (`C2`..`C5`, those the model has) or a list of stage names.
     """
-    if not isinstance(model, keras.Model):
-        raise TypeError(f"`model` must be a keras.Model, received {model!r} "
-                        f"(type {type(model).__name__}).")
+    taps = stage_layers(model)
+    stages = _check_stages(stages, taps, model)
+    axis = -1 if keras.config.image_data_format() == "channels_last" else 1
+    info = []
+    for stage in stages:
+        layer = model.get_layer(taps[stage])
+        info.append({"stage": stage, "layer": layer.name,
+                     "channels": int(layer.output.shape[axis]),
+                     "reduction": STAGE_STRIDES[stage]})
+    return info
+
+
+def _check_stages(stages, taps, model, out_indices=None):
+    if out_indices is not None:
+        if stages is not None:
+            raise ValueError("Give `stages` or `out_indices`, not both; received "
+                             f"stages={stages!r}, out_indices={out_indices!r}.")
+        if isinstance(out_indices, (str, bytes)) or not isinstance(out_indices, (list, tuple)):
+            raise TypeError("`out_indices` must be a list of stage numbers (1-5, for C1-C5); "
+                            f"received {out_indices!r}.")
+        bad = [i for i in out_indices if isinstance(i, bool) or i not in (1, 2, 3, 4, 5)]
+        if bad or not out_indices:
+            raise ValueError("`out_indices` must hold stage numbers 1-5 (C1-C5); received "
+                             f"{out_indices!r}.")
+        stages = [f"C{i}" for i in out_indices]
     if stages is None:
-        stages = tuple(STAGE_STRIDES)
+        stages = [s for s in DEFAULT_STAGES if s in taps]
     if isinstance(stages, str) or not isinstance(stages, (list, tuple)) or not stages:
         raise TypeError("`stages` must be None or a non-empty list of stage names "
                         f"{list(STAGE_STRIDES)}; received {stages!r}.")
@@ -114,25 +118,48 @@ def feature_extractor(model, stages=None, *, name=None):
     if unknown:
         raise ValueError(f"`stages` must be among {list(STAGE_STRIDES)}; received {stages!r} "
                          f"(unknown: {unknown!r}).")
-    found = _stage_layers(model)
-    if len(found) != 1:
-        expected = "; ".join(f"{family}: " + ", ".join(f"{s}={p!r}" for s, p in pats.items())
-                             for family, pats in FEATURE_STAGES.items())
-        if found:
-            problem = f"its layer names fit several families ({', '.join(found)})"
-        else:
-            problem = "its layer names fit no known family"
+    missing = [s for s in stages if s not in taps]
+    if missing:
         raise ValueError(
-            f"feature_extractor cannot find the stages of model {model.name!r}: {problem}. "
-            f"Expected layer names (regular expressions, all four of one family): {expected}. "
-            f"The model has {len(model.layers)} layers, e.g. "
-            f"{[layer.name for layer in model.layers[:6]]}.")
-    (layers_by_stage,) = found.values()
-    try:
-        inputs = model.inputs
-        outputs = {stage: layers_by_stage[stage].output for stage in stages}
-    except (AttributeError, ValueError) as err:
-        raise ValueError(f"`model` must be a functional model (its layers called on Keras "
-                         f"inputs); {model.name!r} is not ({type(err).__name__}: {err})."
-                         ) from None
-    return keras.Model(inputs, outputs, name=name or f"{model.name}_features")
+            f"feature_extractor cannot find stage(s) {missing} in model {model.name!r}: no "
+            f"layer on its trunk has output stride {[STAGE_STRIDES[s] for s in missing]} "
+            f"(stages found: {taps or 'none'}).")
+    return list(stages)
+
+
+def feature_extractor(model, stages=None, *, out_indices=None, name=None):
+    """A model with the same inputs whose outputs are the named stage outputs `{"C2": ...}`.
+
+    The extractor shares its layers (and weights) with `model`: freezing or training one
+    changes the other. `feature_info(model)` gives the channels and stride of each stage.
+
+    Args:
+        model: a functional `keras.Model` (a cnnblocks architecture, a keras.applications
+            model, your own).
+        stages: None (all of `"C2"` ... `"C5"` the model has) or a list of stage names, e.g.
+            `["C3", "C4", "C5"]` for an FPN.
+        out_indices: alternatively, stage numbers as timm gives them (`(2, 3, 4)` means
+            C2, C3, C4).
+        name: the new model's name. Default `"<model name>_features"`.
+
+    Returns:
+        A `keras.Model` whose output is a dict `{stage: tensor}`; stage `Ck` has spatial size
+        about input / 2**k.
+
+    Raises:
+        TypeError: `model` is not a keras.Model, or `stages` is not a list of stage names.
+        ValueError: unknown stage, or a stage the model does not have.
+
+    Example:
+        >>> import cnnblocks
+        >>> backbone = cnnblocks.ResNet50(weights=None, include_top=False,
+        ...                               input_shape=(64, 64, 3))
+        >>> features = cnnblocks.feature_extractor(backbone)
+        >>> {k: tuple(v.shape) for k, v in features.output.items()}["C5"]
+        (None, 2, 2, 2048)
+    """
+    _graph.functional_graph(model)
+    taps = stage_layers(model)
+    stages = _check_stages(stages, taps, model, out_indices)
+    outputs = {stage: model.get_layer(taps[stage]).output for stage in stages}
+    return keras.Model(model.inputs, outputs, name=name or f"{model.name}_features")

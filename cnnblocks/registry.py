@@ -1,27 +1,67 @@
-"""The model registry: lowercase names to builders (a plain dict, filled by the family modules)."""
+"""The model registry: every family module's records, and the one model-name normalisation.
+
+`canonical` is the only rule for model names in cnnblocks: `create_model`, `published`,
+`verify`, `table`, `classify` and the command line all resolve names with `entry`, so
+`ResNet-50`, `resnet_50`, `ResNet50` and `resnet50` are the same model everywhere.
+"""
 
 import difflib
 import re
 
-from cnnblocks.architectures import MODELS
+from cnnblocks.architectures import FAMILIES
 
 
-def _canonical(name):
-    """`ResNet-50`, `resnet_50`, `InceptionV3` -> `resnet50`, `inceptionv3`."""
-    return re.sub(r"[\s_-]", "", name.lower())
+def canonical(name):
+    """`ResNet-50`, `resnet_50`, `ResNet 50` -> `resnet50` (lowercase, no `-`, `_`, space or
+    dot)."""
+    return re.sub(r"[\s_.-]", "", name.lower())
+
+
+def _entries():
+    return {entry.name: entry for family in FAMILIES.values() for entry in family.models}
 
 
 def list_models():
     """Returns the registered architecture names, sorted, e.g. `['resnet50', 'vgg16', ...]`."""
-    return sorted(MODELS)
+    return sorted(_entries())
 
 
-def create_model(name, **kwargs):
+def entry(name, arg="name"):
+    """The `cnnblocks.family.ModelEntry` of a model name, in any spelling (see `canonical`).
+
+    Raises:
+        TypeError: `name` is not a string.
+        ValueError: unknown name; the message lists close matches and the known models.
+    """
+    if not isinstance(name, str):
+        raise TypeError(f"`{arg}` must be a model name (str), received {name!r:.80}.")
+    entries = _entries()
+    by_canonical = {canonical(key): value for key, value in entries.items()}
+    found = by_canonical.get(canonical(name))
+    if found is None:
+        close = difflib.get_close_matches(canonical(name), list(by_canonical), n=3, cutoff=0.5)
+        hint = (f" Did you mean {', '.join(repr(by_canonical[c].name) for c in close)}?"
+                if close else "")
+        raise ValueError(f"Unknown model {name!r:.80}.{hint} Known models: "
+                         f"{', '.join(sorted(entries))}.")
+    return found
+
+
+def family_of(name):
+    """The `cnnblocks.family.Family` a model name belongs to."""
+    return FAMILIES[entry(name).family]
+
+
+def create_model(model_name, **kwargs):
     """Builds a registered architecture by name.
 
+    Unlike the builders, which default to `weights="imagenet"` where keras.applications does,
+    `create_model` builds with random weights unless `weights` is given (the timm/torchvision
+    convention for factories).
+
     Args:
-        name: str, a name from `list_models()` (case-insensitive).
-        **kwargs: passed to the builder (`include_top`, `weights`, `input_shape`, ...).
+        model_name: str, a name from `list_models()`, in any spelling (`"ResNet-50"`).
+        **kwargs: passed to the builder (`include_top`, `weights`, `input_shape`, `name`, ...).
 
     Returns:
         A `keras.Model`.
@@ -31,15 +71,10 @@ def create_model(name, **kwargs):
 
     Example:
         >>> import cnnblocks
-        >>> model = cnnblocks.create_model("resnet50", weights=None)
+        >>> model = cnnblocks.create_model("resnet50", name="backbone")
+        >>> model.name
+        'backbone'
     """
-    if not isinstance(name, str):
-        raise TypeError(f"`name` must be a string, received {name!r}.")
-    by_canonical = {_canonical(key): key for key in MODELS}
-    key = by_canonical.get(_canonical(name))
-    if key is None:
-        close = difflib.get_close_matches(name.lower(), list(MODELS), n=3, cutoff=0.5)
-        hint = f" Did you mean {', '.join(map(repr, close))}?" if close else ""
-        raise ValueError(f"Unknown model {name!r}.{hint} Known models: "
-                         f"{', '.join(list_models())}.")
-    return MODELS[key](**kwargs)
+    found = entry(model_name, "model_name")
+    kwargs.setdefault("weights", None)
+    return found.builder(**kwargs)

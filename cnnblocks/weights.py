@@ -1,81 +1,33 @@
-"""Weight files: the keras.applications ImageNet files (same names, URLs and hashes) and any
-compatible file given by path.
+"""Weight files: keras.applications' ImageNet files (names, URLs and hashes are in each family's
+record) and any compatible file given by path.
 
-Facts transcribed from keras.applications 3.x (file names, download URLs, MD5 hashes); the loading
-code is this project's own. A load that fails leaves the model exactly as it was.
+Two promises:
+
+- **Checked.** An ImageNet file is checked against its published MD5 hash before use, including
+  a file that is already in the Keras cache; a mismatch is an error that names the file to
+  delete. A file given by path is checked as far as its format allows: a truncated HDF5 file
+  or damaged HDF5 metadata, and any damage to a `.keras` file (a zip with CRCs), is reported
+  as corrupt; HDF5 keeps no checksum of the numbers themselves, so damage there is only found
+  by a hash.
+- **Atomic.** Loading either completes or leaves the model exactly as it was, whatever stops
+  it (a bad file, a KeyboardInterrupt): the previous weights are restored.
 """
 
-import dataclasses
+import hashlib
 import os
+import zipfile
 
 import keras
 
-_BASE = "https://storage.googleapis.com/tensorflow/keras-applications/"
-
-
-@dataclasses.dataclass(frozen=True)
-class WeightFile:
-    """One downloadable weight file: its URL and MD5 hash."""
-
-    url: str
-    md5: str
-
-    @property
-    def filename(self):
-        return self.url.rsplit("/", 1)[-1]
-
-
-#: ImageNet weights per model: (with top, without top). Source: keras.applications (vgg16.py,
-#: vgg19.py, resnet.py, xception.py, inception_v3.py), Keras 3.15.
-IMAGENET = {
-    "vgg16": (
-        WeightFile(_BASE + "vgg16/vgg16_weights_tf_dim_ordering_tf_kernels.h5",
-                   "64373286793e3c8b2b4e3219cbf3544b"),
-        WeightFile(_BASE + "vgg16/vgg16_weights_tf_dim_ordering_tf_kernels_notop.h5",
-                   "6d6bbae143d832006294945121d1f1fc"),
-    ),
-    "vgg19": (
-        WeightFile(_BASE + "vgg19/vgg19_weights_tf_dim_ordering_tf_kernels.h5",
-                   "cbe5617147190e668d6c5d5026f83318"),
-        WeightFile(_BASE + "vgg19/vgg19_weights_tf_dim_ordering_tf_kernels_notop.h5",
-                   "253f8cb515780f3b799900260a226db6"),
-    ),
-    "resnet50": (
-        WeightFile(_BASE + "resnet/resnet50_weights_tf_dim_ordering_tf_kernels.h5",
-                   "2cb95161c43110f7111970584f804107"),
-        WeightFile(_BASE + "resnet/resnet50_weights_tf_dim_ordering_tf_kernels_notop.h5",
-                   "4d473c1dd8becc155b73f8504c6f6626"),
-    ),
-    "resnet101": (
-        WeightFile(_BASE + "resnet/resnet101_weights_tf_dim_ordering_tf_kernels.h5",
-                   "f1aeb4b969a6efcfb50fad2f0c20cfc5"),
-        WeightFile(_BASE + "resnet/resnet101_weights_tf_dim_ordering_tf_kernels_notop.h5",
-                   "88cf7a10940856eca736dc7b7e228a21"),
-    ),
-    "resnet152": (
-        WeightFile(_BASE + "resnet/resnet152_weights_tf_dim_ordering_tf_kernels.h5",
-                   "100835be76be38e30d865e96f2aaae62"),
-        WeightFile(_BASE + "resnet/resnet152_weights_tf_dim_ordering_tf_kernels_notop.h5",
-                   "ee4c566cf9a93f14d82f913c2dc6dd0c"),
-    ),
-    "xception": (
-        WeightFile(_BASE + "xception/xception_weights_tf_dim_ordering_tf_kernels.h5",
-                   "0a58e3b7378bc2990ea3b43d5981f1f6"),
-        WeightFile(_BASE + "xception/xception_weights_tf_dim_ordering_tf_kernels_notop.h5",
-                   "b0042744bf5b25fce3cb969f33bebb97"),
-    ),
-    "inception_v3": (
-        WeightFile(_BASE + "inception_v3/inception_v3_weights_tf_dim_ordering_tf_kernels.h5",
-                   "9a0d58056eeedaa3f26cb7ebd46da564"),
-        WeightFile(_BASE + "inception_v3/"
-                   "inception_v3_weights_tf_dim_ordering_tf_kernels_notop.h5",
-                   "bcbd6486424b2319ff4ef7d526e38f63"),
-    ),
-}
+from cnnblocks.family import WeightFile  # noqa: F401  (re-exported: the class of the records)
 
 
 class WeightsUnavailableError(FileNotFoundError):
     """The ImageNet file is neither in the Keras cache nor downloadable (e.g. offline)."""
+
+
+class WeightFileError(ValueError):
+    """A weight file is corrupt, has the wrong hash, or does not fit the model."""
 
 
 def keras_cache_dir():
@@ -92,59 +44,132 @@ def keras_cache_dir():
     return os.path.join(home, "models")
 
 
-def imagenet_file(model_key, include_top):
-    """Returns the local path of a model's ImageNet file, downloading it when missing.
+_VERIFIED = {}  # (path, size, mtime) -> md5, so a file is hashed once per process
 
-    A file already in the cache is used as it is (Keras checked its hash when it downloaded it).
+
+def md5_of(path):
+    """The MD5 hex digest of a file (cached per path, size and modification time)."""
+    stat = os.stat(path)
+    key = (os.path.abspath(path), stat.st_size, stat.st_mtime_ns)
+    if key not in _VERIFIED:
+        digest = hashlib.md5()
+        with open(path, "rb") as f:
+            for chunk in iter(lambda: f.read(1 << 22), b""):
+                digest.update(chunk)
+        _VERIFIED[key] = digest.hexdigest()
+    return _VERIFIED[key]
+
+
+def cached_file(spec, what):
+    """The local path of a published file (`WeightFile`), from the Keras cache or downloaded,
+    checked against its MD5 hash.
 
     Args:
-        model_key: registry name, e.g. `"resnet50"`.
-        include_top: bool, the file with or without the classifier.
+        spec: the `WeightFile`.
+        what: what the file is, for messages (e.g. "ImageNet weights for 'resnet50'").
 
     Raises:
-        ValueError: no ImageNet weights exist for `model_key`.
+        WeightFileError: the cached file's hash differs (the message says which file to
+            delete).
         WeightsUnavailableError: the file is missing and could not be downloaded; the message
             names the file, the folder to put it in and the URL.
     """
-    if model_key not in IMAGENET:
-        raise ValueError(f"No ImageNet weights are published for {model_key!r}; pass "
-                         f"weights=None or the path of a weight file you trained.")
-    spec = IMAGENET[model_key][0 if include_top else 1]
     folder = keras_cache_dir()
     path = os.path.join(folder, spec.filename)
-    if os.path.exists(path):
-        return path
+    if not os.path.exists(path):
+        try:
+            path = keras.utils.get_file(spec.filename, spec.url,
+                                        cache_dir=os.path.dirname(folder),
+                                        cache_subdir="models", file_hash=spec.md5)
+        except Exception as exc:  # offline, proxy, hash mismatch: the same answer for a user
+            raise WeightsUnavailableError(
+                f"{what} are not available: {spec.filename} is not in {folder} and downloading "
+                f"it from {spec.url} failed ({type(exc).__name__}: {str(exc)[:200]}). Put the "
+                f"file in that folder (or set KERAS_HOME) and try again.") from None
+    digest = md5_of(path)
+    if digest != spec.md5:
+        raise WeightFileError(
+            f"{path} does not have the published MD5 hash of {spec.filename} "
+            f"({digest} instead of {spec.md5}): the file is damaged or is another file. "
+            f"Delete {path} and try again (it will be downloaded afresh).")
+    return path
+
+
+def imagenet_file(entry, include_top):
+    """The checked local path of a model's ImageNet file (see `cached_file`).
+
+    Args:
+        entry: the model's `cnnblocks.family.ModelEntry`.
+        include_top: bool, the file with or without the classifier.
+
+    Raises:
+        ValueError: no ImageNet weights exist for the model.
+        WeightFileError / WeightsUnavailableError: as `cached_file`.
+    """
+    if entry.imagenet is None:
+        raise ValueError(f"No ImageNet weights are published for {entry.name!r}; pass "
+                         f"weights=None or the path of a weight file you trained.")
+    spec = entry.imagenet[0 if include_top else 1]
+    return cached_file(spec, f"ImageNet weights for {entry.name!r}")
+
+
+def resolve(weights, entry, include_top):
+    """The weight file a builder's `weights` argument means: None, or a checked local path."""
+    if weights is None:
+        return None
+    if isinstance(weights, str) and weights == "imagenet":
+        return imagenet_file(entry, include_top)
+    return os.fspath(weights)
+
+
+def _readable(path):
+    """Raises WeightFileError when `path` is not a readable HDF5 or `.keras` file."""
     try:
-        return keras.utils.get_file(spec.filename, spec.url, cache_dir=os.path.dirname(folder),
-                                    cache_subdir="models", file_hash=spec.md5)
-    except Exception as exc:  # offline, proxy, hash mismatch: all end the same way for a user
-        raise WeightsUnavailableError(
-            f"ImageNet weights for {model_key!r} are not available: {spec.filename} is not in "
-            f"{folder} and downloading it from {spec.url} failed ({type(exc).__name__}: "
-            f"{exc}). Put the file in that folder (or set KERAS_HOME) and try again.") from None
+        if zipfile.is_zipfile(path):
+            with zipfile.ZipFile(path) as archive:
+                bad = archive.testzip()
+            if bad is not None:
+                raise OSError(f"member {bad} fails its CRC check")
+            return
+        import h5py
+        with h5py.File(path, "r") as f:  # a truncated file fails here (HDF5 checks its end)
+            f.visititems(lambda name, obj: obj.shape if isinstance(obj, h5py.Dataset) else None)
+    except WeightFileError:
+        raise
+    except Exception as exc:  # h5py and zipfile raise several types for damaged files
+        raise WeightFileError(
+            f"The weight file {path!r} is corrupt or truncated ({type(exc).__name__}: "
+            f"{str(exc)[:200]}); it is not a readable HDF5 or .keras file. Replace it.") from None
 
 
 def load_into(model, path):
-    """Loads a weight file into `model`; on any failure the model keeps its weights.
+    """Loads a weight file into `model`, atomically: on any failure (an exception or an
+    interrupt) the model keeps the weights it had.
 
     Accepts the legacy HDF5 files of keras.applications (`.h5`, matched by layer order) and Keras 3
     `.weights.h5` / `.keras` files.
 
     Raises:
         FileNotFoundError: `path` does not exist.
-        ValueError: the file does not fit this model (another architecture, other classes);
-            the message names the file and the model.
+        WeightFileError (a ValueError): the file is corrupt or truncated, or does not fit this
+            model (another architecture, other classes); the message names the file and the
+            model.
     """
     path = os.fspath(path)
     if not os.path.isfile(path):
         raise FileNotFoundError(f"`weights` file not found: {path!r}.")
+    _readable(path)
     snapshot = [keras.ops.convert_to_numpy(v) for v in model.weights]
+    done = False
     try:
         model.load_weights(path)
+        done = True
     except Exception as exc:
-        for variable, value in zip(model.weights, snapshot):
-            variable.assign(value)
-        raise ValueError(f"The weight file {path!r} does not fit model {model.name!r} "
-                         f"({type(exc).__name__}: {exc}). The model's weights are unchanged."
-                         ) from None
+        raise WeightFileError(f"The weight file {path!r} does not fit model {model.name!r} "
+                              f"({type(exc).__name__}: {str(exc)[:300]}). The model's weights "
+                              "are unchanged.") from None
+    finally:
+        if not done:
+            for variable, value in zip(model.weights, snapshot):
+                variable.assign(value)
     return model

@@ -1,20 +1,24 @@
-"""Full architectures composed from `cnnblocks.blocks`, with keras.applications' signatures.
+"""Full architectures composed from `cnnblocks.blocks`, one module per family.
 
-`MODELS` maps each registry name to its builder; each family module contributes its own
-`MODELS` table (add a family by importing it here and merging its table).
+Every module here except `common` is a family: it ends with `FAMILY = Family(...)` (see
+`cnnblocks.family`) and lists its public builders in `__all__`. The modules are found and
+imported here, so adding a family is adding its module; nothing else lists families.
 """
 
-from cnnblocks.architectures import googlenet, inception_v3, resnet, vgg, xception
-from cnnblocks.architectures.googlenet import GoogLeNet
-from cnnblocks.architectures.inception_v3 import InceptionV3
-from cnnblocks.architectures.resnet import ResNet18, ResNet34, ResNet50, ResNet101, ResNet152
-from cnnblocks.architectures.vgg import VGG11, VGG13, VGG16, VGG19
-from cnnblocks.architectures.xception import Xception
+import importlib
+import pkgutil
 
-MODELS = {**vgg.MODELS, **resnet.MODELS, **googlenet.MODELS,
-          **xception.MODELS, **inception_v3.MODELS}
+#: Family name -> `cnnblocks.family.Family`, in module-name order.
+FAMILIES = {}
 
-__all__ = ["MODELS", "VGG11", "VGG13", "VGG16", "VGG19"]
-__all__ += ["ResNet18", "ResNet34", "ResNet50", "ResNet101", "ResNet152"]
-__all__ += ["GoogLeNet"]
-__all__ += ["Xception", "InceptionV3"]
+__all__ = ["FAMILIES"]
+
+for _info in sorted(pkgutil.iter_modules(__path__), key=lambda m: m.name):
+    if _info.name == "common" or _info.name.startswith("_"):
+        continue
+    _module = importlib.import_module(f"{__name__}.{_info.name}")
+    FAMILIES[_module.FAMILY.name] = _module.FAMILY
+    for _builder in _module.__all__:
+        globals()[_builder] = getattr(_module, _builder)
+        __all__.append(_builder)
+del _info, _module, _builder

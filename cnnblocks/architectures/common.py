@@ -1,30 +1,68 @@
-"""What every architecture builder shares: the keras.applications argument contract (input
-resolution, validation), the classification head, and weight loading.
+"""The builder kit every architecture uses: one call, `build`, from arguments to model.
 
-Each family module is a spec table plus one builder that calls, in order:
-`check_builder_args`, `model_input`, its blocks, `classifier` (or its own top), and `finish`.
+A public builder (`ResNet50`, `VGG16`, ...) is a plain function with keras.applications'
+signature and its docstring written out; its body is one `build(...)` call with the family's
+trunk function. `build` does, in order:
+
+1. the argument checks every builder shares (`check_builder_args`), with `weights` resolved
+   once: None, a weight file's path, or keras.applications' ImageNet file (looked up in the
+   Keras cache, checked against its published hash, downloaded when missing) before anything
+   is built;
+2. the input (`model_input`): a new `keras.Input` (Keras numbers its name, so two models
+   combine in one functional model), or the given `input_tensor`;
+3. the trunk: the family's `body(x, ctx)`, made of blocks and recorded regions;
+4. the head: the family's own or `global_pool_head`, recorded as the region `head`;
+5. the model: `keras.Model`, its model record (family, registry name, feature taps) and the
+   weights.
 """
 
-import importlib
+import dataclasses
 import os
 
 import keras
 from keras import layers
 
+from cnnblocks import _graph
 from cnnblocks import _validation as check
+from cnnblocks import identity
 from cnnblocks import weights as weight_files
 from cnnblocks.blocks.common import resolve_data_format
 
 POOLINGS = (None, "avg", "max")
 
 
-def check_builder_args(*, include_top, weights, pooling, classes, classifier_activation,
-                       weights_key):
-    """Validates the arguments every builder shares, as keras.applications does.
+@dataclasses.dataclass
+class BuildContext:
+    """What a family's trunk and head functions get besides the tensor.
 
-    Args:
-        weights_key: the model's key in `cnnblocks.weights.IMAGENET` (e.g. `"resnet50"`);
-            a key not in that table means no ImageNet weights exist for the model.
+    Attributes:
+        data_format: `"channels_last"` or `"channels_first"`.
+        axis: the channel axis (-1 or 1).
+        include_top, pooling, classes, classifier_activation: the builder's arguments.
+        options: the family-specific options the builder passed to `build`.
+        taps: `{"C2": layer name, ...}`, filled by `tap`.
+    """
+
+    data_format: str
+    axis: int
+    include_top: bool
+    pooling: object
+    classes: int
+    classifier_activation: object
+    options: dict
+    taps: dict = dataclasses.field(default_factory=dict)
+
+    def tap(self, stage, tensor_or_layer_name):
+        """Records the feature-stage output `stage` ("C2" ... "C5"): a tensor (its layer) or a
+        layer name."""
+        if isinstance(tensor_or_layer_name, str):
+            self.taps[stage] = tensor_or_layer_name
+        else:
+            self.taps[stage] = _graph.history(tensor_or_layer_name)[0].name
+
+
+def check_builder_args(*, include_top, weights, pooling, classes, classifier_activation, entry):
+    """Validates the arguments every builder shares, as keras.applications does.
 
     Returns:
         `classes` as an int.
@@ -34,12 +72,12 @@ def check_builder_args(*, include_top, weights, pooling, classes, classifier_act
     """
     if not isinstance(include_top, bool):
         raise TypeError(f"`include_top` must be a bool, received {include_top!r}.")
-    if weights not in (None, "imagenet") and not (
+    if weights is not None and not (isinstance(weights, str) and weights == "imagenet") and not (
             isinstance(weights, (str, os.PathLike)) and os.path.isfile(weights)):
         raise ValueError("`weights` must be None (random initialization), 'imagenet' or the "
-                         f"path of an existing weight file; received {weights!r}.")
-    if weights == "imagenet" and weights_key not in weight_files.IMAGENET:
-        raise ValueError("`weights='imagenet'` is not available for this model: no ImageNet "
+                         f"path of an existing weight file; received {weights!r:.200}.")
+    if weights == "imagenet" and entry.imagenet is None:
+        raise ValueError(f"`weights='imagenet'` is not available for {entry.name}: no ImageNet "
                          "weights in keras.applications' format are published for it. Use "
                          "weights=None or the path of a weight file you trained.")
     check.choice(pooling, "pooling", POOLINGS)
@@ -78,7 +116,7 @@ def input_shape_for(input_shape, *, default_size, min_size, data_format, require
         return default
     if not isinstance(input_shape, (list, tuple)) or len(input_shape) != 3:
         raise ValueError("`input_shape` must be a tuple of 3 integers (height, width, "
-                         f"channels); received {input_shape!r}.")
+                         f"channels); received {input_shape!r:.200}.")
     shape = tuple(input_shape)
     for dim in shape:
         if dim is not None:
@@ -104,78 +142,109 @@ def input_shape_for(input_shape, *, default_size, min_size, data_format, require
 
 
 def model_input(input_tensor, input_shape, *, default_size, min_size, include_top, weights,
-                weights_key, data_format=None):
-    """Returns `(inputs, x, data_format, channel_axis)` for a builder.
-
-    `inputs` is what `keras.Model` takes (the source inputs of `input_tensor`, or a new
-    `keras.Input` named `input_layer`), `x` the image tensor the network starts from.
-
-    With `weights="imagenet"` the weight file is looked up here (and downloaded when missing),
-    after every argument is validated and before any layer is built, so a machine without the
-    file gets its `cnnblocks.weights.WeightsUnavailableError` at once.
-    """
-    data_format, axis = resolve_data_format(data_format)
+                data_format):
+    """Returns `(inputs, x)` for a builder: what `keras.Model` takes (the source inputs of
+    `input_tensor`, or a new `keras.Input`, numbered by Keras) and the image tensor."""
     if input_tensor is not None and input_shape is None:
         input_shape = tuple(input_tensor.shape[1:]) if hasattr(input_tensor, "shape") else None
     shape = input_shape_for(input_shape, default_size=default_size, min_size=min_size,
                             data_format=data_format, require_static=include_top, weights=weights)
-    if weights == "imagenet":
-        weight_files.imagenet_file(weights_key, include_top)
     if input_tensor is None:
-        x = keras.Input(shape=shape, name="input_layer")
-        return x, x, data_format, axis
+        x = keras.Input(shape=shape)
+        return x, x
     if not keras.utils.is_keras_tensor(input_tensor):
-        x = keras.Input(tensor=input_tensor, shape=shape, name="input_layer")
-        return x, x, data_format, axis
-    return keras.utils.get_source_inputs(input_tensor), input_tensor, data_format, axis
+        x = keras.Input(tensor=input_tensor, shape=shape)
+        return x, x
+    return keras.utils.get_source_inputs(input_tensor), input_tensor
 
 
-def classifier(x, *, include_top, pooling, classes, classifier_activation, data_format):
-    """The global-pooling head of ResNet, Xception, InceptionV3 and GoogLeNet.
+def global_pool_head(x, ctx):
+    """The global-pooling head of ResNet, Xception, InceptionV3 and most others.
 
     With a top: `avg_pool` (GlobalAveragePooling2D) then `predictions` (Dense). Without:
-    `avg_pool` or `max_pool` as `pooling` says, or the feature map itself.
+    `avg_pool` or `max_pool` as `pooling` says.
     """
-    if include_top:
-        x = layers.GlobalAveragePooling2D(data_format=data_format, name="avg_pool")(x)
-        return layers.Dense(classes, activation=classifier_activation, name="predictions")(x)
-    if pooling == "avg":
-        return layers.GlobalAveragePooling2D(data_format=data_format, name="avg_pool")(x)
-    if pooling == "max":
-        return layers.GlobalMaxPooling2D(data_format=data_format, name="max_pool")(x)
-    return x
+    if ctx.include_top:
+        x = layers.GlobalAveragePooling2D(data_format=ctx.data_format, name="avg_pool")(x)
+        return layers.Dense(ctx.classes, activation=ctx.classifier_activation,
+                            name="predictions")(x)
+    return global_pooling(x, ctx)
 
 
-def finish(inputs, outputs, *, name, weights, weights_key, include_top):
-    """Makes the `keras.Model` and loads `weights` (None, 'imagenet' or a path) into it."""
+def global_pooling(x, ctx):
+    """`avg_pool` or `max_pool` global pooling as `ctx.pooling` says (no top)."""
+    if ctx.pooling == "avg":
+        return layers.GlobalAveragePooling2D(data_format=ctx.data_format, name="avg_pool")(x)
+    return layers.GlobalMaxPooling2D(data_format=ctx.data_format, name="max_pool")(x)
+
+
+def build(entry, body, *, include_top, weights, input_tensor, input_shape, pooling, classes,
+          classifier_activation, name, min_size, head=global_pool_head, checks=None,
+          options=None):
+    """Builds a registered architecture: checks, input, trunk, head, model, weights.
+
+    Args:
+        entry: the model's `cnnblocks.family.ModelEntry`.
+        body: `body(x, ctx) -> x` or `-> (x, extra_outputs)`: the trunk, from the image tensor
+            to the last feature map (blocks and recorded regions), `ctx` a `BuildContext`.
+        include_top, weights, input_tensor, input_shape, pooling, classes,
+            classifier_activation, name: the builder's arguments (keras.applications').
+        min_size: the smallest input height and width.
+        head: `head(x, ctx)`: the classifier (or the global pooling without a top). Default
+            `global_pool_head`.
+        checks: optional callable run first, for the family's own arguments.
+        options: dict of the family's own arguments, passed to `body` as `ctx.options`.
+
+    Returns:
+        The `keras.Model`.
+    """
+    if checks is not None:
+        checks()
+    classes = check_builder_args(include_top=include_top, weights=weights, pooling=pooling,
+                                 classes=classes, classifier_activation=classifier_activation,
+                                 entry=entry)
+    check.layer_prefix(name, "name")
+    data_format, axis = resolve_data_format(None)
+    inputs, x = model_input(input_tensor, input_shape, default_size=entry.default_size,
+                            min_size=min_size, include_top=include_top, weights=weights,
+                            data_format=data_format)
+    weight_path = weight_files.resolve(weights, entry, include_top)
+    ctx = BuildContext(data_format=data_format, axis=axis, include_top=include_top,
+                       pooling=pooling, classes=classes,
+                       classifier_activation=classifier_activation, options=dict(options or {}))
+    x = body(x, ctx)
+    x, extra = x if isinstance(x, tuple) else (x, [])
+    if include_top or pooling is not None:
+        with identity.region(x, "head", "head", args=_head_args(ctx)) as region:
+            x = region.done(head(x, ctx))
+    outputs = [x, *extra] if extra else x
     model = keras.Model(inputs, outputs, name=name)
-    if weights == "imagenet":
-        weight_files.load_into(model, weight_files.imagenet_file(weights_key, include_top))
-    elif weights is not None:
-        weight_files.load_into(model, weights)
+    identity.record_model(inputs, family=entry.family, model=entry.name, taps=ctx.taps)
+    if weight_path is not None:
+        weight_files.load_into(model, weight_path)
     return model
 
 
-def keras_imagenet_utils(app, preprocessing):
-    """A family's `preprocess_input` and `decode_predictions`: keras.applications' public
-    functions of module `keras.applications.<app>`, re-exported (imported on first call).
+def _head_args(ctx):
+    if ctx.include_top:
+        return {"classes": ctx.classes, "activation": ctx.classifier_activation}
+    return {"pooling": ctx.pooling}
 
-    Args:
-        app: str, e.g. `"resnet"`, `"xception"`.
-        preprocessing: str, what the family's preprocessing does, for the docstring.
 
-    Returns:
-        The pair `(preprocess_input, decode_predictions)`.
-    """
-    def preprocess_input(x, data_format=None):
-        module = importlib.import_module(f"keras.applications.{app}")
-        return module.preprocess_input(x, data_format=data_format)
-
-    def decode_predictions(preds, top=5):
-        module = importlib.import_module(f"keras.applications.{app}")
-        return module.decode_predictions(preds, top=top)
-
-    preprocess_input.__doc__ = f"keras.applications.{app}.preprocess_input: {preprocessing}."
-    decode_predictions.__doc__ = ("keras.applications' ImageNet decoding: "
-                                  "[(class_id, name, probability), ...] per row.")
-    return preprocess_input, decode_predictions
+def max_pool_region(x, name, ctx, *, pool_size=3, strides=2, padding="valid", pad=0,
+                    pool_name=None, extra=None):
+    """A recorded `max_pool` region `name`: optional zero padding (`{name}_pad`), max pooling
+    (`pool_name`, default `{name}_pool`), then `extra` (a callable on the tensor, e.g. an
+    LRN)."""
+    with identity.region(x, "max_pool", name,
+                         args={"pool_size": pool_size, "strides": strides},
+                         label=f"max {pool_size}x{pool_size} /{strides}") as region:
+        y = x
+        if pad:
+            y = layers.ZeroPadding2D(pad, data_format=ctx.data_format, name=f"{name}_pad")(y)
+        y = layers.MaxPooling2D(pool_size, strides=strides, padding=padding,
+                                data_format=ctx.data_format,
+                                name=pool_name or f"{name}_pool")(y)
+        if extra is not None:
+            y = extra(y)
+        return region.done(y)

@@ -4,7 +4,8 @@ https://arxiv.org/abs/1409.4842), as in Table 1 and section 5 of the paper.
 The network is its spec table, `GOOGLENET_SPEC`, built by one builder from
 `cnnblocks.blocks.inception_module`. The paper's version (LocalRespNorm, convolutions with
 biases, 5x5 convolutions in the 5x5 branches, optional auxiliary classifiers) is the default;
-`normalization="batchnorm"` gives the common modern variant.
+`normalization="batchnorm"` gives the common modern variant. Everything about the family is in
+this module, Table 1 with its exact counts included.
 """
 
 import numbers
@@ -12,10 +13,14 @@ import numbers
 from keras import layers
 
 from cnnblocks import _validation as check
+from cnnblocks import family as fam
+from cnnblocks import identity, preprocessing
 from cnnblocks.architectures import common
 from cnnblocks.blocks import conv_bn_act, inception_module
 from cnnblocks.blocks.common import spatial_size
 from cnnblocks.layers import LocalResponseNormalization
+
+__all__ = ["GoogLeNet"]
 
 #: Table 1 of the paper after the stem, top to bottom. A row is either an Inception module,
 #: `(name, #1x1, #3x3 reduce, #3x3, #5x5 reduce, #5x5, pool proj)`, or the name of a 3x3/2
@@ -62,19 +67,22 @@ def _conv(x, filters, kernel_size, *, strides=1, padding="same", norm, data_form
                        name=name, suffixes=("", "_bn", "_relu"))
 
 
-def _max_pool(x, *, data_format, name):
-    """3x3/2 max pooling, "same" padding: 112 -> 56 -> 28 -> 14 -> 7 as in Table 1."""
-    return layers.MaxPooling2D(3, strides=2, padding="same", data_format=data_format,
-                               name=name)(x)
-
-
 def _aux_head(x, prefix, *, classes, classifier_activation, norm, data_format):
-    """An auxiliary classifier of section 5 (Caffe's loss1/loss2 towers).
+    """An auxiliary classifier of section 5 (Caffe's loss1/loss2 towers), recorded as the
+    region `prefix` (kind `aux_classifier`).
 
     avg pool 5x5/3 (14x14 -> 4x4), 1x1 conv 128 + ReLU, FC 1024 + ReLU, dropout 70%,
     linear `classes` + `classifier_activation`. Layers are `{prefix}_avg_pool`, `{prefix}_conv`,
     `{prefix}_flatten`, `{prefix}_fc`, `{prefix}_dropout`, `{prefix}_predictions`.
     """
+    with identity.region(x, "aux_classifier", prefix, args={"classes": classes},
+                         label=f"avg 5x5 /3 → 1x1 128 → fc 1024 → fc {classes}") as aux:
+        return aux.done(_aux_tower(x, prefix, classes=classes,
+                                   classifier_activation=classifier_activation, norm=norm,
+                                   data_format=data_format))
+
+
+def _aux_tower(x, prefix, *, classes, classifier_activation, norm, data_format):
     x = layers.AveragePooling2D(5, strides=3, padding="valid", data_format=data_format,
                                 name=f"{prefix}_avg_pool")(x)
     x = _conv(x, 128, 1, norm=norm, data_format=data_format, name=f"{prefix}_conv")
@@ -204,63 +212,207 @@ def GoogLeNet(include_top=True, weights=None, input_tensor=None, input_shape=Non
         >>> len(trainer.outputs)
         3
     """
-    _check_googlenet_args(include_top=include_top, weights=weights,
-                          aux_classifiers=aux_classifiers, normalization=normalization,
-                          dropout=dropout)
-    classes = common.check_builder_args(
-        include_top=include_top, weights=weights, pooling=pooling, classes=classes,
-        classifier_activation=classifier_activation, weights_key="googlenet")
-    inputs, x, data_format, axis = common.model_input(
-        input_tensor, input_shape, default_size=224, min_size=MIN_SIZE,
-        include_top=include_top, weights=weights, weights_key="googlenet")
-    if aux_classifiers:
+    return common.build(
+        FAMILY.model("googlenet"), _trunk, head=_head, min_size=MIN_SIZE,
+        checks=lambda: _check_googlenet_args(
+            include_top=include_top, weights=weights, aux_classifiers=aux_classifiers,
+            normalization=normalization, dropout=dropout),
+        options=dict(aux_classifiers=aux_classifiers, normalization=normalization,
+                     dropout=dropout, input_shape=input_shape),
+        include_top=include_top, weights=weights, input_tensor=input_tensor,
+        input_shape=input_shape, pooling=pooling, classes=classes,
+        classifier_activation=classifier_activation, name=name)
+
+
+def _trunk(x, ctx):
+    """Stem regions `conv1`, `pool1`, `conv2`, `pool2` (Table 1, rows 1-4; Figure 3), then the
+    modules and the pools between them (rows 5-15), and the auxiliary heads."""
+    normalization, data_format = ctx.options["normalization"], ctx.data_format
+    if ctx.options["aux_classifiers"]:
         size = spatial_size(tuple(x.shape), data_format)
         if any(s is not None and s < AUX_MIN_SIZE for s in size):
             raise ValueError(
                 f"`aux_classifiers=True` needs an input of at least {AUX_MIN_SIZE}x"
                 f"{AUX_MIN_SIZE} (their 5x5/3 average pool needs a 5x5 map at inception_4a, "
-                f"which is 1/16 of the input); received input_shape={input_shape!r} "
-                f"(image size {size}).")
+                f"which is 1/16 of the input); received input_shape="
+                f"{ctx.options['input_shape']!r} (image size {size}).")
     conv = dict(norm=normalization, data_format=data_format)
 
-    # Stem (Table 1, rows 1-4; Figure 3).
-    x = layers.ZeroPadding2D(3, data_format=data_format, name="conv1_pad")(x)
-    x = _conv(x, 64, 7, strides=2, padding="valid", name="conv1_7x7_s2", **conv)  # 112x112x64
-    x = _max_pool(x, data_format=data_format, name="pool1_3x3_s2")                 # 56x56x64
-    if normalization == "lrn":
-        x = LocalResponseNormalization(**LRN_SETTINGS, axis=axis, name="pool1_norm1")(x)
-    x = _conv(x, 64, 1, name="conv2_3x3_reduce", **conv)                           # 56x56x64
-    x = _conv(x, 192, 3, name="conv2_3x3", **conv)                                  # 56x56x192
-    if normalization == "lrn":
-        x = LocalResponseNormalization(**LRN_SETTINGS, axis=axis, name="conv2_norm2")(x)
-    x = _max_pool(x, data_format=data_format, name="pool2_3x3_s2")                 # 28x28x192
+    def lrn(name):
+        if normalization != "lrn":
+            return None
+        return LocalResponseNormalization(**LRN_SETTINGS, axis=ctx.axis, name=name)
 
-    # Inception modules and the max pools between them (Table 1, rows 5-15).
+    with identity.region(x, "stem", "conv1", args={"filters": 64, "kernel_size": 7,
+                                                   "strides": 2}, label="7x7 64 /2") as stem:
+        x = layers.ZeroPadding2D(3, data_format=data_format, name="conv1_pad")(x)
+        x = stem.done(_conv(x, 64, 7, strides=2, padding="valid", name="conv1_7x7_s2",
+                            **conv))                                                 # 112x112x64
+    x = common.max_pool_region(x, "pool1", ctx, padding="same", pool_name="pool1_3x3_s2",
+                               extra=lrn("pool1_norm1"))                             # 56x56x64
+    with identity.region(x, "stem", "conv2", args={"filters": [64, 192], "kernel_size": [1, 3]},
+                         label="1x1 64 → 3x3 192") as stem:
+        x = _conv(x, 64, 1, name="conv2_3x3_reduce", **conv)                         # 56x56x64
+        x = _conv(x, 192, 3, name="conv2_3x3", **conv)                                # 56x56x192
+        norm = lrn("conv2_norm2")
+        x = stem.done(norm(x) if norm is not None else x)
+    ctx.tap("C2", x)
+    x = common.max_pool_region(x, "pool2", ctx, padding="same", pool_name="pool2_3x3_s2")
+
     module_norm = "batchnorm" if normalization == "batchnorm" else None
     aux_outputs = []
     for row in GOOGLENET_SPEC:
         if isinstance(row, str):
-            x = _max_pool(x, data_format=data_format, name=row)
+            x = common.max_pool_region(x, row.split("_")[0], ctx, padding="same", pool_name=row)
             continue
         module, *widths = row
         x = inception_module(x, *widths, norm=module_norm, data_format=data_format,
                              name=module)
-        if aux_classifiers and module in AUX_TAPS:
-            aux_outputs.append(_aux_head(x, AUX_TAPS[module], classes=classes,
-                                         classifier_activation=classifier_activation,
+        if module in _TAPS:
+            ctx.tap(_TAPS[module], x)
+        if ctx.options["aux_classifiers"] and module in AUX_TAPS:
+            aux_outputs.append(_aux_head(x, AUX_TAPS[module], classes=ctx.classes,
+                                         classifier_activation=ctx.classifier_activation,
                                          **conv))
+    return (x, aux_outputs) if aux_outputs else x
 
-    # Classifier (Table 1, last rows): 7x7/1 average pool, dropout 40%, linear + softmax.
-    if include_top:
-        x = layers.GlobalAveragePooling2D(data_format=data_format, name="avg_pool")(x)
-        x = layers.Dropout(dropout, name="dropout")(x)
-        x = layers.Dense(classes, activation=classifier_activation, name="predictions")(x)
+
+#: Feature taps after the stem: the last module at strides 8, 16 and 32.
+_TAPS = {"inception_3b": "C3", "inception_4e": "C4", "inception_5b": "C5"}
+
+
+def _head(x, ctx):
+    """Table 1's last rows: 7x7/1 average pool (global), dropout 40%, linear + softmax."""
+    if not ctx.include_top:
+        return common.global_pooling(x, ctx)
+    x = layers.GlobalAveragePooling2D(data_format=ctx.data_format, name="avg_pool")(x)
+    x = layers.Dropout(ctx.options["dropout"], name="dropout")(x)
+    return layers.Dense(ctx.classes, activation=ctx.classifier_activation,
+                        name="predictions")(x)
+
+
+def preprocess_input(x, data_format=None):
+    """Preprocesses RGB images in [0, 255] for GoogLeNet: Caffe style (RGB to BGR, ImageNet mean
+    (103.939, 116.779, 123.68) subtracted), as the reference BVLC Caffe model was trained
+    (its mean 104/117/123 per BGR channel)."""
+    return preprocessing.preprocess(x, "caffe", data_format)
+
+
+decode_predictions = preprocessing.decode_predictions
+
+GOOGLENET_PAPER = "Szegedy et al. 2014, Table 1"
+
+
+# --- GoogLeNet ------------------------------------------------------------------------------
+# Table 1, paper-faithful (convolutions with bias, no BN, LRN without parameters, 5x5 convs,
+# no auxiliary classifiers, 1000 classes). Exact counts from the channel columns:
+#   conv (k x k, c -> f) at n x n: params (k k c + 1) f, MACs n n k k c f.
+#   inception(c; f1, r3, f3, r5, f5, pp) = (c+1) f1 + (c+1) r3 + (9 r3 + 1) f3 + (c+1) r5
+#     + (25 r5 + 1) f5 + (c+1) pp.
+#   conv1 7x7/2, 3 -> 64 at 112: 9,472 / 118,013,952 (the table's 2.7K / 34M are off).
+#   conv2 1x1 64 -> 64 and 3x3 64 -> 192 at 56: 4,160 + 110,784 = 114,944 / 359,661,568.
+#   inception rows below (params / MACs), linear 1024 -> 1000: 1,025,000 / 1,024,000.
+#   Total: 6,998,552 parameters, 1,582,671,872 multiply-adds (the text: "1.5 billion").
+_GOOGLENET_ROWS = (
+    # (label, our block, output, depth, #1x1, #3x3red, #3x3, #5x5red, #5x5, pool proj,
+    #  paper params, paper ops, exact params, exact MACs)
+    ("convolution 7x7/2", "conv1", "112x112x64", 1, None, None, None, None, None, None,
+     2_700, 34e6, 9_472, 118_013_952),
+    ("max pool 3x3/2", "pool1", "56x56x64", 0, None, None, None, None, None, None,
+     None, None, 0, 0),
+    ("convolution 3x3/1", "conv2", "56x56x192", 2, None, 64, 192, None, None, None,
+     112_000, 360e6, 114_944, 359_661_568),
+    ("max pool 3x3/2", "pool2", "28x28x192", 0, None, None, None, None, None, None,
+     None, None, 0, 0),
+    ("inception (3a)", "inception_3a", "28x28x256", 2, 64, 96, 128, 16, 32, 32,
+     159_000, 128e6, 163_696, 128_049_152),
+    ("inception (3b)", "inception_3b", "28x28x480", 2, 128, 128, 192, 32, 96, 64,
+     380_000, 304e6, 388_736, 304_267_264),
+    ("max pool 3x3/2", "pool3", "14x14x480", 0, None, None, None, None, None, None,
+     None, None, 0, 0),
+    ("inception (4a)", "inception_4a", "14x14x512", 2, 192, 96, 208, 16, 48, 64,
+     364_000, 73e6, 376_176, 73_608_192),
+    ("inception (4b)", "inception_4b", "14x14x512", 2, 160, 112, 224, 24, 64, 64,
+     437_000, 88e6, 449_160, 87_908_352),
+    ("inception (4c)", "inception_4c", "14x14x512", 2, 128, 128, 256, 24, 64, 64,
+     463_000, 100e6, 510_104, 99_850_240),
+    ("inception (4d)", "inception_4d", "14x14x528", 2, 112, 144, 288, 32, 64, 64,
+     580_000, 119e6, 605_376, 118_515_712),
+    ("inception (4e)", "inception_4e", "14x14x832", 2, 256, 160, 320, 32, 128, 128,
+     840_000, 170e6, 868_352, 169_996_288),
+    ("max pool 3x3/2", "pool4", "7x7x832", 0, None, None, None, None, None, None,
+     None, None, 0, 0),
+    ("inception (5a)", "inception_5a", "7x7x832", 2, 256, 160, 320, 32, 128, 128,
+     1_072_000, 54e6, 1_043_456, 51_079_168),
+    ("inception (5b)", "inception_5b", "7x7x1024", 2, 384, 192, 384, 48, 128, 128,
+     1_388_000, 71e6, 1_444_080, 70_697_984),
+    ("avg pool 7x7/1, dropout (40%), linear, softmax", "head", "1000", 1,
+     None, None, None, None, None, None, 1_000_000, 1e6, 1_025_000, 1_024_000),
+)
+GOOGLENET_PARAMS = 6_998_552
+GOOGLENET_MACS = 1_582_671_872
+_COLUMNS = ("depth", "#1x1", "#3x3 reduce", "#3x3", "#5x5 reduce", "#5x5", "pool proj")
+
+
+#: Rows where Table 1's printed figure is wrong, with the reason (issue: a correct model must
+#: not be marked as a mismatch there). The exact value replaces the printed one as the figure.
+_ERRATA = {
+    "conv1": "Table 1 prints 2.7K params / 34M ops; the 7x7x3x64 kernel alone has 9,408 "
+             "weights (9,472 with biases) and 118M multiply-adds at 112x112",
+    "inception_4c": "Table 1 prints 463K; the channel columns give 509,440 weights (510,104 "
+                    "with biases), 10% more",
+}
+
+
+def _googlenet_row(spec):
+    label, block, output, *cols, p_params, p_ops, x_params, x_macs = spec
+    columns = {k: v for k, v in zip(_COLUMNS, cols) if v is not None}
+    # The printed params ("159K") and ops ("128M") are rounded to 3 digits but several rows are
+    # 1-9% off the exact counts (the text says so): the tolerance is 10%. Where the printed
+    # figure is further off (`_ERRATA`), the row holds the exact count, the printed figure is
+    # kept in `columns` and the row is marked as the paper's erratum.
+    erratum = _ERRATA.get(block)
+    if erratum:
+        columns.update({"printed params": p_params, "printed ops": p_ops})
+        params = fam.exact(x_params, "exact, from the channel columns (erratum: " + erratum + ")")
+        macs = fam.exact(x_macs, "exact, from the channel columns")
     else:
-        x = common.classifier(x, include_top=False, pooling=pooling, classes=classes,
-                              classifier_activation=None, data_format=data_format)
-    outputs = [x, *aux_outputs] if aux_classifiers else x
-    return common.finish(inputs, outputs, name=name, weights=weights, weights_key="googlenet",
-                         include_top=include_top)
+        params = None if p_params is None else fam.Figure(p_params, GOOGLENET_PAPER, "params",
+                                                          0.1)
+        macs = None if p_ops is None else fam.Figure(p_ops, GOOGLENET_PAPER,
+                                                     "ops (multiply-adds)", 0.1)
+    return fam.PaperRow(label, block, output, params=params, macs=macs, columns=columns,
+                        erratum=erratum)
 
 
-MODELS = {"googlenet": GoogLeNet}
+def _reference():
+    derived = "derived from Table 1's channel columns (comment in this module)"
+    return fam.Reference(
+        paper="Szegedy et al., Going Deeper with Convolutions, CVPR 2015",
+        input_shape=(224, 224, 3),
+        params=fam.exact(GOOGLENET_PARAMS, derived, "conv bias, no BN, LRN no params, no aux"),
+        trainable_params=fam.exact(GOOGLENET_PARAMS, derived, "all parameters trainable"),
+        depth=fam.exact(22, GOOGLENET_PAPER + " and text: 22 layers with parameters",
+                        fam.DEPTH),
+        macs=fam.Figure(GOOGLENET_MACS, derived, fam.MACS, 0.005),
+        table=tuple(_googlenet_row(s) for s in _GOOGLENET_ROWS) + (
+            fam.PaperRow("total (text: 1.5 billion multiply-adds)", None,
+                         macs=fam.rounded(1.5e9, 0.1e9, "Szegedy et al. 2014, Section 5")),),
+        table_source=GOOGLENET_PAPER,
+        others=(("torchvision googlenet (BN, 3x3 in the 5x5 branch; not paper-faithful)",
+                 fam.exact(6_624_904, fam.TORCHVISION.format("googlenet; 1.498 GFLOPS"))),),
+    )
+
+
+FAMILY = fam.Family(
+    name="googlenet",
+    title="GoogLeNet",
+    paper="Szegedy et al., Going Deeper with Convolutions, CVPR 2015",
+    url="https://arxiv.org/abs/1409.4842",
+    models=(fam.ModelEntry(name="googlenet", title="GoogLeNet", builder=GoogLeNet,
+                           default_size=224, reference=_reference()),),
+    preprocess_input=preprocess_input,
+    decode_predictions=decode_predictions,
+    preprocessing="caffe: RGB to BGR, ImageNet mean subtracted (the reference Caffe model's)",
+    blocks=("conv_bn_act", "inception_module"),
+)

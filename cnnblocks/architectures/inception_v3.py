@@ -6,14 +6,19 @@ A stem of five conv-BN-ReLU units and two max pools, then eleven Inception-V3 mo
 InceptionV3, whose ImageNet files load into `InceptionV3` here. Every layer keras.applications
 names (`mixed0` ... `mixed10`, `mixed9_0`, `mixed9_1`, `avg_pool`, `predictions`) has that
 name here; the ~94 convolutions it leaves unnamed (`conv2d_12`, ...) get deterministic names
-(`conv1_conv`, `mixed0_5x5_reduce_bn`, `mixed4_7x7dbl_3_relu`, ...).
+(`conv1_conv`, `mixed0_5x5_reduce_bn`, `mixed4_7x7dbl_3_relu`, ...). Everything about the family
+is in this module.
 """
 
 from keras import layers
 
+from cnnblocks import family as fam
+from cnnblocks import preprocessing
 from cnnblocks.architectures import common
 from cnnblocks.blocks import (conv_bn_act, inception_v3_a, inception_v3_b, inception_v3_c,
                               inception_v3_reduction_a, inception_v3_reduction_b)
+
+__all__ = ["InceptionV3"]
 
 #: The stem, 299x299x3 -> 35x35x192 (paper Table 1, with the released model's paddings):
 #: ("conv", name, filters, kernel, strides, padding) conv (no bias) - BN (no scale) - ReLU
@@ -60,7 +65,30 @@ _MODULES = {
 }
 
 
-def InceptionV3(include_top=True, weights=None, input_tensor=None, input_shape=None,
+#: Feature taps: the last layer at strides 4, 8, 16 and 32.
+_TAPS = {"conv5": "C2", "mixed2": "C3", "mixed7": "C4", "mixed10": "C5"}
+
+
+def _trunk(x, ctx):
+    """The stem's conv-BN-ReLU units (each a `conv_bn_act` block) and max pools (regions), then
+    the eleven modules."""
+    for kind, layer, *unit in INCEPTION_V3_STEM:
+        if kind == "pool":
+            x = common.max_pool_region(x, layer, ctx, pool_name=layer)
+            continue
+        filters, kernel_size, strides, padding = unit
+        x = conv_bn_act(x, filters, kernel_size, strides=strides, padding=padding,
+                        use_bias=False, bn_scale=False, data_format=ctx.data_format, name=layer)
+        if layer in _TAPS:
+            ctx.tap(_TAPS[layer], x)
+    for block, kind, widths, options in INCEPTION_V3_MODULES:
+        x = _MODULES[kind](x, *widths, data_format=ctx.data_format, name=block, **options)
+        if block in _TAPS:
+            ctx.tap(_TAPS[block], x)
+    return x
+
+
+def InceptionV3(include_top=True, weights="imagenet", input_tensor=None, input_shape=None,
                 pooling=None, classes=1000, classifier_activation="softmax",
                 name="inception_v3"):
     """Inception-V3, the ImageNet network of the paper (Table 1).
@@ -72,9 +100,10 @@ def InceptionV3(include_top=True, weights=None, input_tensor=None, input_shape=N
     Args:
         include_top: bool, add global average pooling (`avg_pool`) and the classifier
             (`predictions`). Default True.
-        weights: None (random initialization), `"imagenet"` (keras.applications' file) or the
-            path of a weight file (keras.applications' legacy HDF5 layout, `.weights.h5` or
-            `.keras`).
+        weights: `"imagenet"` (keras.applications' file, from the Keras cache, checked against
+            its hash, downloaded when missing; the default, as in keras.applications), None
+            (random initialization) or the path of a weight file (keras.applications' legacy
+            HDF5 layout, `.weights.h5` or `.keras`).
         input_tensor: optional Keras tensor to build the model on.
         input_shape: optional (H, W, 3); at least 75x75; must be static with a top, and
             (299, 299, 3) with a top and ImageNet weights. Default (299, 299, 3) with a top,
@@ -101,34 +130,58 @@ def InceptionV3(include_top=True, weights=None, input_tensor=None, input_shape=N
 
     Example:
         >>> from cnnblocks import InceptionV3
-        >>> model = InceptionV3(include_top=False, input_shape=(75, 75, 3))
+        >>> model = InceptionV3(weights=None, include_top=False, input_shape=(75, 75, 3))
         >>> tuple(model.output.shape)
         (None, 1, 1, 2048)
     """
-    classes = common.check_builder_args(
-        include_top=include_top, weights=weights, pooling=pooling, classes=classes,
-        classifier_activation=classifier_activation, weights_key="inception_v3")
-    inputs, x, data_format, _ = common.model_input(
-        input_tensor, input_shape, default_size=299, min_size=75, include_top=include_top,
-        weights=weights, weights_key="inception_v3")
-    for kind, layer, *unit in INCEPTION_V3_STEM:
-        if kind == "pool":
-            x = layers.MaxPooling2D(3, strides=2, data_format=data_format, name=layer)(x)
-        else:
-            filters, kernel_size, strides, padding = unit
-            x = conv_bn_act(x, filters, kernel_size, strides=strides, padding=padding,
-                            use_bias=False, bn_scale=False, data_format=data_format,
-                            name=layer)
-    for block, kind, widths, options in INCEPTION_V3_MODULES:
-        x = _MODULES[kind](x, *widths, data_format=data_format, name=block, **options)
-    x = common.classifier(x, include_top=include_top, pooling=pooling, classes=classes,
-                          classifier_activation=classifier_activation, data_format=data_format)
-    return common.finish(inputs, x, name=name, weights=weights, weights_key="inception_v3",
-                         include_top=include_top)
+    return common.build(FAMILY.model("inception_v3"), _trunk, min_size=75,
+                        include_top=include_top, weights=weights, input_tensor=input_tensor,
+                        input_shape=input_shape, pooling=pooling, classes=classes,
+                        classifier_activation=classifier_activation, name=name)
 
 
-MODELS = {"inception_v3": InceptionV3}
+preprocess_input, decode_predictions = preprocessing.family_utils(
+    "tf", "pixels in [0, 255] scaled to [-1, 1]")
 
+_BASE = "https://storage.googleapis.com/tensorflow/keras-applications/inception_v3/"
+_PAPER = ("Szegedy et al., Rethinking the Inception Architecture for Computer Vision, "
+          "CVPR 2016")
 
-preprocess_input, decode_predictions = common.keras_imagenet_utils(
-    "inception_v3", "pixels in [0, 255] scaled to [-1, 1]")
+FAMILY = fam.Family(
+    name="inception_v3",
+    title="Inception-V3",
+    paper=_PAPER,
+    url="https://arxiv.org/abs/1512.00567",
+    models=(fam.ModelEntry(
+        name="inception_v3", title="Inception-V3", builder=InceptionV3, default_size=299,
+        keras_name="InceptionV3",
+        # keras.applications' ImageNet files (inception_v3.py, Keras 3.15): (with top, no top).
+        imagenet=(fam.WeightFile(_BASE + "inception_v3_weights_tf_dim_ordering_tf_kernels.h5",
+                                 "9a0d58056eeedaa3f26cb7ebd46da564"),
+                  fam.WeightFile(_BASE +
+                                 "inception_v3_weights_tf_dim_ordering_tf_kernels_notop.h5",
+                                 "bcbd6486424b2319ff4ef7d526e38f63")),
+        reference=fam.Reference(
+            paper=_PAPER,
+            input_shape=(299, 299, 3),
+            params=fam.exact(23_851_784, fam.KERAS.format("InceptionV3"),
+                             fam.KERAS_PARAMS + "; no conv bias, BN scale=False"),
+            trainable_params=fam.exact(23_817_352, fam.KERAS.format("InceptionV3"),
+                                       fam.TRAINABLE),
+            # Longest path of the released architecture: 5 stem convs, 3 x 3 (35x35 modules,
+            # double-3x3 branch), 3 (reduction), 4 x 5 (17x17 modules, double-7x7 branch),
+            # 4 (reduction), 2 x 3 (8x8 modules), 1 FC = 48.
+            depth=fam.exact(48, "derived from the released architecture (comment)", fam.DEPTH),
+            macs=fam.measured_macs(5_713_000_000, fam.KERAS_MACS.format("InceptionV3") +
+                                   " at 299x299; torchvision meta 5.713 GFLOPS"),
+            others=(("torchvision inception_v3 params without aux head (BN 2 per channel)",
+                     fam.exact(23_834_568, fam.TORCHVISION.format("inception_v3"))),
+                    ("Xception paper Table 3 params for Inception V3",
+                     fam.exact(23_626_728, "Chollet 2017 Table 3"))),
+        )),),
+    preprocess_input=preprocess_input,
+    decode_predictions=decode_predictions,
+    preprocessing="tf: pixels in [0, 255] scaled to [-1, 1]",
+    blocks=("conv_bn_act", "inception_v3_a", "inception_v3_reduction_a", "inception_v3_b",
+            "inception_v3_reduction_b", "inception_v3_c"),
+)

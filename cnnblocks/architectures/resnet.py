@@ -5,13 +5,19 @@ modules), Table 1 of the paper.
 Layer names, parameter counts and weight order equal keras.applications' ResNet50/101/152, whose
 ImageNet files load into ResNet50/101/152 here. ResNet-18/34 use the same name grammar
 (`conv1_*`, `pool1_*`, `conv2_block1_1_conv`, ..., `conv5_block2_out`, `avg_pool`, `predictions`).
+Everything about the family is in this module: spec table, builders, weight files,
+preprocessing, published numbers.
 """
 
 from keras import layers
 
+from cnnblocks import family as fam
+from cnnblocks import identity, preprocessing
 from cnnblocks.architectures import common
 from cnnblocks.blocks import bottleneck_module, conv_bn_act, residual_module
 from cnnblocks.blocks.residual import RESNET_BN_EPSILON
+
+__all__ = ["ResNet18", "ResNet34", "ResNet50", "ResNet101", "ResNet152"]
 
 #: Module kind and modules per stage (conv2_x, conv3_x, conv4_x, conv5_x), Table 1 of the paper.
 #: The first module of stages 3-5 has stride 2; a 1x1 projection shortcut (option B) is used
@@ -29,124 +35,423 @@ RESNET_WIDTHS = (64, 128, 256, 512)
 _MODULES = {"basic": residual_module, "bottleneck": bottleneck_module}
 
 
-def _stem(x, data_format):
-    """conv1 (7x7/2, 64, bias, BN, ReLU) and the 3x3/2 max pool, with explicit zero padding."""
-    x = layers.ZeroPadding2D(3, data_format=data_format, name="conv1_pad")(x)
-    x = conv_bn_act(x, 64, 7, strides=2, padding="valid", bn_epsilon=RESNET_BN_EPSILON,
-                    data_format=data_format, name="conv1")
-    x = layers.ZeroPadding2D(1, data_format=data_format, name="pool1_pad")(x)
-    return layers.MaxPooling2D(3, strides=2, data_format=data_format, name="pool1_pool")(x)
+def _trunk(depth):
+    """Stem (`conv1`: 7x7/2 conv + BN + ReLU; `pool1`: 3x3/2 max pool, explicit zero padding),
+    then the four stages; taps at the last module of each stage."""
+    def body(x, ctx):
+        with identity.region(x, "stem", "conv1", args={"filters": 64, "kernel_size": 7,
+                                                       "strides": 2},
+                             label="7x7 64 /2") as stem:
+            y = layers.ZeroPadding2D(3, data_format=ctx.data_format, name="conv1_pad")(x)
+            x = stem.done(conv_bn_act(y, 64, 7, strides=2, padding="valid",
+                                      bn_epsilon=RESNET_BN_EPSILON,
+                                      data_format=ctx.data_format, name="conv1"))
+        x = common.max_pool_region(x, "pool1", ctx, pad=1)
+        kind, stages = RESNET_SPECS[depth]
+        for stage, (blocks, width) in enumerate(zip(stages, RESNET_WIDTHS), start=2):
+            for block in range(1, blocks + 1):
+                strides = 2 if block == 1 and stage > 2 else 1
+                x = _MODULES[kind](x, width, strides=strides, data_format=ctx.data_format,
+                                   name=f"conv{stage}_block{block}")
+            ctx.tap(f"C{stage}", x)
+        return x
+    return body
 
 
-def _resnet(depth, *, include_top, weights, input_tensor, input_shape, pooling, classes,
-            classifier_activation, name):
-    key = f"resnet{depth}"
-    classes = common.check_builder_args(
-        include_top=include_top, weights=weights, pooling=pooling, classes=classes,
-        classifier_activation=classifier_activation,
-        weights_key=key)
-    inputs, x, data_format, _ = common.model_input(
-        input_tensor, input_shape, default_size=224, min_size=32, include_top=include_top,
-        weights=weights, weights_key=key)
-    x = _stem(x, data_format)
-    kind, stages = RESNET_SPECS[depth]
-    module = _MODULES[kind]
-    for stage, (blocks, width) in enumerate(zip(stages, RESNET_WIDTHS), start=2):
-        for block in range(1, blocks + 1):
-            strides = 2 if block == 1 and stage > 2 else 1
-            x = module(x, width, strides=strides, data_format=data_format,
-                       name=f"conv{stage}_block{block}")
-    x = common.classifier(x, include_top=include_top, pooling=pooling, classes=classes,
-                          classifier_activation=classifier_activation, data_format=data_format)
-    return common.finish(inputs, x, name=name, weights=weights, weights_key=key,
-                         include_top=include_top)
+def _build(depth, **kwargs):
+    return common.build(FAMILY.model(f"resnet{depth}"), _trunk(depth), min_size=32, **kwargs)
 
 
-_V1_NOTE = """Version 1, as the paper and keras.applications: in a bottleneck module the stride-2
-        sits on the first 1x1 convolution. torchvision's "v1.5" moves it to the 3x3
-        convolution: same parameters, more multiply-adds (ResNet-50: 3.858 G here vs 4.089 G),
-        slightly better accuracy; its weights belong to that variant (and have no conv
-        biases), so they do not transfer as they are."""
-_BASIC_NOTE = """The stride-2 of a basic module sits on its first 3x3 convolution and on the
-        projection, as in the paper and torchvision (ResNet-18/34 have no v1/v1.5 split).
-        keras.applications has no ResNet-18/34: the names follow its grammar, and no ImageNet
-        file in its format exists."""
-
-_DOC = """ResNet-{depth} v1 ({kind} modules, {blocks} per stage).
+def ResNet18(include_top=True, weights=None, input_tensor=None, input_shape=None,
+             pooling=None, classes=1000, classifier_activation="softmax", name="resnet18"):
+    """ResNet-18 v1: 8 basic modules (2+2+2+2 per stage).
 
     He et al., "Deep Residual Learning for Image Recognition", CVPR 2016,
     https://arxiv.org/abs/1512.03385, Table 1.
 
     Stem: `conv1_pad` (zero padding 3), `conv1` 7x7/2 convolution with 64 filters + BN + ReLU,
     `pool1_pad` (zero padding 1), `pool1_pool` 3x3/2 max pooling. Then four stages `conv2_x`
-    ... `conv5_x` of {kind} modules with 64, 128, 256, 512 filters{expansion}; the first
-    module of stages 3-5 halves the resolution. Head: global average pooling `avg_pool` and
-    `predictions`. Layer names {names}: `conv1_conv`,
-    `conv2_block1_1_conv`, ..., `conv5_block{last}_out`.
+    ... `conv5_x` of basic modules with 64, 128, 256, 512 filters; the first module
+    of stages 3-5 halves the resolution. Head: global average pooling `avg_pool` and
+    `predictions`. Layer names in keras.applications' grammar: `conv1_conv`, `conv2_block1_1_conv`, ...,
+    `conv5_block2_out`.
 
     Args:
         include_top: bool, add the global average pooling and the classifier. Default True.
-        weights: None, `"imagenet"` or the path of a weight file. ImageNet weights:
-            {imagenet}.
+        weights: None (random initialization) or the path of a weight file; no ImageNet
+            file in keras.applications' format exists, so `"imagenet"` is refused.
         input_tensor: optional Keras tensor to build the model on.
         input_shape: optional (H, W, 3); at least 32x32; must be static with a top, and
             (224, 224, 3) with a top and ImageNet weights.
         pooling: None, `"avg"` or `"max"` global pooling when `include_top=False`.
         classes: int, number of classes. Default 1000.
         classifier_activation: activation of `predictions`. Default `"softmax"`.
-        name: model name. Default `"resnet{depth}"`.
+        name: model name. Default `"resnet18"`.
 
     Returns:
-        A `keras.Model` with {params} parameters at the defaults ({channels} feature channels
+        A `keras.Model` with 11,703,912 parameters at the defaults (512 feature channels
         at 1/32 of the input size without a top).
 
     Note:
-        {stride_note}
+        The stride-2 of a basic module sits on its first 3x3 convolution and on the
+        projection, as in the paper and torchvision (ResNet-18/34 have no v1/v1.5 split).
+        keras.applications has no ResNet-18/34: the names follow its grammar, and no ImageNet
+        file in its format exists.
 
     Note:
         As keras.applications, every convolution has a bias even where BatchNormalization
         follows it (the released Caffe models have none): 1 extra parameter per output channel,
-        redundant with BN's beta. BN epsilon is 1.001e-5. Shortcuts are identities except
-        where the shape changes, which get a 1x1 projection + BN (the paper's option B).
+        redundant with BN's beta. BN epsilon is 1.001e-5. Shortcuts are identities except where
+        the shape changes, which get a 1x1 projection + BN (the paper's option B).
 
     Example:
-        >>> from cnnblocks import ResNet{depth}
-        >>> model = ResNet{depth}(include_top=False, input_shape=(64, 64, 3))
+        >>> from cnnblocks import ResNet18
+        >>> model = ResNet18(include_top=False, input_shape=(64, 64, 3))
         >>> tuple(model.output.shape)
-        (None, 2, 2, {channels})
+        (None, 2, 2, 512)
     """
+    return _build(18, include_top=include_top, weights=weights, input_tensor=input_tensor,
+                  input_shape=input_shape, pooling=pooling, classes=classes,
+                  classifier_activation=classifier_activation, name=name)
 
 
-def _builder(depth, params):
-    def build(include_top=True, weights=None, input_tensor=None, input_shape=None,
-              pooling=None, classes=1000, classifier_activation="softmax",
-              name=f"resnet{depth}"):
-        return _resnet(depth, include_top=include_top, weights=weights,
-                       input_tensor=input_tensor, input_shape=input_shape, pooling=pooling,
-                       classes=classes, classifier_activation=classifier_activation, name=name)
-    kind, stages = RESNET_SPECS[depth]
-    bottleneck = kind == "bottleneck"
-    build.__name__ = build.__qualname__ = f"ResNet{depth}"
-    imagenet = ("keras.applications' file" if f"resnet{depth}" in common.weight_files.IMAGENET
-                else "none in keras.applications' format, refused")
-    build.__doc__ = _DOC.format(
-        depth=depth, kind=kind, blocks="+".join(map(str, stages)), last=stages[-1],
-        params=params, imagenet=imagenet, channels=2048 if bottleneck else 512,
-        expansion=" (x4 out)" if bottleneck else "",
-        names="as keras.applications" if bottleneck else "in keras.applications' grammar",
-        stride_note=_V1_NOTE if bottleneck else _BASIC_NOTE)
-    return build
+def ResNet34(include_top=True, weights=None, input_tensor=None, input_shape=None,
+             pooling=None, classes=1000, classifier_activation="softmax", name="resnet34"):
+    """ResNet-34 v1: 16 basic modules (3+4+6+3 per stage).
+
+    He et al., "Deep Residual Learning for Image Recognition", CVPR 2016,
+    https://arxiv.org/abs/1512.03385, Table 1.
+
+    Stem: `conv1_pad` (zero padding 3), `conv1` 7x7/2 convolution with 64 filters + BN + ReLU,
+    `pool1_pad` (zero padding 1), `pool1_pool` 3x3/2 max pooling. Then four stages `conv2_x`
+    ... `conv5_x` of basic modules with 64, 128, 256, 512 filters; the first module
+    of stages 3-5 halves the resolution. Head: global average pooling `avg_pool` and
+    `predictions`. Layer names in keras.applications' grammar: `conv1_conv`, `conv2_block1_1_conv`, ...,
+    `conv5_block3_out`.
+
+    Args:
+        include_top: bool, add the global average pooling and the classifier. Default True.
+        weights: None (random initialization) or the path of a weight file; no ImageNet
+            file in keras.applications' format exists, so `"imagenet"` is refused.
+        input_tensor: optional Keras tensor to build the model on.
+        input_shape: optional (H, W, 3); at least 32x32; must be static with a top, and
+            (224, 224, 3) with a top and ImageNet weights.
+        pooling: None, `"avg"` or `"max"` global pooling when `include_top=False`.
+        classes: int, number of classes. Default 1000.
+        classifier_activation: activation of `predictions`. Default `"softmax"`.
+        name: model name. Default `"resnet34"`.
+
+    Returns:
+        A `keras.Model` with 21,823,208 parameters at the defaults (512 feature channels
+        at 1/32 of the input size without a top).
+
+    Note:
+        The stride-2 of a basic module sits on its first 3x3 convolution and on the
+        projection, as in the paper and torchvision (ResNet-18/34 have no v1/v1.5 split).
+        keras.applications has no ResNet-18/34: the names follow its grammar, and no ImageNet
+        file in its format exists.
+
+    Note:
+        As keras.applications, every convolution has a bias even where BatchNormalization
+        follows it (the released Caffe models have none): 1 extra parameter per output channel,
+        redundant with BN's beta. BN epsilon is 1.001e-5. Shortcuts are identities except where
+        the shape changes, which get a 1x1 projection + BN (the paper's option B).
+
+    Example:
+        >>> from cnnblocks import ResNet34
+        >>> model = ResNet34(include_top=False, input_shape=(64, 64, 3))
+        >>> tuple(model.output.shape)
+        (None, 2, 2, 512)
+    """
+    return _build(34, include_top=include_top, weights=weights, input_tensor=input_tensor,
+                  input_shape=input_shape, pooling=pooling, classes=classes,
+                  classifier_activation=classifier_activation, name=name)
 
 
-ResNet18 = _builder(18, "11,703,912")
-ResNet34 = _builder(34, "21,823,208")
-ResNet50 = _builder(50, "25,636,712")
-ResNet101 = _builder(101, "44,707,176")
-ResNet152 = _builder(152, "60,419,944")
+def ResNet50(include_top=True, weights="imagenet", input_tensor=None, input_shape=None,
+             pooling=None, classes=1000, classifier_activation="softmax", name="resnet50"):
+    """ResNet-50 v1: 16 bottleneck modules (3+4+6+3 per stage).
 
-MODELS = {"resnet18": ResNet18, "resnet34": ResNet34, "resnet50": ResNet50,
-          "resnet101": ResNet101, "resnet152": ResNet152}
+    He et al., "Deep Residual Learning for Image Recognition", CVPR 2016,
+    https://arxiv.org/abs/1512.03385, Table 1.
+
+    Stem: `conv1_pad` (zero padding 3), `conv1` 7x7/2 convolution with 64 filters + BN + ReLU,
+    `pool1_pad` (zero padding 1), `pool1_pool` 3x3/2 max pooling. Then four stages `conv2_x`
+    ... `conv5_x` of bottleneck modules with 64, 128, 256, 512 filters (x4 out); the first module
+    of stages 3-5 halves the resolution. Head: global average pooling `avg_pool` and
+    `predictions`. Layer names as keras.applications: `conv1_conv`, `conv2_block1_1_conv`, ...,
+    `conv5_block3_out`.
+
+    Args:
+        include_top: bool, add the global average pooling and the classifier. Default True.
+        weights: `"imagenet"` (keras.applications' file, from the Keras cache, checked
+            against its hash, downloaded when missing; the default, as in
+            keras.applications), None (random initialization) or the path of a weight file.
+        input_tensor: optional Keras tensor to build the model on.
+        input_shape: optional (H, W, 3); at least 32x32; must be static with a top, and
+            (224, 224, 3) with a top and ImageNet weights.
+        pooling: None, `"avg"` or `"max"` global pooling when `include_top=False`.
+        classes: int, number of classes. Default 1000.
+        classifier_activation: activation of `predictions`. Default `"softmax"`.
+        name: model name. Default `"resnet50"`.
+
+    Returns:
+        A `keras.Model` with 25,636,712 parameters at the defaults (2048 feature channels
+        at 1/32 of the input size without a top).
+
+    Note:
+        Version 1, as the paper and keras.applications: in a bottleneck module the stride-2
+        sits on the first 1x1 convolution. torchvision's "v1.5" moves it to the 3x3
+        convolution: same parameters, more multiply-adds (ResNet-50: 3.858 G here vs 4.089 G),
+        slightly better accuracy; its weights belong to that variant (and have no conv
+        biases), so they do not transfer as they are.
+
+    Note:
+        As keras.applications, every convolution has a bias even where BatchNormalization
+        follows it (the released Caffe models have none): 1 extra parameter per output channel,
+        redundant with BN's beta. BN epsilon is 1.001e-5. Shortcuts are identities except where
+        the shape changes, which get a 1x1 projection + BN (the paper's option B).
+
+    Example:
+        >>> from cnnblocks import ResNet50
+        >>> model = ResNet50(weights=None, include_top=False, input_shape=(64, 64, 3))
+        >>> tuple(model.output.shape)
+        (None, 2, 2, 2048)
+    """
+    return _build(50, include_top=include_top, weights=weights, input_tensor=input_tensor,
+                  input_shape=input_shape, pooling=pooling, classes=classes,
+                  classifier_activation=classifier_activation, name=name)
 
 
-preprocess_input, decode_predictions = common.keras_imagenet_utils(
-    "resnet", "RGB to BGR, ImageNet mean subtracted (Caffe style)")
+def ResNet101(include_top=True, weights="imagenet", input_tensor=None, input_shape=None,
+              pooling=None, classes=1000, classifier_activation="softmax", name="resnet101"):
+    """ResNet-101 v1: 33 bottleneck modules (3+4+23+3 per stage).
+
+    He et al., "Deep Residual Learning for Image Recognition", CVPR 2016,
+    https://arxiv.org/abs/1512.03385, Table 1.
+
+    Stem: `conv1_pad` (zero padding 3), `conv1` 7x7/2 convolution with 64 filters + BN + ReLU,
+    `pool1_pad` (zero padding 1), `pool1_pool` 3x3/2 max pooling. Then four stages `conv2_x`
+    ... `conv5_x` of bottleneck modules with 64, 128, 256, 512 filters (x4 out); the first module
+    of stages 3-5 halves the resolution. Head: global average pooling `avg_pool` and
+    `predictions`. Layer names as keras.applications: `conv1_conv`, `conv2_block1_1_conv`, ...,
+    `conv5_block3_out`.
+
+    Args:
+        include_top: bool, add the global average pooling and the classifier. Default True.
+        weights: `"imagenet"` (keras.applications' file, from the Keras cache, checked
+            against its hash, downloaded when missing; the default, as in
+            keras.applications), None (random initialization) or the path of a weight file.
+        input_tensor: optional Keras tensor to build the model on.
+        input_shape: optional (H, W, 3); at least 32x32; must be static with a top, and
+            (224, 224, 3) with a top and ImageNet weights.
+        pooling: None, `"avg"` or `"max"` global pooling when `include_top=False`.
+        classes: int, number of classes. Default 1000.
+        classifier_activation: activation of `predictions`. Default `"softmax"`.
+        name: model name. Default `"resnet101"`.
+
+    Returns:
+        A `keras.Model` with 44,707,176 parameters at the defaults (2048 feature channels
+        at 1/32 of the input size without a top).
+
+    Note:
+        Version 1, as the paper and keras.applications: in a bottleneck module the stride-2
+        sits on the first 1x1 convolution. torchvision's "v1.5" moves it to the 3x3
+        convolution: same parameters, more multiply-adds (ResNet-50: 3.858 G here vs 4.089 G),
+        slightly better accuracy; its weights belong to that variant (and have no conv
+        biases), so they do not transfer as they are.
+
+    Note:
+        As keras.applications, every convolution has a bias even where BatchNormalization
+        follows it (the released Caffe models have none): 1 extra parameter per output channel,
+        redundant with BN's beta. BN epsilon is 1.001e-5. Shortcuts are identities except where
+        the shape changes, which get a 1x1 projection + BN (the paper's option B).
+
+    Example:
+        >>> from cnnblocks import ResNet101
+        >>> model = ResNet101(weights=None, include_top=False, input_shape=(64, 64, 3))
+        >>> tuple(model.output.shape)
+        (None, 2, 2, 2048)
+    """
+    return _build(101, include_top=include_top, weights=weights, input_tensor=input_tensor,
+                  input_shape=input_shape, pooling=pooling, classes=classes,
+                  classifier_activation=classifier_activation, name=name)
+
+
+def ResNet152(include_top=True, weights="imagenet", input_tensor=None, input_shape=None,
+              pooling=None, classes=1000, classifier_activation="softmax", name="resnet152"):
+    """ResNet-152 v1: 50 bottleneck modules (3+8+36+3 per stage).
+
+    He et al., "Deep Residual Learning for Image Recognition", CVPR 2016,
+    https://arxiv.org/abs/1512.03385, Table 1.
+
+    Stem: `conv1_pad` (zero padding 3), `conv1` 7x7/2 convolution with 64 filters + BN + ReLU,
+    `pool1_pad` (zero padding 1), `pool1_pool` 3x3/2 max pooling. Then four stages `conv2_x`
+    ... `conv5_x` of bottleneck modules with 64, 128, 256, 512 filters (x4 out); the first module
+    of stages 3-5 halves the resolution. Head: global average pooling `avg_pool` and
+    `predictions`. Layer names as keras.applications: `conv1_conv`, `conv2_block1_1_conv`, ...,
+    `conv5_block3_out`.
+
+    Args:
+        include_top: bool, add the global average pooling and the classifier. Default True.
+        weights: `"imagenet"` (keras.applications' file, from the Keras cache, checked
+            against its hash, downloaded when missing; the default, as in
+            keras.applications), None (random initialization) or the path of a weight file.
+        input_tensor: optional Keras tensor to build the model on.
+        input_shape: optional (H, W, 3); at least 32x32; must be static with a top, and
+            (224, 224, 3) with a top and ImageNet weights.
+        pooling: None, `"avg"` or `"max"` global pooling when `include_top=False`.
+        classes: int, number of classes. Default 1000.
+        classifier_activation: activation of `predictions`. Default `"softmax"`.
+        name: model name. Default `"resnet152"`.
+
+    Returns:
+        A `keras.Model` with 60,419,944 parameters at the defaults (2048 feature channels
+        at 1/32 of the input size without a top).
+
+    Note:
+        Version 1, as the paper and keras.applications: in a bottleneck module the stride-2
+        sits on the first 1x1 convolution. torchvision's "v1.5" moves it to the 3x3
+        convolution: same parameters, more multiply-adds (ResNet-50: 3.858 G here vs 4.089 G),
+        slightly better accuracy; its weights belong to that variant (and have no conv
+        biases), so they do not transfer as they are.
+
+    Note:
+        As keras.applications, every convolution has a bias even where BatchNormalization
+        follows it (the released Caffe models have none): 1 extra parameter per output channel,
+        redundant with BN's beta. BN epsilon is 1.001e-5. Shortcuts are identities except where
+        the shape changes, which get a 1x1 projection + BN (the paper's option B).
+
+    Example:
+        >>> from cnnblocks import ResNet152
+        >>> model = ResNet152(weights=None, include_top=False, input_shape=(64, 64, 3))
+        >>> tuple(model.output.shape)
+        (None, 2, 2, 2048)
+    """
+    return _build(152, include_top=include_top, weights=weights, input_tensor=input_tensor,
+                  input_shape=input_shape, pooling=pooling, classes=classes,
+                  classifier_activation=classifier_activation, name=name)
+
+
+preprocess_input, decode_predictions = preprocessing.family_utils(
+    "caffe", "RGB to BGR, ImageNet mean (103.939, 116.779, 123.68) subtracted (Caffe style)")
+
+
+# --- Published numbers ----------------------------------------------------------------------
+RESNET_PAPER = "He et al. 2015, Table 1"
+# --- ResNet ---------------------------------------------------------------------------------
+# Table 1 per depth: (block, stage blocks, output channels, paper FLOPs in 10^9).
+# Keras-convention ResNet-18/34 totals are derived from torchvision's (which has no conv bias and
+# counts 2 numbers per BN channel): keras = torchvision + 3 B, where B = the BN channels = the
+# output channels summed over all convolutions (each conv is followed by one BN): 1 bias +
+# moving mean + moving variance per channel. Trainable = keras - 2 B.
+#   ResNet-18: B = 64 (conv1) + 2*128 + (2*256 + 128) + (2*512 + 256) + (2*1024 + 512) = 4,800
+#     (projections only where the shape changes: first block of stages 3-5) ->
+#     11,689,512 + 14,400 = 11,703,912; trainable 11,703,912 - 9,600 = 11,694,312.
+#   ResNet-34: B = 64 + 3*128 + (4*256 + 128) + (6*512 + 256) + (3*1024 + 512) = 8,512 ->
+#     21,797,672 + 25,536 = 21,823,208; trainable 21,823,208 - 17,024 = 21,806,184.
+#   Check with ResNet-50 (bottleneck, projection in every stage): B = 26,560,
+#     25,557,032 + 79,680 = 25,636,712 = keras.applications ResNet50.
+# Multiply-adds: basic blocks stride their first 3x3 in both v1 and v1.5, so torchvision's
+# figures are v1's. For the bottleneck depths, v1 (stride on the 1x1) = torchvision v1.5 minus
+# the difference ResNet-50 shows (4.089 - 3.858 = 0.231 G), which only comes from the first
+# block of stages 3-5, present in every depth:
+#   ResNet-101: 7.801 - 0.231 = 7.570 G; ResNet-152: 11.514 - 0.231 = 11.283 G.
+_RESNET = {
+    # depth: (block, blocks per stage, total, trainable, MACs figure, Table 1 FLOPs (1e9),
+    #         torchvision (num_params, GFLOPS))
+    18: ("basic", (2, 2, 2, 2), 11_703_912, 11_694_312,
+         fam.measured_macs(1_814_000_000,
+                           fam.TORCHVISION.format("resnet18: 1.814 GFLOPS; = v1")),
+         1.8, (11_689_512, 1.814)),
+    34: ("basic", (3, 4, 6, 3), 21_823_208, 21_806_184,
+         fam.measured_macs(3_664_000_000,
+                           fam.TORCHVISION.format("resnet34: 3.664 GFLOPS; = v1")),
+         3.6, (21_797_672, 3.664)),
+    50: ("bottleneck", (3, 4, 6, 3), 25_636_712, 25_583_592,
+         fam.measured_macs(3_858_000_000, fam.KERAS_MACS.format("ResNet50")),
+         3.8, (25_557_032, 4.089)),
+    101: ("bottleneck", (3, 4, 23, 3), 44_707_176, 44_601_832,
+          fam.measured_macs(7_570_000_000,
+                            "derived: torchvision 7.801 G (v1.5) - 0.231 G (comment)"),
+          7.6, (44_549_160, 7.801)),
+    152: ("bottleneck", (3, 8, 36, 3), 60_419_944, 60_268_520,
+          fam.measured_macs(11_283_000_000,
+                            "derived: torchvision 11.514 G (v1.5) - 0.231 G (comment)"),
+          11.3, (60_192_808, 11.514)),
+}
+
+
+def _reference(depth):
+    block, stages, total, trainable, macs, paper_flops, (tv_params, tv_gflops) = _RESNET[depth]
+    expansion = 4 if block == "bottleneck" else 1
+    source = ("derived from torchvision's count (comment in this module)" if depth in (18, 34)
+              else fam.KERAS.format(f"ResNet{depth}"))
+    rows = [fam.PaperRow("conv1", "conv1", "112x112", columns={"layers": "7x7, 64, stride 2"})]
+    for stage, (n, width) in enumerate(zip(stages, RESNET_WIDTHS)):
+        size = 56 >> stage
+        text = (f"[1x1, {width}; 3x3, {width}; 1x1, {4 * width}] x {n}"
+                if block == "bottleneck" else f"[3x3, {width}; 3x3, {width}] x {n}")
+        if stage == 0:
+            text = "3x3 max pool, stride 2; " + text
+        pattern = rf"conv{stage + 2}_block\d+" + ("|pool1" if stage == 0 else "")
+        rows.append(fam.PaperRow(f"conv{stage + 2}_x", pattern,
+                                 f"{size}x{size}x{expansion * width}", columns={"layers": text}))
+    rows.append(fam.PaperRow("average pool, 1000-d fc, softmax", "head", "1000"))
+    # The FLOPs row is printed with one decimal, sometimes truncated rather than rounded
+    # (ResNet-34: 3.664 G printed 3.6; ResNet-50: 3.858 G printed 3.8): tolerance 0.1 G.
+    rows.append(fam.PaperRow("FLOPs (total)", None,
+                             macs=fam.rounded(paper_flops * 1e9, 0.1e9, RESNET_PAPER,
+                                              "multiply-adds, 10^9, v1")))
+    return fam.Reference(
+        paper="He et al., Deep Residual Learning for Image Recognition, CVPR 2016",
+        input_shape=(224, 224, 3),
+        params=fam.exact(total, source, fam.KERAS_PARAMS + "; conv bias=True"),
+        trainable_params=fam.exact(trainable, source, fam.TRAINABLE),
+        depth=fam.exact(depth, f"the name ({RESNET_PAPER})", fam.DEPTH),
+        macs=macs,
+        table=tuple(rows),
+        table_source=RESNET_PAPER + " (output sizes; FLOPs per depth)",
+        others=(
+            ("torchvision params (v1.5, BN 2 per channel, no conv bias)",
+             fam.exact(tv_params, fam.TORCHVISION.format(f"resnet{depth}"))),
+            ("torchvision MACs (v1.5: stride on the 3x3)",
+             fam.measured_macs(int(tv_gflops * 1e9), fam.TORCHVISION.format(f"resnet{depth}"))),
+            ("paper FLOPs (v1)", fam.rounded(paper_flops * 1e9, 0.1e9, RESNET_PAPER)),
+        ),
+    )
+
+
+_BASE = "https://storage.googleapis.com/tensorflow/keras-applications/resnet/"
+#: keras.applications' ImageNet files (resnet.py, Keras 3.15): (with top, no top).
+_IMAGENET = {
+    50: (fam.WeightFile(_BASE + "resnet50_weights_tf_dim_ordering_tf_kernels.h5",
+                        "2cb95161c43110f7111970584f804107"),
+         fam.WeightFile(_BASE + "resnet50_weights_tf_dim_ordering_tf_kernels_notop.h5",
+                        "4d473c1dd8becc155b73f8504c6f6626")),
+    101: (fam.WeightFile(_BASE + "resnet101_weights_tf_dim_ordering_tf_kernels.h5",
+                         "f1aeb4b969a6efcfb50fad2f0c20cfc5"),
+          fam.WeightFile(_BASE + "resnet101_weights_tf_dim_ordering_tf_kernels_notop.h5",
+                         "88cf7a10940856eca736dc7b7e228a21")),
+    152: (fam.WeightFile(_BASE + "resnet152_weights_tf_dim_ordering_tf_kernels.h5",
+                         "100835be76be38e30d865e96f2aaae62"),
+          fam.WeightFile(_BASE + "resnet152_weights_tf_dim_ordering_tf_kernels_notop.h5",
+                         "ee4c566cf9a93f14d82f913c2dc6dd0c")),
+}
+
+FAMILY = fam.Family(
+    name="resnet",
+    title="ResNet",
+    paper="He et al., Deep Residual Learning for Image Recognition, CVPR 2016",
+    url="https://arxiv.org/abs/1512.03385",
+    models=tuple(
+        fam.ModelEntry(name=f"resnet{d}", title=f"ResNet-{d}", builder=builder, default_size=224,
+                       imagenet=_IMAGENET.get(d), reference=_reference(d),
+                       keras_name=f"ResNet{d}" if d in _IMAGENET else None)
+        for d, builder in ((18, ResNet18), (34, ResNet34), (50, ResNet50), (101, ResNet101),
+                           (152, ResNet152))),
+    preprocess_input=preprocess_input,
+    decode_predictions=decode_predictions,
+    preprocessing="caffe: RGB to BGR, ImageNet mean subtracted, no scaling",
+    blocks=("conv_bn_act", "residual_module", "bottleneck_module"),
+)

@@ -6,11 +6,16 @@ exit flows of the paper's Figure 5) and two post-activated separable convolution
 parameter counts and weight order equal keras.applications' Xception, whose ImageNet files load
 into `Xception` here; only the four projection shortcuts, which keras.applications leaves
 unnamed (`conv2d`, `batch_normalization`, `add`, ...), carry names of their own
-(`block2_0_conv`, `block2_0_bn`, `block2_add`, ...).
+(`block2_0_conv`, `block2_0_bn`, `block2_add`, ...). Everything about the family is in this
+module.
 """
 
+from cnnblocks import family as fam
+from cnnblocks import identity, preprocessing
 from cnnblocks.architectures import common
 from cnnblocks.blocks import conv_bn_act, xception_module
+
+__all__ = ["Xception"]
 
 #: The stem: (name, filters, strides) of the 3x3 "valid" convolutions (no bias) - BN - ReLU,
 #: 299x299x3 -> 147x147x64. Paper Figure 5, entry flow; names as keras.applications.
@@ -41,8 +46,39 @@ XCEPTION_HEAD = (
 )
 
 
-def Xception(include_top=True, weights=None, input_tensor=None, input_shape=None, pooling=None,
-             classes=1000, classifier_activation="softmax", name="xception"):
+def _trunk(x, ctx):
+    """Stem (region `block1`), the twelve modules, the exit-flow separable convolutions
+    (region `block14`); taps at the last layer of each stride."""
+    with identity.region(x, "stem", "block1", args={"filters": [f for _, f, _ in XCEPTION_STEM]},
+                         label="3x3 32 /2 → 3x3 64") as stem:
+        for layer, filters, strides in XCEPTION_STEM:
+            x = conv_bn_act(x, filters, 3, strides=strides, padding="valid", use_bias=False,
+                            data_format=ctx.data_format, name=layer,
+                            suffixes=("", "_bn", "_act"))
+        x = stem.done(x)
+    for block, widths, pool, activate_first in XCEPTION_FLOWS:
+        x = xception_module(x, widths, pool=pool, activate_first=activate_first,
+                            data_format=ctx.data_format, name=block)
+        if block in _TAPS:
+            ctx.tap(_TAPS[block], x)
+    with identity.region(x, "separable_convs", "block14",
+                         args={"filters": [f for _, f in XCEPTION_HEAD]},
+                         label="sep 1536 → sep 2048") as exit_flow:
+        for layer, filters in XCEPTION_HEAD:
+            x = conv_bn_act(x, filters, 3, use_bias=False, separable=True,
+                            data_format=ctx.data_format, name=layer,
+                            suffixes=("", "_bn", "_act"))
+        x = exit_flow.done(x)
+    ctx.tap("C5", x)
+    return x
+
+
+#: Feature taps: the last module at strides 4, 8 and 16 (C5 is the exit flow's output).
+_TAPS = {"block2": "C2", "block3": "C3", "block12": "C4"}
+
+
+def Xception(include_top=True, weights="imagenet", input_tensor=None, input_shape=None,
+             pooling=None, classes=1000, classifier_activation="softmax", name="xception"):
     """Xception, the ImageNet network of the paper (36 convolutional layers in 14 modules).
 
     Reference: Chollet, "Xception: Deep Learning with Depthwise Separable Convolutions",
@@ -52,9 +88,10 @@ def Xception(include_top=True, weights=None, input_tensor=None, input_shape=None
     Args:
         include_top: bool, add global average pooling (`avg_pool`) and the classifier
             (`predictions`). Default True.
-        weights: None (random initialization), `"imagenet"` (keras.applications' file) or the
-            path of a weight file (keras.applications' legacy HDF5 layout, `.weights.h5` or
-            `.keras`).
+        weights: `"imagenet"` (keras.applications' file, from the Keras cache, checked against
+            its hash, downloaded when missing; the default, as in keras.applications), None
+            (random initialization) or the path of a weight file (keras.applications' legacy
+            HDF5 layout, `.weights.h5` or `.keras`).
         input_tensor: optional Keras tensor to build the model on.
         input_shape: optional (H, W, 3); at least 71x71; must be static with a top, and
             (299, 299, 3) with a top and ImageNet weights. Default (299, 299, 3) with a top,
@@ -79,33 +116,52 @@ def Xception(include_top=True, weights=None, input_tensor=None, input_shape=None
 
     Example:
         >>> from cnnblocks import Xception
-        >>> model = Xception(include_top=False, input_shape=(71, 71, 3))
+        >>> model = Xception(weights=None, include_top=False, input_shape=(71, 71, 3))
         >>> tuple(model.output.shape)
         (None, 3, 3, 2048)
     """
-    classes = common.check_builder_args(
-        include_top=include_top, weights=weights, pooling=pooling, classes=classes,
-        classifier_activation=classifier_activation, weights_key="xception")
-    inputs, x, data_format, _ = common.model_input(
-        input_tensor, input_shape, default_size=299, min_size=71, include_top=include_top,
-        weights=weights, weights_key="xception")
-    for layer, filters, strides in XCEPTION_STEM:
-        x = conv_bn_act(x, filters, 3, strides=strides, padding="valid", use_bias=False,
-                        data_format=data_format, name=layer, suffixes=("", "_bn", "_act"))
-    for block, widths, pool, activate_first in XCEPTION_FLOWS:
-        x = xception_module(x, widths, pool=pool, activate_first=activate_first,
-                            data_format=data_format, name=block)
-    for layer, filters in XCEPTION_HEAD:
-        x = conv_bn_act(x, filters, 3, use_bias=False, separable=True, data_format=data_format,
-                        name=layer, suffixes=("", "_bn", "_act"))
-    x = common.classifier(x, include_top=include_top, pooling=pooling, classes=classes,
-                          classifier_activation=classifier_activation, data_format=data_format)
-    return common.finish(inputs, x, name=name, weights=weights, weights_key="xception",
-                         include_top=include_top)
+    return common.build(FAMILY.model("xception"), _trunk, min_size=71,
+                        include_top=include_top, weights=weights, input_tensor=input_tensor,
+                        input_shape=input_shape, pooling=pooling, classes=classes,
+                        classifier_activation=classifier_activation, name=name)
 
 
-MODELS = {"xception": Xception}
+preprocess_input, decode_predictions = preprocessing.family_utils(
+    "tf", "pixels in [0, 255] scaled to [-1, 1]")
 
+XCEPTION_PAPER = "Chollet 2017"
+_BASE = "https://storage.googleapis.com/tensorflow/keras-applications/xception/"
 
-preprocess_input, decode_predictions = common.keras_imagenet_utils(
-    "xception", "pixels in [0, 255] scaled to [-1, 1]")
+FAMILY = fam.Family(
+    name="xception",
+    title="Xception",
+    paper="Chollet, Xception: Deep Learning with Depthwise Separable Convolutions, CVPR 2017",
+    url="https://arxiv.org/abs/1610.02357",
+    models=(fam.ModelEntry(
+        name="xception", title="Xception", builder=Xception, default_size=299,
+        keras_name="Xception",
+        # keras.applications' ImageNet files (xception.py, Keras 3.15): (with top, no top).
+        imagenet=(fam.WeightFile(_BASE + "xception_weights_tf_dim_ordering_tf_kernels.h5",
+                                 "0a58e3b7378bc2990ea3b43d5981f1f6"),
+                  fam.WeightFile(_BASE + "xception_weights_tf_dim_ordering_tf_kernels_notop.h5",
+                                 "b0042744bf5b25fce3cb969f33bebb97")),
+        reference=fam.Reference(
+            paper="Chollet, Xception: Deep Learning with Depthwise Separable Convolutions, "
+                  "CVPR 2017",
+            input_shape=(299, 299, 3),
+            params=fam.exact(22_910_480, fam.KERAS.format("Xception"), fam.KERAS_PARAMS),
+            trainable_params=fam.exact(22_855_952, fam.KERAS.format("Xception") + "; = " +
+                                       XCEPTION_PAPER + " Table 3", fam.TRAINABLE),
+            # 36 convolutional layers (the 1x1 residual convolutions are parallel to them)
+            # and the logistic-regression layer: 2 + 3*2 (entry) + 8*3 (middle) + 2*2 (exit)
+            # + 1 = 37.
+            depth=fam.exact(37, "derived: " + XCEPTION_PAPER +
+                            " Section 3, 36 conv layers + FC", fam.DEPTH),
+            macs=fam.measured_macs(8_357_000_000,
+                                   fam.KERAS_MACS.format("Xception") + " at 299x299"),
+        )),),
+    preprocess_input=preprocess_input,
+    decode_predictions=decode_predictions,
+    preprocessing="tf: pixels in [0, 255] scaled to [-1, 1]",
+    blocks=("conv_bn_act", "xception_module"),
+)

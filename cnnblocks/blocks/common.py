@@ -8,6 +8,7 @@ import keras
 from keras import layers
 
 from cnnblocks import _validation as check
+from cnnblocks.identity import block_function
 
 _DATA_FORMATS = ("channels_last", "channels_first")
 
@@ -68,6 +69,26 @@ def check_input(x, data_format, *, min_size=1, why="the block", arg="x"):
     return shape
 
 
+def stride_text(strides):
+    """`" /2"` for a stride of 2 (or `" /(2, 1)"`), `""` for 1: the diagrams' stride mark."""
+    pair = tuple(strides) if isinstance(strides, (list, tuple)) else (strides, strides)
+    if pair == (1, 1):
+        return ""
+    return f" /{pair[0]}" if pair[0] == pair[1] else f" /{pair}"
+
+
+def kernel_text(kernel_size):
+    """`"3x3"`, `"1x7"`: a kernel size as the papers write it."""
+    pair = tuple(kernel_size) if isinstance(kernel_size, (list, tuple)) else (kernel_size,) * 2
+    return f"{pair[0]}x{pair[1]}"
+
+
+def _conv_label(a):
+    sep = "sep " if a["separable"] else ""
+    return f"{sep}{kernel_text(a['kernel_size'])} {a['filters']}{stride_text(a['strides'])}"
+
+
+@block_function(_conv_label)
 def conv_bn_act(
     x,
     filters,

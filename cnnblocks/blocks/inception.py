@@ -5,6 +5,7 @@ from keras import layers
 
 from cnnblocks import _validation as check
 from cnnblocks.blocks.common import check_input, conv_bn_act, layer_name, resolve_data_format
+from cnnblocks.identity import block_function
 
 
 def _branch_conv(x, filters, kernel_size, *, norm, data_format, name, branch):
@@ -14,6 +15,7 @@ def _branch_conv(x, filters, kernel_size, *, norm, data_format, name, branch):
                        suffixes=(f"_{branch}", f"_{branch}_bn", f"_{branch}_relu"))
 
 
+@block_function(lambda a: f"{a['f1']} | {a['f3']} | {a['f5']} | pool")
 def naive_inception_module(x, f1, f3, f5, *, data_format=None, name=None):
     """The naive Inception module: parallel 1x1, 3x3 and 5x5 convolutions and a 3x3/1 max pool.
 
@@ -45,7 +47,6 @@ def naive_inception_module(x, f1, f3, f5, *, data_format=None, name=None):
     """
     data_format, axis = resolve_data_format(data_format)
     f1, f3, f5 = (check.positive_int(v, a) for v, a in ((f1, "f1"), (f3, "f3"), (f5, "f5")))
-    check.nonempty_str_or_none(name, "name")
     check_input(x, data_format)
     conv = dict(norm=None, data_format=data_format, name=name)
     b1 = _branch_conv(x, f1, 1, branch="1x1", **conv)
@@ -56,6 +57,8 @@ def naive_inception_module(x, f1, f3, f5, *, data_format=None, name=None):
     return layers.Concatenate(axis=axis, name=layer_name(name, "_concat"))([b1, b3, b5, pool])
 
 
+@block_function(lambda a: (f"{a['f1']} | {a['f3_reduce']}→{a['f3']} | "
+                           f"{a['f5_reduce']}→{a['f5']} | pool→{a['pool_proj']}"))
 def inception_module(x, f1, f3_reduce, f3, f5_reduce, f5, pool_proj, *, norm=None,
                      data_format=None, name=None):
     """The Inception module with dimension reductions (GoogLeNet, Figure 2b).
@@ -99,7 +102,6 @@ def inception_module(x, f1, f3_reduce, f3, f5_reduce, f5, pool_proj, *, norm=Non
     for arg, value in widths.items():
         check.positive_int(value, arg)
     check.choice(norm, "norm", (None, "batchnorm"))
-    check.nonempty_str_or_none(name, "name")
     check_input(x, data_format)
     conv = dict(norm=norm, data_format=data_format, name=name)
     b1 = _branch_conv(x, f1, 1, branch="1x1", **conv)

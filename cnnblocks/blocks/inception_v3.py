@@ -20,6 +20,7 @@ from keras import layers
 
 from cnnblocks import _validation as check
 from cnnblocks.blocks.common import check_input, conv_bn_act, layer_name, resolve_data_format
+from cnnblocks.identity import block_function
 
 
 def _prepare(x, widths, name, data_format, use_bias, bn_scale, bn_epsilon, min_size=1,
@@ -28,7 +29,6 @@ def _prepare(x, widths, name, data_format, use_bias, bn_scale, bn_epsilon, min_s
     data_format, axis = resolve_data_format(data_format)
     for arg, value in widths.items():
         check.positive_int(value, arg)
-    check.nonempty_str_or_none(name, "name")
     check_input(x, data_format, min_size=min_size, why=why)
 
     def unit(t, filters, kernel_size, branch, *, strides=1, padding="same"):
@@ -49,6 +49,8 @@ _OPTIONS_DOC = """
         name: str or None; the final concatenation's name and the prefix of every layer."""
 
 
+@block_function(lambda a: (f"{a['f1']} | {a['f5_reduce']}→{a['f5']} | {a['f3_reduce']}→{a['f3']}→{a['f3']} | "
+                           f"pool→{a['pool_proj']}"))
 def inception_v3_a(x, f1, f5_reduce, f5, f3_reduce, f3, pool_proj, *, use_bias=False,
                    bn_scale=False, bn_epsilon=1e-3, data_format=None, name=None):
     """The 35x35 Inception-V3 module: 1x1 | 1x1-5x5 | 1x1-3x3-3x3 | avgpool-1x1.
@@ -81,6 +83,7 @@ def inception_v3_a(x, f1, f5_reduce, f5, f3_reduce, f3, pool_proj, *, use_bias=F
     return layers.Concatenate(axis=axis, name=name)([b1, b5, b3, bp])
 
 
+@block_function(lambda a: f"{a['f3']} /2 | {a['f3dbl_reduce']}→{a['f3dbl']}→{a['f3dbl']} /2 | pool /2")
 def inception_v3_reduction_a(x, f3, f3dbl_reduce, f3dbl, *, use_bias=False, bn_scale=False,
                              bn_epsilon=1e-3, data_format=None, name=None):
     """Grid reduction 35x35 -> 17x17: 3x3/2 | 1x1-3x3-3x3/2 | maxpool 3x3/2 (all "valid").
@@ -112,6 +115,8 @@ def inception_v3_reduction_a(x, f3, f3dbl_reduce, f3dbl, *, use_bias=False, bn_s
     return layers.Concatenate(axis=axis, name=name)([b3, bd, bp])
 
 
+@block_function(lambda a: (f"{a['f1']} | {a['f7_reduce']}→1x7→7x1 {a['f7']} | "
+                           f"{a['f7dbl_reduce']}→7x1→1x7→7x1→1x7 {a['f7dbl']} | pool→{a['pool_proj']}"))
 def inception_v3_b(x, f1, f7_reduce, f7, f7dbl_reduce, f7dbl, pool_proj, *, use_bias=False,
                    bn_scale=False, bn_epsilon=1e-3, data_format=None, name=None):
     """The 17x17 module with factorized 7x7s: 1x1 | 1x1-1x7-7x1 | 1x1-7x1-1x7-7x1-1x7 | pool-1x1.
@@ -149,6 +154,8 @@ def inception_v3_b(x, f1, f7_reduce, f7, f7dbl_reduce, f7dbl, pool_proj, *, use_
     return layers.Concatenate(axis=axis, name=name)([b1, b7, bd, bp])
 
 
+@block_function(lambda a: (f"{a['f3_reduce']}→{a['f3']} /2 | {a['f7_reduce']}→1x7→7x1→{a['f7']} /2 | "
+                           "pool /2"))
 def inception_v3_reduction_b(x, f3_reduce, f3, f7_reduce, f7, *, use_bias=False,
                              bn_scale=False, bn_epsilon=1e-3, data_format=None, name=None):
     """Grid reduction 17x17 -> 8x8: 1x1-3x3/2 | 1x1-1x7-7x1-3x3/2 | maxpool 3x3/2.
@@ -181,6 +188,8 @@ def inception_v3_reduction_b(x, f3_reduce, f3, f7_reduce, f7, *, use_bias=False,
     return layers.Concatenate(axis=axis, name=name)([b3, b7, bp])
 
 
+@block_function(lambda a: (f"{a['f1']} | {a['f3_reduce']}→(1x3, 3x1) {a['f3']} | "
+                           f"{a['f3dbl_reduce']}→{a['f3dbl']}→(1x3, 3x1) {a['f3dbl']} | pool→{a['pool_proj']}"))
 def inception_v3_c(x, f1, f3_reduce, f3, f3dbl_reduce, f3dbl, pool_proj, *, use_bias=False,
                    bn_scale=False, bn_epsilon=1e-3, concat_names=None, data_format=None,
                    name=None):

@@ -11,7 +11,8 @@ from keras import layers
 
 from cnnblocks import _validation as check
 from cnnblocks.blocks.common import (channels, check_input, conv_bn_act, layer_name,
-                                     resolve_data_format)
+                                     resolve_data_format, stride_text)
+from cnnblocks.identity import block_function
 
 SHORTCUTS = ("auto", "identity", "projection")
 STRIDE_ON = ("1x1", "3x3")
@@ -38,7 +39,6 @@ def _check_common(x, filters, strides, shortcut, name, data_format):
     filters = check.positive_int(filters, "filters")
     strides = check.pair(strides, "strides")
     check.choice(shortcut, "shortcut", SHORTCUTS)
-    check.nonempty_str_or_none(name, "name")
     shape = check_input(x, data_format)
     return data_format, filters, strides, channels(shape, data_format)
 
@@ -51,6 +51,7 @@ def _unit(batch_norm, use_bias, bn_epsilon, data_format):
     return unit
 
 
+@block_function(lambda a: f"{a['filters']}, {a['filters']}{stride_text(a['strides'])}")
 def residual_module(x, filters, *, strides=1, shortcut="auto", batch_norm=True, use_bias=True,
                     bn_epsilon=RESNET_BN_EPSILON, data_format=None, name=None):
     """The basic residual module: two 3x3 convolutions plus a shortcut, then ReLU.
@@ -97,6 +98,8 @@ def residual_module(x, filters, *, strides=1, shortcut="auto", batch_norm=True, 
     return layers.Activation("relu", name=layer_name(name, "_out"))(y)
 
 
+@block_function(lambda a: (f"{a['filters']}→{a['filters']}→{a['expansion'] * a['filters']}"
+                           f"{stride_text(a['strides'])}"))
 def bottleneck_module(x, filters, *, strides=1, expansion=4, shortcut="auto", stride_on="1x1",
                       use_bias=True, bn_epsilon=RESNET_BN_EPSILON, data_format=None, name=None):
     """The bottleneck residual module: 1x1 (reduce), 3x3, 1x1 (expand), each with BN.

@@ -5,8 +5,14 @@ from keras import layers
 
 from cnnblocks import _validation as check
 from cnnblocks.blocks.common import check_input, conv_bn_act, layer_name, resolve_data_format
+from cnnblocks.identity import block_function
 
 
+def _label(a):
+    return f"{a['filters']} ×{a['convs']}" + (" + pool" if a["pool"] else "")
+
+
+@block_function(_label)
 def vgg_block(x, filters, convs=2, *, kernel_size=3, activation="relu", pool=True,
               data_format=None, name=None):
     """A stack of same-padded convolutions followed by 2x2/2 max pooling.
@@ -45,7 +51,6 @@ def vgg_block(x, filters, convs=2, *, kernel_size=3, activation="relu", pool=Tru
     check.pair(kernel_size, "kernel_size")
     if not isinstance(pool, bool):
         raise TypeError(f"`pool` must be a bool, received {pool!r}.")
-    check.nonempty_str_or_none(name, "name")
     check_input(x, data_format, min_size=2 if pool else 1, why="2x2/2 max pooling")
     for i in range(1, convs + 1):
         x = conv_bn_act(x, filters, kernel_size, batch_norm=False, activation=activation,

@@ -20,10 +20,17 @@ from keras import layers
 from cnnblocks import _validation as check
 from cnnblocks.blocks.common import (channels, check_input, conv_bn_act, layer_name,
                                      resolve_data_format)
+from cnnblocks.identity import block_function
 
 SHORTCUTS = ("auto", "identity", "projection")
 
 
+def _label(a):
+    widths = [a["filters"]] * 3 if isinstance(a["filters"], int) else a["filters"]
+    return " → ".join(f"sep {w}" for w in widths) + (" + pool /2" if a["pool"] else "")
+
+
+@block_function(_label)
 def xception_module(x, filters, *, pool=False, activate_first=True, shortcut="auto",
                     bn_epsilon=1e-3, data_format=None, name=None):
     """ReLU-SeparableConv-BN units, optional 3x3/2 max pool, and a residual connection.
@@ -64,7 +71,6 @@ def xception_module(x, filters, *, pool=False, activate_first=True, shortcut="au
         if not isinstance(value, bool):
             raise TypeError(f"`{arg}` must be a bool, received {value!r}.")
     check.choice(shortcut, "shortcut", SHORTCUTS)
-    check.nonempty_str_or_none(name, "name")
     shape = check_input(x, data_format)
     c_in = channels(shape, data_format)
     fits = c_in == widths[-1] and not pool
