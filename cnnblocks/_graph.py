@@ -23,7 +23,8 @@ PRIVATE_ATTRIBUTES = (
     ("KerasTensor", "_keras_history", "(operation, node index, tensor index) that made a tensor"),
     ("Operation", "_inbound_nodes", "the calls of a layer, indexed by `_keras_history`"),
     ("Node", "operation", "the layer (operation) of a call"),
-    ("Node", "arguments", "the call's arguments; `.fill_in(tensors)` re-binds them"),
+    ("Node", "arguments", "the call's arguments (`.args`, `.kwargs`); `.fill_in(tensors)` "
+                          "re-binds them"),
     ("Node", "input_tensors", "the tensors a call reads"),
     ("Node", "outputs", "the tensors a call writes"),
     ("Node", "parent_nodes", "the calls whose outputs a call reads"),
@@ -89,6 +90,11 @@ def node_outputs(node):
 def node_parents(node):
     """The calls whose outputs a call reads."""
     return list(node.parent_nodes)
+
+
+def call_arguments(node):
+    """`(args, kwargs)` a call was made with (tensors as `KerasTensor`s)."""
+    return tuple(node.arguments.args), dict(node.arguments.kwargs)
 
 
 def call_again(node, operation, tensors):

@@ -33,8 +33,9 @@ a `.keras` round trip: it is one block, with its kind and arguments. Layers no r
 are grouped from the graph's structure, never from their names (names only label the rows):
 
 - a *module*: the layers on the branches between a fork and the merge (`Add`, `Concatenate`,
-  `Multiply`, ...) where they meet again, the merge, and the layers after it up to the next
-  fork (a residual block with its final ReLU, an Inception module);
+  `Multiply`, ...) where they meet again, the merge, and the activations (or normalizations)
+  right after it, up to the next fork (a residual block with its final ReLU, an Inception
+  module);
 - a *stage* (or *stem*, before the first module): a chain of layers, ended by a pooling layer;
 - the *head*: from a global pooling or `Flatten` layer to the output;
 - a nested model is one row of kind `model`.
@@ -80,12 +81,12 @@ def _nested_shapes(call):
     return None if own == here else here
 
 
-def _call_macs(call):
-    """Multiply-adds of one call at batch 1 (see the module docstring for what counts)."""
+def call_macs(call):
+    """Multiply-adds of one traced call (`cnnblocks._graph.Call`) at batch 1 (see the module docstring for what counts)."""
     op = call.op
     if isinstance(op, keras.Model):
         graph = _graph.functional_graph(op, "model")
-        return sum(_call_macs(c) for c in _graph.trace(graph, _nested_shapes(call)))
+        return sum(call_macs(c) for c in _graph.trace(graph, _nested_shapes(call)))
     if not isinstance(op, WEIGHT_LAYERS):
         return 0
     if isinstance(op, _TRANSPOSED):
@@ -144,7 +145,7 @@ def count_macs(model, *, input_shape=None):
     """
     graph = _graph.functional_graph(model)
     calls = _graph.trace(graph, _graph.check_input_shapes(input_shape, graph))
-    return int(sum(_call_macs(c) for c in calls))
+    return int(sum(call_macs(c) for c in calls))
 
 
 def _call_depth(call):
@@ -406,12 +407,16 @@ def _structural(calls, units, parents):
                 groups[-1][1].append(u)
                 group_of[u] = len(groups) - 1
             continue
-        if current == "after_merge":
+        if current == "after_merge" and not isinstance(layer, WEIGHT_LAYERS + _POOLS):
+            # An activation (or normalization, dropout) right after the merge is the module's
+            # own last step, as a ResNet block's final ReLU.
             groups[-1][1].append(u)
             group_of[u] = len(groups) - 1
             if len(children[u]) != 1:
                 current = None
             continue
+        if current == "after_merge":
+            current = None
         if current != "chain":
             add("stage" if seen_module else "stem?", [u])
             current = "chain"
@@ -444,13 +449,18 @@ def _structural(calls, units, parents):
 
 
 def _label_names(groups_info):
-    """Unique names for structural groups: a prefix most of its layer names share, else its
-    merge layer's name, else the kind numbered (`stage1`, `head`)."""
+    """Unique names for structural groups: `head` for the head; else the layer's name for a
+    single layer, a prefix most of its layer names share, its merge layer's name, or the kind
+    numbered (`stage1`, `stem2`)."""
     used, names, counters = set(), [], collections.Counter()
     totals = collections.Counter(kind for kind, _, _ in groups_info)
     for kind, layer_names, merge_name in groups_info:
-        name = (layer_names[0] if len(layer_names) == 1 else
-                _common_prefix(layer_names) or merge_name)
+        if kind == "head":
+            name = None  # "head", numbered when there are several
+        elif len(layer_names) == 1:
+            name = layer_names[0]
+        else:
+            name = _common_prefix(layer_names) or merge_name
         if name is None:
             counters[kind] += 1
             name = kind if totals[kind] == 1 else f"{kind}{counters[kind]}"
@@ -668,7 +678,7 @@ def summarize(model, *, input_shape=None):
             depth=_longest_path(calls, set(block.calls)),
             params=sum(op.count_params() for op in ops if isinstance(op, keras.layers.Layer)),
             trainable_params=sum(_trainable_count(op) for op in ops),
-            macs=int(sum(_call_macs(calls[i]) for i in block.calls)),
+            macs=int(sum(call_macs(calls[i]) for i in block.calls)),
             layers=tuple(op.name for op in ops), recorded=block.recorded))
     graph = _graph.functional_graph(model)
     trainable = sum(math.prod(w.shape) for w in model.trainable_weights)

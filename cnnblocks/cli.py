@@ -41,9 +41,9 @@ def _giga(value):
 
 
 def _cell(figure, measured, fmt=lambda v: f"{v:,}"):
-    """'✓ 25,636,712' or '✗ 25,636,713 (+1; expected 25,636,712)'; '-' without a figure."""
+    """'✓ 25,636,712' or '✗ 25,636,713 (+1; expected 25,636,712)'; a missing figure fails."""
     if figure is None:
-        return f"  {fmt(measured)} (no reference)", True
+        return f"✗ {fmt(measured)} (no reference)", False
     if figure.rel_tol:
         dev = f"{figure.deviation(measured):+.2%}"
     else:
@@ -58,13 +58,23 @@ def _build(name, **kwargs):
     return registry.create_model(name, weights=None, **kwargs)
 
 
+def _reference(name):
+    """The published `Reference` of a model (any spelling), or None."""
+    from cnnblocks import registry
+    return registry.entry(name).reference
+
+
 def _cmd_verify(args):
     import time
 
     import keras
 
-    from cnnblocks import analysis, published, registry
-    names = args.names or registry.list_models()
+    from cnnblocks import analysis, registry
+    try:
+        names = [registry.entry(n).name for n in args.names] or registry.list_models()
+    except (TypeError, ValueError) as err:
+        print(f"cnnblocks verify: {err}", file=sys.stderr)
+        return 2
     rows, failures = [], 0
     for i, name in enumerate(names, 1):
         start = time.perf_counter()
@@ -80,7 +90,11 @@ def _cmd_verify(args):
         print(f" done ({time.perf_counter() - start:.1f} s)", file=sys.stderr)
         del model
         keras.backend.clear_session()  # free the weights before the next build
-        ref = published.MODELS.get(name.lower().replace("-", "_"))
+        ref = registry.entry(name).reference
+        if ref is None:  # nothing to compare with is a failure, never a pass
+            rows.append((name, "✗ no published reference", "", "", ""))
+            failures += 1
+            continue
         cells = [_cell(ref and ref.params, summary.params),
                  _cell(ref and ref.trainable_params, summary.trainable_params),
                  _cell(ref and ref.depth, summary.depth),
@@ -115,17 +129,16 @@ def _build_or_exit(args):
 
 
 def _cmd_summary(args):
-    from cnnblocks import analysis
+    from cnnblocks import _graph, analysis
     model = _build_or_exit(args)
     if model is None:
         return 2
-    graph = analysis._check_model(model)
     rows = []
-    for call in analysis._trace(graph):
+    for call in _graph.trace(_graph.functional_graph(model)):
         params = call.op.count_params() if hasattr(call.op, "count_params") else 0
-        shapes = ", ".join(analysis._format_shape(s) for s in call.output_shapes)
+        shapes = ", ".join(analysis.format_shape(s) for s in call.output_shapes)
         rows.append((call.op.name, type(call.op).__name__, shapes, f"{params:,}",
-                     f"{analysis._call_macs(call):,}"))
+                     f"{analysis.call_macs(call):,}"))
     print(_table(("layer", "type", "output", "params", "MACs"), rows, right=(3, 4)))
     summary = analysis.summarize(model)
     print(f"\n{model.name}: {summary.params:,} parameters ({summary.trainable_params:,} "
@@ -154,7 +167,9 @@ def _paper_table(summary, ref):
                 cells += ["", fmt(value), ""]
             else:
                 mark = "✓" if figure.matches(value) else "✗"
-                cells += [fmt(figure.value), fmt(value), f"{mark} {figure.deviation(value):+.1%}"]
+                note = " (paper erratum)" if row.erratum else ""
+                cells += [fmt(figure.value), fmt(value),
+                          f"{mark} {figure.deviation(value):+.1%}{note}"]
         rows.append((row.label, row.output or "", output, *cells))
     header = ("paper row", "paper output", "our output", "paper params", "our params", "dev",
               "paper MACs", "our MACs", "dev")
@@ -162,14 +177,20 @@ def _paper_table(summary, ref):
 
 
 def _cmd_table(args):
-    from cnnblocks import analysis, published
+    from cnnblocks import analysis
+    try:
+        ref = _reference(args.name)
+    except (TypeError, ValueError) as err:
+        print(f"cnnblocks table: {err}", file=sys.stderr)
+        return 2
+    if args.input_shape is None and ref is not None and ref.table_input is not None:
+        args.input_shape = ref.table_input  # the input the paper's table is printed for
     model = _build_or_exit(args)
     if model is None:
         return 2
     summary = analysis.summarize(model)
     print(summary.to_text())
-    ref = published.MODELS.get(args.name.lower().replace("-", "_"))
-    if ref is not None and ref.table and args.input_shape is None:
+    if ref is not None and ref.table:
         print(f"\n{ref.table_source} beside {model.name} (dev: ours relative to the paper; "
               "✓ within the figure's tolerance, see cnnblocks.published):")
         print(_paper_table(summary, ref))

@@ -116,6 +116,8 @@ class Reference:
         table: tuple of `PaperRow`, the paper's architecture table (may be empty).
         table_source: which table `table` transcribes.
         others: tuple of `(label, Figure)`: the same quantities in other conventions.
+        table_input: the input shape the paper's table is printed for, where it differs from
+            `input_shape` (`cnnblocks table` builds the model at it); None otherwise.
         name: the registry name (filled in by `ModelEntry`).
     """
 
@@ -128,6 +130,7 @@ class Reference:
     table: tuple = ()
     table_source: str = ""
     others: tuple = ()
+    table_input: tuple = None
     name: str = ""
 
 

@@ -19,8 +19,6 @@ Sizes at the ImageNet resolution: VGG, ResNet and GoogLeNet (224) give 56, 28, 1
 convolutions and pools: 299 -> 149 -> 147 -> 73 -> 71 -> 35 -> 17 -> 8) gives 71, 35, 17, 8.
 """
 
-import math
-
 import keras
 
 from cnnblocks import _graph, analysis, identity
@@ -35,35 +33,46 @@ def _spatial(shape, data_format):
     return shape[1:-1] if data_format == "channels_last" else shape[2:]
 
 
+def _strides(calls):
+    """The effective stride of each call's output: the product of the strides of the layers
+    on its longest-stride path from the input (from the layers' configs, so any input size
+    works); None for outputs without a spatial grid (after global pooling or `Flatten`)."""
+    result = []
+    for call in calls:
+        parents = [result[p] for p in call.parents]
+        if not call.parents:
+            result.append(1)
+        elif any(p is None for p in parents) or len(call.output_shapes[0]) != 4:
+            result.append(None)
+        else:
+            stride = getattr(call.op, "strides", None)
+            if isinstance(call.op, keras.Model):  # a nested model: its own rule
+                inner = _strides(_graph.trace(_graph.functional_graph(call.op)))
+                own = inner[-1] or 1
+            elif isinstance(stride, (list, tuple)) and stride:
+                own = int(stride[0])
+            elif isinstance(stride, int):
+                own = stride
+            else:
+                own = 1
+            result.append(max(parents) * own)
+    return result
+
+
 def _structural_taps(model):
     """`{stage: layer name}` from the trunk's strides (see the module docstring)."""
     graph = _graph.functional_graph(model)
     calls = _graph.trace(graph)
-    inputs = keras.tree.flatten(graph.input)
-    data_format = keras.config.image_data_format()
-    if len(inputs) != 1 or len(inputs[0].shape) != 4:
-        return {}
-    size = _spatial(tuple(inputs[0].shape), data_format)
-    if None in size:  # dynamic: propagate a 256x256 image to read the strides
-        probe = list(inputs[0].shape[1:])
-        axes = (0, 1) if data_format == "channels_last" else (1, 2)
-        for a in axes:
-            probe[a] = 256
-        calls = _graph.trace(graph, [tuple(probe)])
-        size = (256, 256)
+    strides = _strides(calls)
     taps = {}
     for i in analysis.trunk(calls):
-        shape = calls[i].output_shapes[0]
-        if len(shape) != 4 or isinstance(calls[i].op, (keras.layers.InputLayer,
-                                                        keras.layers.ZeroPadding2D)):
+        op = calls[i].op
+        if strides[i] is None or isinstance(op, (keras.layers.InputLayer,
+                                                 keras.layers.ZeroPadding2D)):
             continue
-        out = _spatial(shape, data_format)
-        if None in out or min(out) == 0:
-            continue
-        reduction = 2 ** round(math.log2(size[0] / out[0]))
         for stage, stride in STAGE_STRIDES.items():
-            if stride == reduction:
-                taps[stage] = calls[i].op.name
+            if stride == strides[i]:
+                taps[stage] = op.name
     return taps
 
 

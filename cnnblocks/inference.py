@@ -16,11 +16,10 @@ given a copy of the original weights. The original model is never modified.
 """
 
 import keras
-
-from cnnblocks import analysis
 import numpy as np
 from keras import layers
 
+from cnnblocks import _graph as graphs
 from cnnblocks import _validation as check
 
 #: Layers a following BatchNormalization is folded into. Only these exact types, since a
@@ -34,16 +33,22 @@ DTYPES = ("float32", "bfloat16")
 
 
 def _graph(model, subject="`model`"):
-    """The functional graph of `model`; `subject` names it in messages (see analysis)."""
-    return analysis._check_model(model, subject=subject)
+    """The functional graph of `model`; `subject` names it in messages. Refuses a model with a
+    `Lambda` layer: its function cannot be checked, so no rewrite of it can be proven exact."""
+    graph = graphs.functional_graph(model, subject=subject)
+    lambdas = [op.name for op in graph.operations if isinstance(op, layers.Lambda)]
+    if lambdas:
+        raise ValueError(f"{subject} has Lambda layer(s) {lambdas[:5]}: a Lambda's Python "
+                         "function cannot be checked, so cnnblocks does not rewrite models "
+                         "with one. Replace it with built-in layers or a registered layer.")
+    return graph
 
 
-def _ordered_nodes(graph):
-    """The graph's nodes in an order where every node comes after the nodes it reads from."""
-    nodes = []
-    for depth in sorted(graph._nodes_by_depth, reverse=True):
-        nodes.extend(graph._nodes_by_depth[depth])
-    return nodes
+def _training_flag(node):
+    """The `training` argument a call passes explicitly (True/False), or None."""
+    _, kwargs = graphs.call_arguments(node)
+    flag = kwargs.get("training")
+    return flag if isinstance(flag, bool) else None
 
 
 def _channel_axis(layer, rank):
@@ -62,20 +67,23 @@ def _fold_plan(graph, nodes):
     """
     calls, readers = {}, {}
     for node in nodes:
-        calls[id(node.operation)] = calls.get(id(node.operation), 0) + 1
-        for x in node.input_tensors:
+        op = graphs.node_operation(node)
+        calls[id(op)] = calls.get(id(op), 0) + 1
+        for x in graphs.node_inputs(node):
             readers[id(x)] = readers.get(id(x), 0) + 1
-    for x in graph.outputs:
+    for x in keras.tree.flatten(graph.output):
         readers[id(x)] = readers.get(id(x), 0) + 1
     in_graph = {id(node) for node in nodes}
     plan = {}
     for node in nodes:
-        bn = node.operation
-        if type(bn) is not layers.BatchNormalization or len(node.input_tensors) != 1:
+        bn, inputs = graphs.node_operation(node), graphs.node_inputs(node)
+        if type(bn) is not layers.BatchNormalization or len(inputs) != 1:
             continue
-        x = node.input_tensors[0]
-        producer, node_index, _ = x._keras_history
-        if (_foldable(producer) and id(producer._inbound_nodes[node_index]) in in_graph
+        if _training_flag(node) is True:  # batch statistics in inference: not an affine map
+            continue
+        x = inputs[0]
+        producer, producer_node = graphs.history(x)
+        if (_foldable(producer) and id(producer_node) in in_graph
                 and calls[id(producer)] == 1 and calls[id(bn)] == 1 and readers[id(x)] == 1
                 and bn.axis % len(x.shape) == _channel_axis(producer, len(x.shape))):
             plan[id(node)] = producer
@@ -139,34 +147,33 @@ def _rebuild(model, *, fold, compute_dtype, subject="`model`"):
     layers that produce the model's outputs, which keep float32.
     """
     graph = _graph(model, subject)
-    nodes = _ordered_nodes(graph)
+    nodes = graphs.ordered_nodes(graph)
     plan = _fold_plan(graph, nodes) if fold else {}
-    folded_into = {id(plan[id(node)]): node.operation for node in nodes if id(node) in plan}
+    folded_into = {id(plan[id(node)]): graphs.node_operation(node)
+                   for node in nodes if id(node) in plan}
     # The layer that produces each model output once BNs are folded: it stays float32.
     output_ops = set()
-    for x in graph.outputs:
-        op, node_index, _ = x._keras_history
-        node = op._inbound_nodes[node_index]
+    for x in keras.tree.flatten(graph.output):
+        op, node = graphs.history(x)
         output_ops.add(id(plan[id(node)]) if id(node) in plan else id(op))
 
     tensors, clones, originals = {}, {}, {}
     for node in nodes:
-        op = node.operation
-        if node.is_input:
+        op = graphs.node_operation(node)
+        if graphs.is_input_node(node):
             new = _clone(op, {})
-            tensors[id(node.outputs[0])] = new.output
+            tensors[id(graphs.node_outputs(node)[0])] = new.output
             continue
         if id(node) in plan:  # The BN is now part of its producer: pass the tensor through.
-            tensors[id(node.outputs[0])] = tensors[id(node.input_tensors[0])]
+            tensors[id(graphs.node_outputs(node)[0])] = tensors[id(graphs.node_inputs(node)[0])]
             continue
         if id(op) not in clones:
             originals[id(op)] = op
             clones[id(op)] = _clone_operation(op, fold=fold, compute_dtype=compute_dtype,
                                               keep_float32=id(op) in output_ops,
                                               folded=id(op) in folded_into, subject=subject)
-        args, kwargs = node.arguments.fill_in(tensors)
-        outputs = keras.tree.flatten(clones[id(op)](*args, **kwargs))
-        for x, y in zip(node.outputs, outputs):
+        outputs = graphs.call_again(node, clones[id(op)], tensors)
+        for x, y in zip(graphs.node_outputs(node), outputs):
             tensors[id(x)] = y
 
     for key, new in clones.items():
@@ -180,16 +187,27 @@ def _rebuild(model, *, fold, compute_dtype, subject="`model`"):
         if isinstance(old, keras.Layer):
             new.set_weights(old.get_weights())
 
+    taken = {op.name for op in graph.operations}
+    casts = {}
+
     def output(x):
         y = tensors[id(x)]
         if compute_dtype is not None and y.dtype != x.dtype:
-            # Produced by an operation that is not a layer (no dtype policy): cast it back.
-            name = f"{x._keras_history.operation.name}_{x.dtype}"
-            y = layers.Activation("linear", dtype=x.dtype, name=name)(y)
+            # Produced by an operation that is not a layer (no dtype policy): cast it back,
+            # once per tensor, under a name no other layer has (one operation can make
+            # several outputs, e.g. `ops.split`).
+            if id(y) not in casts:
+                base = f"{graphs.history(x)[0].name}_{x.dtype}"
+                name, k = base, 1
+                while name in taken:
+                    name, k = f"{base}_{k}", k + 1
+                taken.add(name)
+                casts[id(y)] = layers.Activation("linear", dtype=x.dtype, name=name)(y)
+            y = casts[id(y)]
         return y
 
-    inputs = keras.tree.map_structure(lambda x: tensors[id(x)], graph._inputs_struct)
-    outputs = keras.tree.map_structure(output, graph._outputs_struct)
+    inputs = keras.tree.map_structure(lambda x: tensors[id(x)], graph.input)
+    outputs = keras.tree.map_structure(output, graph.output)
     return keras.Model(inputs, outputs, name=model.name)
 
 
@@ -212,7 +230,9 @@ def fold_batchnorm(model):
     """A new inference-only model with every foldable BatchNormalization merged into the layer
     before it.
 
-    A `BatchNormalization` is folded when it directly follows a `Conv1D/2D/3D`,
+    A `BatchNormalization` called with `training=True` inside the graph uses batch statistics
+    even at inference, so it is never folded (it stays, exactly as it was). Any other
+    `BatchNormalization` is folded when it directly follows a `Conv1D/2D/3D`,
     `DepthwiseConv1D/2D`, `SeparableConv1D/2D` or `Dense` layer that has no fused activation,
     is that layer's only consumer, and normalizes its channel axis. In inference mode BN is
     `y = s * x + t` per channel with `s = gamma / sqrt(moving_variance + epsilon)` and

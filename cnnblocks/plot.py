@@ -7,23 +7,14 @@ Two levels, both drawn with pydot and Graphviz' `dot`:
   Xception ("trapezoid-table overflow"), so edges are plain splines; `concentrate` (merged edges,
   another source of Graphviz crashes) is off; nodes are named after the layers instead of Python
   object ids, so the same model always gives the same file.
-- `level="block"`: one box per block (name, output shape, parameters), with the blocks found by
-  the rule `cnnblocks.summarize` uses (`cnnblocks.analysis.BLOCK_PATTERNS`), plus two fallbacks
-  for layers no pattern names, such as keras.applications InceptionV3's `conv2d_12`:
+- `level="block"`: one box per block, the blocks `cnnblocks.summarize` lists
+  (`cnnblocks.analysis.blocks`: recorded block calls, and structural groups for layers no record
+  covers), so the diagram and the summary always agree. A box shows the block's name, its kind
+  and widths (`inception_module 64 | 96→128 | 16→32 | pool→32`), its output shape, parameters
+  and multiply-adds.
 
-  1. a layer on a branch (not every input-to-output path passes through it) joins the box of
-     the layer where its branch merges back (its immediate post-dominator): InceptionV3's
-     branch convolutions join the `mixed0` concatenation, an Xception projection shortcut the
-     block its `add` closes;
-  2. on the trunk, an unnamed `Add`/`Concatenate` joins the block its branches come from,
-     and other unnamed trunk layers in a row share one box labelled `first ... last`.
-
-  A branch layer named after a block whose output (the layer named exactly like the block)
-  came earlier counts as unnamed: keras.applications InceptionV3 names a concatenation inside
-  `mixed10` `mixed9_1`, and it joins `mixed10`.
-
-  Consecutive identical blocks (same layers, parameters and output shape, joined in a chain)
-  are drawn once with a count (`conv4_block2 ... conv4_block36`, 35 identical blocks), so
+  Consecutive identical blocks (same kind, widths, parameters and output shape, joined in a
+  chain) are drawn once with a count (`conv4_block2 ... conv4_block36`, 35 identical blocks), so
   ResNet-152 fits on a page; pass `collapse_repeats=False` to draw every block.
 
 Bitmaps. Graphviz' cairo renderer caps a PNG at 32,767 pixels a side and scales bigger
@@ -33,7 +24,6 @@ drawings down. Before writing a PNG (or a PDF, whose readers may refuse pages ov
 """
 
 import dataclasses
-import functools
 import html
 import math
 import os
@@ -131,97 +121,26 @@ class _Box:
     """One box of a block-level diagram.
 
     Attributes:
-        name: the block name (`"conv2_block1"`), or the layer name of an input or of a run of
-            unnamed layers.
-        kind: `"input"`, `"block"` (a name pattern matched) or `"layers"` (unnamed layers).
-        layers: names of its layers, in graph order.
-        output_shape: output shape of its last layer, batch dimension included.
+        name: the block name, or the input layer's name.
+        kind: the block's kind (`"inception_module"`, `"stage"`, ...), or `"input"`.
+        label: the block's widths (`"64 | 96→128 | ..."`), or `""`.
+        recorded: whether the block was recorded when built.
+        output_shape: output shape of the block, batch dimension included.
         params: parameters of its layers (Keras' count).
+        macs: multiply-adds of its layers at batch 1 (None when a size is unknown).
         last: name of the last block when `repeat > 1`, else None.
         repeat: how many identical chained blocks the box stands for.
     """
 
     name: str
     kind: str
-    layers: list
+    label: str
+    recorded: bool
     output_shape: tuple
     params: int
+    macs: object
     last: str = None
     repeat: int = 1
-
-
-def _post_dominators(children):
-    """Immediate post-dominator of each vertex of a topologically ordered DAG.
-
-    Vertex `n = len(children)` is a virtual exit after every output. Returns `(ipdom, meet)`,
-    `meet(a, b)` being the nearest common post-dominator of two vertices.
-    """
-    n = len(children)
-    ipdom, depth = [n] * n, [0] * (n + 1)
-
-    def meet(a, b):
-        while a != b:
-            if depth[a] < depth[b]:
-                a, b = b, a
-            a = ipdom[a]
-        return a
-
-    for v in reversed(range(n)):
-        if children[v]:
-            ipdom[v] = functools.reduce(meet, children[v])
-        depth[v] = depth[ipdom[v]] + 1
-    return ipdom, meet
-
-
-def _block_labels(calls, patterns):
-    """The box name of every call (the rule is in the module docstring), the set of names that
-    are blocks (a pattern matched), and the set of trunk calls (every path passes them)."""
-    n = len(calls)
-    children = [[] for _ in calls]
-    for j, call in enumerate(calls):
-        for p in call.parents:
-            children[p].append(j)
-    ipdom, meet = _post_dominators(children)
-    trunk = []  # vertices every input-to-output path passes through, in order
-    v = functools.reduce(meet, [i for i, c in enumerate(calls) if not c.parents])
-    while v != n:
-        trunk.append(v)
-        v = ipdom[v]
-    on_trunk = set(trunk)
-
-    label = [analysis.block_name(c.op.name, patterns)
-             if any(re.match(p, c.op.name) for p, _ in patterns) else None for c in calls]
-    named = set(label) - {None}
-    closed = {}  # block -> its layer named exactly like it (InceptionV3's `mixed9` concat)
-    for v, call in enumerate(calls):
-        if label[v] == call.op.name:
-            closed.setdefault(label[v], v)
-    for v in range(n):  # a branch layer named after an already closed block is unnamed here
-        if v not in on_trunk and closed.get(label[v], n) < v:
-            label[v] = None
-    for v in trunk:  # fallback 2: an unnamed merge closes the block its branches come from
-        branches = {label[p] for p in calls[v].parents if p not in on_trunk} - {None}
-        if label[v] is None and len(calls[v].parents) > 1 and len(branches) == 1:
-            label[v] = branches.pop()
-    runs, prev = [], None  # fallback 2: chained unnamed trunk layers share one box
-    for v in trunk:
-        if label[v] is None and calls[v].parents:
-            if prev is not None and calls[v].parents == [prev]:
-                runs[-1].append(v)
-            else:
-                runs.append([v])
-            prev = v
-        else:
-            prev = None
-    for run in runs:
-        first, last = calls[run[0]].op.name, calls[run[-1]].op.name
-        for v in run:
-            label[v] = first if len(run) == 1 else f"{first} \u2026 {last}"
-    for v in reversed(range(n)):  # fallback 1: a branch layer joins the box it merges into
-        if label[v] is None:
-            branch = v not in on_trunk and calls[v].parents and ipdom[v] != n
-            label[v] = label[ipdom[v]] if branch else calls[v].op.name
-    return label, named, on_trunk
 
 
 def _collapse(boxes, edges, signatures):
@@ -233,10 +152,9 @@ def _collapse(boxes, edges, signatures):
     into = {}  # box name -> name of the box it was merged into
     for box in boxes:
         prev = ins.get(box.name, [])
-        if (box.kind == "block" and len(prev) == 1 and outs.get(prev[0]) == [box.name]
-                and signatures[prev[0]] == signatures[box.name]):
-            head = into.get(prev[0], prev[0])
-            into[box.name] = head
+        if (box.kind != "input" and len(prev) == 1 and outs.get(prev[0]) == [box.name]
+                and signatures.get(prev[0]) == signatures[box.name]):
+            into[box.name] = into.get(prev[0], prev[0])
     merged = {b.name: b for b in boxes}
     for name, head in into.items():
         merged[head].repeat += 1
@@ -250,34 +168,40 @@ def _collapse(boxes, edges, signatures):
     return kept, new_edges
 
 
+def _macs(calls, members):
+    try:
+        return int(sum(analysis.call_macs(calls[i]) for i in members))
+    except ValueError:  # a spatial size is unknown
+        return None
+
+
 def _boxes(model, collapse_repeats):
     """`(boxes, edges)` of a block-level diagram: `_Box`es in graph order, `(name, name)` pairs.
 
-    The layer graph is the one `cnnblocks.summarize` walks (topologically ordered calls with
-    their parents); a subclassed model, which has none, raises its ValueError.
+    The boxes are `cnnblocks.analysis.blocks(model)` plus one per input layer.
     """
-    calls = analysis._trace(analysis._check_model(model))
-    labels, named, on_trunk = _block_labels(calls, analysis.BLOCK_PATTERNS)
-    members = {}
-    for i, name in enumerate(labels):
-        members.setdefault(name, []).append(i)
-    boxes, signatures = [], {}
-    for name, idx in members.items():
-        ops = list({id(calls[i].op): calls[i].op for i in idx}.values())
-        first = calls[idx[0]]
-        kind = ("block" if name in named else
-                "input" if not first.parents and len(idx) == 1 else "layers")
-        box = _Box(name=name, kind=kind, layers=[op.name for op in ops],
-                  output_shape=calls[max(on_trunk.intersection(idx), default=idx[-1])]
-                  .output_shapes[0],
-                  params=sum(op.count_params() for op in ops if isinstance(op, keras.Layer)))
+    calls, found = analysis.blocks(model)
+    owner, boxes, signatures = {}, [], {}
+    for i, call in enumerate(calls):
+        if isinstance(call.op, keras.layers.InputLayer):
+            owner[i] = call.op.name
+            boxes.append(_Box(name=call.op.name, kind="input", label="", recorded=False,
+                              output_shape=call.output_shapes[0], params=0, macs=0))
+    for block in found:
+        ops = list({id(calls[i].op): calls[i].op for i in block.calls}.values())
+        box = _Box(name=block.name, kind=block.kind, label=block.label, recorded=block.recorded,
+                   output_shape=calls[block.output].output_shapes[0],
+                   params=sum(op.count_params() for op in ops if isinstance(op, keras.Layer)),
+                   macs=_macs(calls, block.calls))
         boxes.append(box)
-        signatures[name] = (tuple(type(op).__name__ for op in ops), box.params,
-                            box.output_shape)
+        for i in block.calls:
+            owner[i] = block.name
+        signatures[block.name] = (block.kind, block.label, tuple(type(op).__name__ for op in ops),
+                                  box.params, box.output_shape)
     edges = []
     for j, call in enumerate(calls):
         for p in call.parents:
-            edge = (labels[p], labels[j])
+            edge = (owner[p], owner[j])
             if edge[0] != edge[1] and edge not in edges:
                 edges.append(edge)
     if collapse_repeats:
@@ -285,7 +209,20 @@ def _boxes(model, collapse_repeats):
     return boxes, edges
 
 
-_FILL = {"input": "#f2f2f2", "layers": "#f2f2f2", "block": "#dbe9f6"}
+def _fill(box):
+    if box.repeat > 1:
+        return "#b3cde3"
+    if box.kind == "input" or not box.recorded:
+        return "#f2f2f2"
+    return "#dbe9f6"
+
+
+def _giga(macs):
+    if macs >= 1e9:
+        return f"{macs / 1e9:.2f} G"
+    if macs >= 1e6:
+        return f"{macs / 1e6:.1f} M"
+    return f"{macs:,}"
 
 
 def _box_label(box, show_shapes):
@@ -293,13 +230,17 @@ def _box_label(box, show_shapes):
     if box.repeat > 1:
         name = f"{name} \u2026 {html.escape(box.last)}"
     lines = [f'<font point-size="14"><b>{name}</b></font>']
+    if box.kind != "input":
+        kind = f"<i>{html.escape(box.kind)}</i>"
+        lines.append(f"{kind} {html.escape(box.label)}".rstrip())
     if box.repeat > 1:
         lines.append(f"{box.repeat} identical blocks")
     if show_shapes:
-        lines.append(html.escape(str(box.output_shape)))
+        lines.append(html.escape(analysis.format_shape(box.output_shape)))
     if box.kind != "input":
         each = " each" if box.repeat > 1 else ""
-        lines.append(f"{box.params:,} params{each}")
+        macs = "" if box.macs is None else f", {_giga(box.macs)} MACs"
+        lines.append(f"{box.params:,} params{macs}{each}")
     return "<" + "<br/>".join(lines) + ">"
 
 
@@ -309,9 +250,8 @@ def _block_graph(pydot, model, show_shapes, rankdir, collapse_repeats):
     graph.set_node_defaults(shape="box", style="rounded,filled", fontname="Helvetica",
                             fontsize="12", margin="0.15,0.08")
     for box in boxes:
-        fill = "#b3cde3" if box.repeat > 1 else _FILL[box.kind]
         graph.add_node(pydot.Node(_quote(box.name), label=_box_label(box, show_shapes),
-                                  fillcolor=fill, penwidth=str(2 if box.repeat > 1 else 1)))
+                                  fillcolor=_fill(box), penwidth=str(2 if box.repeat > 1 else 1)))
     for a, b in edges:
         graph.add_edge(pydot.Edge(_quote(a), _quote(b)))
     return graph
@@ -323,7 +263,8 @@ def to_dot(model, *, level="layer", show_shapes=True, rankdir="TB", collapse_rep
     Args:
         model: a `keras.Model` (functional or Sequential; `level="block"` needs a layer graph).
         level: `"layer"` (one box per layer, as `keras.utils.plot_model`) or `"block"` (one box
-            per block: name, output shape, parameters). Default `"layer"`.
+            per block: name, kind and widths, output shape, parameters, multiply-adds).
+            Default `"layer"`.
         show_shapes: bool, show the shapes. Default True.
         rankdir: `"TB"` (top to bottom), `"LR"`, `"BT"` or `"RL"`. Default `"TB"`.
         collapse_repeats: bool, at the block level draw chains of identical blocks as one box

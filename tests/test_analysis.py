@@ -13,7 +13,8 @@ from keras import layers
 
 import cnnblocks
 from cnnblocks import analysis, cli, published, testing
-from cnnblocks.blocks import bottleneck_module, inception_v3_a
+from cnnblocks.blocks import (bottleneck_module, inception_module, inception_v3_a,
+                              residual_module, vgg_block)
 from harness import SubclassedModel
 
 keras.utils.set_random_seed(0)
@@ -140,34 +141,123 @@ def test_input_shape_a_flatten_dense_head_rejects():
         cnnblocks.count_macs(model, input_shape=(9, 9, 3))
 
 
-# --- grouping rule ------------------------------------------------------------------------------
+# --- blocks: recorded calls, whatever their names; structure for the rest ------------------
 
-BLOCK_NAMES = [
-    # (layer name, block): one row per naming grammar in the project and keras.applications.
-    ("conv2_block1_1_conv", "conv2_block1"),     # keras ResNet
-    ("conv5_block3_out", "conv5_block3"),
-    ("conv1_conv", "conv1"), ("conv1_pad", "conv1"),  # ResNet / InceptionV3 stems
-    ("pool1_pad", "pool1"), ("pool1_pool", "pool1"),
-    ("block1_conv1", "block1"), ("block1_pool", "block1"),  # VGG
-    ("block2_sepconv1_bn", "block2"), ("block2_0_conv", "block2"),  # Xception
-    ("block2_add", "block2"), ("block14_sepconv2_act", "block14"),
-    ("mixed0", "mixed0"), ("mixed0_1x1_conv", "mixed0"),  # Inception-V3 as cnnblocks names it
-    ("mixed0_pool", "mixed0"), ("mixed9_0", "mixed9"), ("mixed10", "mixed10"),
-    ("inception_3a_1x1", "inception_3a"),        # GoogLeNet
-    ("inception_3a_concat", "inception_3a"), ("inception_4e_pool_proj", "inception_4e"),
-    ("conv1_7x7_s2", "conv1"), ("conv2_3x3_reduce", "conv2"), ("pool3_3x3_s2", "pool3"),
-    ("pool1_norm1", "pool1"), ("aux1_fc", "aux1"),
-    ("avg_pool", "head"), ("flatten", "head"), ("fc1", "head"),  # heads
-    ("fc2", "head"), ("predictions", "head"), ("dropout", "head"),
-    ("conv2d_3", "conv2d_3"), ("add_1", "add_1"),  # auto-named: own rows
-    ("batch_normalization", "batch_normalization"), ("dense", "dense"),
-    ("mixed_feature", "mixed_feature"), ("avg_pool_extra", "avg_pool_extra"),
+def _use_model(names):
+    """The README's Use model; `names` maps each block to its name (None: left out)."""
+    inputs = keras.Input((224, 224, 3))
+    x = vgg_block(inputs, 64, 2, name=names[0])                      # 2 convs + 2x2/2 max pool
+    x = inception_module(x, 64, 96, 128, 16, 32, 32, name=names[1])  # GoogLeNet Table 1 columns
+    x = residual_module(x, 128, strides=2, name=names[2])            # projection shortcut: auto
+    x = bottleneck_module(x, 64, name=names[3])                      # keras ResNet layer names
+    return keras.Model(inputs, x)
+
+
+# Exact counts, from the blocks' formulas (conv (k k c + 1) f; BN 4 f).
+USE_PARAMS = [
+    (9 * 3 + 1) * 64 + (9 * 64 + 1) * 64,                                       # 38,720
+    65 * 64 + 65 * 96 + (9 * 96 + 1) * 128 + 65 * 16 + (25 * 16 + 1) * 32 + 65 * 32,  # 137,072
+    (9 * 256 + 1) * 128 + 4 * 128 + (9 * 128 + 1) * 128 + 4 * 128 + (256 + 1) * 128
+    + 4 * 128,                                                                  # 477,056
+    (128 + 1) * 64 + 4 * 64 + (9 * 64 + 1) * 64 + 4 * 64 + (64 + 1) * 256 + 4 * 256
+    + (128 + 1) * 256 + 4 * 256,                                                # 97,408
+]
+USE_KINDS = ["vgg_block", "inception_module", "residual_module", "bottleneck_module"]
+USE_NAMINGS = [
+    ("readme", ["block1", "incep", "res", "conv3_block1"]),
+    ("free", ["stem", "mix", "down", "neck"]),
+    ("unnamed", [None, None, None, None]),
 ]
 
 
-@pytest.mark.parametrize("layer_name, block", BLOCK_NAMES)
-def test_block_name(layer_name, block):
-    assert analysis.block_name(layer_name) == block
+@pytest.mark.parametrize("naming, names", USE_NAMINGS, ids=[n for n, _ in USE_NAMINGS])
+@pytest.mark.parametrize("roundtrip", [False, True], ids=["built", "keras_file"])
+def test_use_model_summarizes_as_four_blocks(naming, names, roundtrip, tmp_path):
+    model = _use_model(names)
+    if roundtrip:
+        model.save(tmp_path / "use.keras")
+        model = keras.models.load_model(tmp_path / "use.keras", safe_mode=True)
+    summary = cnnblocks.summarize(model)
+    expected = names if naming != "unnamed" else USE_KINDS  # a fresh prefix: the kind
+    if naming == "unnamed":
+        assert [r.name.rsplit("_", 1)[0] if r.name[-1].isdigit() else r.name
+                for r in summary] == expected
+    else:
+        assert [r.name for r in summary] == expected
+    assert [r.kind for r in summary] == USE_KINDS
+    assert [r.params for r in summary] == USE_PARAMS
+    assert summary["%s" % summary.rows[1].name].label == "64 | 96→128 | 16→32 | pool→32"
+    assert summary.rows[1].args == {"f1": 64, "f3_reduce": 96, "f3": 128, "f5_reduce": 16,
+                                    "f5": 32, "pool_proj": 32, "norm": None,
+                                    "data_format": None}
+    assert summary.rows[2].args["strides"] == 2
+    assert sum(USE_PARAMS) == summary.params == model.count_params()
+    testing.assert_param_count(model, dict(zip([r.name for r in summary], USE_PARAMS)))
+
+
+def test_unnamed_blocks_get_unique_deterministic_prefixes():
+    keras.backend.clear_session()
+    inputs = keras.Input((32, 32, 16))
+    x = inception_module(inputs, 8, 8, 8, 4, 4, 4)
+    x = inception_module(x, 8, 8, 8, 4, 4, 4)
+    x = inception_module(x, 8, 8, 8, 4, 4, 4, name="inception_module_2")  # taken by the user
+    x = inception_module(x, 8, 8, 8, 4, 4, 4)
+    model = keras.Model(inputs, x)
+    assert [r.name for r in cnnblocks.summarize(model)] == [
+        "inception_module", "inception_module_1", "inception_module_2", "inception_module_3"]
+    assert model.get_layer("inception_module_1_3x3_reduce").output.shape[-1] == 8
+    keras.backend.clear_session()  # a fresh session numbers again from the start
+    inputs = keras.Input((32, 32, 16))
+    again = keras.Model(inputs, inception_module(inputs, 8, 8, 8, 4, 4, 4))
+    assert [r.name for r in cnnblocks.summarize(again)] == ["inception_module"]
+
+
+def test_blocks_inside_blocks_are_one_block():
+    """A block calls `conv_bn_act`; only the outer call is a block. Called alone, it is one."""
+    inputs = keras.Input((16, 16, 3))
+    x = cnnblocks.blocks.conv_bn_act(inputs, 8, 3, name="stem")
+    x = bottleneck_module(x, 4, name="b")
+    summary = cnnblocks.summarize(keras.Model(inputs, x))
+    assert [(r.name, r.kind) for r in summary] == [("stem", "conv_bn_act"),
+                                                   ("b", "bottleneck_module")]
+    assert summary["stem"].label == "3x3 8"
+
+
+def _tutorial_sequential():
+    return keras.Sequential([
+        keras.Input((28, 28, 1)),
+        layers.Conv2D(8, 3, activation="relu"), layers.MaxPooling2D(),
+        layers.Conv2D(16, 3, activation="relu"), layers.MaxPooling2D(),
+        layers.Flatten(), layers.Dense(32, activation="relu"), layers.Dense(10)])
+
+
+def _hand_written_residual():
+    inputs = keras.Input((16, 16, 8))
+    x = layers.Conv2D(8, 3, padding="same", name="c1")(inputs)
+    y = layers.Conv2D(8, 3, padding="same", name="r1")(x)
+    y = layers.Conv2D(8, 3, padding="same", name="r2")(y)
+    x = layers.ReLU(name="out")(layers.Add(name="add")([x, y]))
+    x = layers.GlobalAveragePooling2D(name="gap")(x)
+    return keras.Model(inputs, layers.Dense(3, name="fc")(x))
+
+
+FOREIGN = [
+    # (model, [(row kind, its layers)]): grouped from the graph's structure, names only label.
+    (_tutorial_sequential, [("stage", 2), ("stage", 2), ("head", 3)]),
+    # The merge's branches (r1, r2), the add and the ReLU after it are one module; c1, the
+    # fork before the first module, is the stem.
+    (_hand_written_residual, [("stem", 1), ("module", 4), ("head", 2)]),
+]
+
+
+@pytest.mark.parametrize("build, rows", FOREIGN, ids=["sequential", "residual"])
+def test_foreign_models_are_grouped_by_structure(build, rows):
+    model = build()
+    summary = cnnblocks.summarize(model)
+    assert [(r.kind, len(r.layers)) for r in summary] == rows
+    assert not any(r.recorded for r in summary)
+    assert sum(r.params for r in summary) == model.count_params()
+    assert sum(r.macs for r in summary) == cnnblocks.count_macs(model)
 
 
 def _small_inception_v3():
@@ -182,30 +272,30 @@ def _small_inception_v3():
 def test_summarize_rows_and_text():
     model = _small_inception_v3()
     summary = cnnblocks.summarize(model)
-    assert [row.name for row in summary] == ["input", "conv1", "mixed0", "head"]
+    # Hand-written layers around a recorded block: a stage (labelled by its layers' common
+    # prefix), the block, the head.
+    assert [(row.name, row.kind) for row in summary] == [
+        ("conv1", "stage"), ("mixed0", "inception_v3_a"), ("head", "head")]
     mixed0 = summary["mixed0"]
     assert mixed0.output_shape == (35, 35, 32) and mixed0.depth == 3   # 1x1-3x3-3x3 branch
     # conv 1x1: 32*8; 5x5 branch: 32*6 + 25*6*8; 3x3dbl: 32*8 + 9*8*12 + 9*12*12; pool: 32*4;
     # BN (scale=False): 3 numbers per channel, 8 + 6 + 8 + 8 + 12 + 12 + 4 channels.
     assert mixed0.params == (256 + 192 + 1200 + 256 + 864 + 1296 + 128) + 3 * 58
-    assert summary[2] is mixed0 and len(summary) == 4
+    assert mixed0.trainable_params == (256 + 192 + 1200 + 256 + 864 + 1296 + 128) + 58
+    assert summary[1] is mixed0 and len(summary) == 3
     assert summary.depth == 5 and summary.params == model.count_params()
+    assert sum(r.trainable_params for r in summary) == summary.trainable_params
     text = str(summary)
     assert text == summary.to_text()
     lines = text.splitlines()
     assert lines[0] == "tiny_v3 (input 35x35x32)"
-    assert lines[1].split() == ["block", "output", "depth", "params", "MACs"]
+    assert lines[1].split() == ["block", "kind", "widths", "output", "depth", "params", "MACs"]
     assert f"{mixed0.params:,}" in text and f"{summary.macs:,}" in lines[-2]
     widths = {len(line) for line in lines[1:-1] if not line.startswith("-")}
     assert len(widths) == 1, "numbers are right-aligned to one width"
+    assert max(len(line) for line in lines) <= 100
     with pytest.raises(KeyError, match="mixed1"):
         summary["mixed1"]
-
-
-def test_summarize_custom_patterns():
-    model = _small_inception_v3()
-    rows = cnnblocks.summarize(model, patterns=[(r"(\w+?)_", r"\1")])
-    assert [row.name for row in rows] == ["input", "conv1", "mixed0", "avg", "predictions"]
 
 
 # --- architectures: depth and the ResNet-50 v1.5 multiply-adds ---------------------------------
@@ -237,7 +327,7 @@ def test_resnet50_v15_multiply_adds():
 
 DEPTHS = [
     # (builder, weight depth): the number in the name; GoogLeNet 22 (paper, Table 1 and text).
-    (lambda: cnnblocks.VGG19(input_shape=(32, 32, 3)), 19),  # small input, same depth
+    (lambda: cnnblocks.VGG19(weights=None, input_shape=(32, 32, 3)), 19),  # small input
     (cnnblocks.ResNet18, 18),                                # projections are not on the path
     (lambda: cnnblocks.GoogLeNet(aux_classifiers=True), 22),  # aux heads are shorter paths
 ]
@@ -336,9 +426,11 @@ def test_input_shape_on_keras_resnet50(keras_models):
 
 @pytest.mark.heavy
 def test_summarize_keras_vgg16(keras_models):
+    """One row per stage (a chain ended by a pool), then the head; names label the rows."""
     summary = cnnblocks.summarize(keras_models("VGG16"))
-    assert [r.name for r in summary] == ["input"] + [f"block{i}" for i in range(1, 6)] + ["head"]
-    assert [r.depth for r in summary] == [0, 2, 2, 3, 3, 3, 3]
+    assert [r.name for r in summary] == [f"block{i}" for i in range(1, 6)] + ["head"]
+    assert [r.kind for r in summary] == ["stage"] * 5 + ["head"]
+    assert [r.depth for r in summary] == [2, 2, 3, 3, 3, 3]
     assert summary["block3"].params == 1_475_328 and summary["block3"].output_shape == (28, 28,
                                                                                         256)
     assert "1,475,328" in str(summary) and "15,470,264,320" in str(summary)
@@ -346,10 +438,30 @@ def test_summarize_keras_vgg16(keras_models):
 
 @pytest.mark.heavy
 def test_summarize_keras_resnet50(keras_models):
+    """One row per residual block (branches, add and the ReLU after it), stem and head."""
     summary = cnnblocks.summarize(keras_models("ResNet50"))
     names = [r.name for r in summary]
-    assert names[:4] == ["input", "conv1", "pool1", "conv2_block1"] and names[-1] == "head"
-    assert len(names) == 4 + 15 + 1 and summary["conv2_block1"].depth == 3
+    assert names[:3] == ["conv1", "conv2_block1", "conv2_block2"] and names[-1] == "head"
+    assert len(names) == 1 + 16 + 1 and summary["conv2_block1"].depth == 3
+    assert [r.kind for r in summary][1:-1] == ["module"] * 16
+    assert summary["conv2_block1"].layers[-1] == "conv2_block1_out"
+
+
+@pytest.mark.heavy
+def test_summarize_keras_inception_v3(keras_models):
+    """One row per mixedN module plus two stem stages and the head: 14 rows, not 313 layers."""
+    model = keras_models("InceptionV3")
+    summary = cnnblocks.summarize(model)
+    assert [r.name for r in summary] == (["stem1", "stem2"] + [f"mixed{i}" for i in range(11)]
+                                         + ["head"])
+    assert [r.kind for r in summary] == ["stem"] * 2 + ["module"] * 11 + ["head"]
+    # mixed9's row ends at its own concatenation, whatever keras named the inner ones.
+    assert summary["mixed9"].output_shape == (8, 8, 2048)
+    assert "mixed9_1" in summary["mixed10"].layers
+    # The block diagram draws exactly these blocks.
+    source = cnnblocks.to_dot(model, level="block", collapse_repeats=False)
+    for row in summary:
+        assert f'"{row.name}" [' in source
 
 
 # --- `cnnblocks summary` ------------------------------------------------------------------------
@@ -384,7 +496,7 @@ def test_docstring_examples(module):
 def test_summarize_inception_v3_mixed9_row_is_the_module_output():
     """keras' quirk: the concatenation named `mixed9_1` sits inside mixed10; the mixed9 row
     still reports mixed9's own output (2048 channels), not that inner concatenation's 768."""
-    model = cnnblocks.InceptionV3(include_top=False, input_shape=(75, 75, 3))
+    model = cnnblocks.InceptionV3(weights=None, include_top=False, input_shape=(75, 75, 3))
     rows = {row.name: row for row in cnnblocks.summarize(model).rows}
     assert rows["mixed9"].output_shape == (1, 1, 2048)
     assert rows["mixed10"].output_shape == (1, 1, 2048)

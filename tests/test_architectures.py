@@ -38,10 +38,12 @@ import pytest
 import keras
 
 import cnnblocks
+from cnnblocks import apps as classify_app
+from cnnblocks import registry
 from cnnblocks import weights as weight_files
-from cnnblocks.architectures import (MODELS, VGG11, VGG13, VGG16, VGG19, GoogLeNet,
-                                     InceptionV3, ResNet18, ResNet34, ResNet50, ResNet101,
-                                     ResNet152, Xception)
+from cnnblocks.architectures import (VGG11, VGG13, VGG16, VGG19, GoogLeNet, InceptionV3,
+                                     ResNet18, ResNet34, ResNet50, ResNet101, ResNet152,
+                                     SqueezeNet1_0, SqueezeNet1_1, Xception)
 
 apps = keras.applications
 
@@ -160,6 +162,29 @@ GOOGLENET_TOTAL = (conv(7, 3, 64) + conv(1, 64, 64) + conv(3, 64, 192)  # stem
                    + dense(1024, 1000))  # = 6,998,552
 
 
+# SqueezeNet (Iandola et al. 2016, Table 1; 1.1 the authors' revision, torchvision's
+# squeezenet1_1): convolutions with bias, no BN; a fire module is squeeze 1x1, expand 1x1 and
+# 3x3; the head is conv10 (1x1, 512 -> 1000).
+def fire(c_in, s, e1, e3):
+    return conv(1, c_in, s) + conv(1, s, e1) + conv(3, s, e3)
+
+
+SQUEEZE_FIRES = [(16, 64, 64), (16, 64, 64), (32, 128, 128), (32, 128, 128), (48, 192, 192),
+                 (48, 192, 192), (64, 256, 256), (64, 256, 256)]  # fire2 ... fire9
+
+
+def squeezenet_body(stem_kernel, stem_filters):
+    total, c = conv(stem_kernel, 3, stem_filters), stem_filters
+    for s, e1, e3 in SQUEEZE_FIRES:
+        total, c = total + fire(c, s, e1, e3), e1 + e3
+    return total
+
+
+SQUEEZENET_HEAD = conv(1, 512, 1000)
+SQUEEZENET1_0_TOTAL = squeezenet_body(7, 96) + SQUEEZENET_HEAD  # = 1,248,424 (torchvision)
+SQUEEZENET1_1_TOTAL = squeezenet_body(3, 64) + SQUEEZENET_HEAD  # = 1,235,496 (torchvision)
+
+
 # ----------------------------------------------------------------------------------- table ----
 @dataclasses.dataclass(frozen=True)
 class Row:
@@ -231,6 +256,12 @@ ROWS = [
     # tests/test_googlenet.py checks the rest). At 72x96: ceil(s / 32) = 3, 3.
     Row("googlenet", GoogLeNet, None, GOOGLENET_TOTAL, GOOGLENET_TOTAL, dense(1024, 1000),
         SMALL, (3, 3, 1024)),
+    # SqueezeNet: derivation above (= torchvision's counts). Ceil-mode pools, at 72x96:
+    # 1.0: 33x45 -> 16x22 -> 8x11 -> 4x5; 1.1: 35x47 -> 17x23 -> 8x11 -> 4x5.
+    Row("squeezenet1_0", SqueezeNet1_0, None, SQUEEZENET1_0_TOTAL, SQUEEZENET1_0_TOTAL,
+        SQUEEZENET_HEAD, SMALL, (4, 5, 512), rep=True),
+    Row("squeezenet1_1", SqueezeNet1_1, None, SQUEEZENET1_1_TOTAL, SQUEEZENET1_1_TOTAL,
+        SQUEEZENET_HEAD, SMALL, (4, 5, 512)),
 ]
 REPS = [row for row in ROWS if row.rep]
 REF_ROWS = [row for row in ROWS if row.ref is not None]
@@ -299,6 +330,7 @@ def trainable_count(model):
 
 def build(row, seed=0, **kwargs):
     keras.utils.set_random_seed(seed)
+    kwargs.setdefault("weights", None)  # keras' default is "imagenet" where it ships weights
     return row.build(**kwargs)
 
 
@@ -371,12 +403,18 @@ def ref_top(arch):
 
 # --------------------------------------------------------------------- per-row, light ----
 def test_registered_with_keras_signature(arch):
-    assert MODELS[arch.name] is arch.build
+    assert registry.entry(arch.name).builder is arch.build
     assert arch.name in cnnblocks.list_models()
     params = [(p.name, p.default) for p in inspect.signature(arch.build).parameters.values()]
+    # keras.applications' defaults: "imagenet" where keras ships ImageNet weights.
+    weights = "imagenet" if arch.ref is not None else None
     assert params[:7] == [
-        ("include_top", True), ("weights", None), ("input_tensor", None), ("input_shape", None),
-        ("pooling", None), ("classes", 1000), ("classifier_activation", "softmax")]
+        ("include_top", True), ("weights", weights), ("input_tensor", None),
+        ("input_shape", None), ("pooling", None), ("classes", 1000),
+        ("classifier_activation", "softmax")]
+    if arch.ref is not None:
+        keras_params = inspect.signature(arch.ref).parameters
+        assert [(n, keras_params[n].default) for n, _ in params[:7]] == params[:7]
     assert params[-1] == ("name", arch.name)  # family options (GoogLeNet's) may sit between
     assert arch.build.__doc__ and "Example" in arch.build.__doc__
 
@@ -471,7 +509,7 @@ def test_top_matches_keras(arch, ours_top, ref_top):
 
 # ---------------------------------------------------- once per head code path (rep rows) ----
 @ON_REPS
-def test_pooling_sizes_and_input_tensor(arch):
+def test_pooling_sizes_and_input_tensor(arch, tmp_path):
     channels = arch.small_out[-1]
     # Every pooling option; "avg" on an input without a static size (any size >= min_size).
     model = build(arch, include_top=False, pooling="avg")
@@ -486,6 +524,18 @@ def test_pooling_sizes_and_input_tensor(arch):
     assert model.inputs[0] is tensor
     assert tuple(model.output.shape) == (None, 10)
     assert model.get_layer("predictions").get_config()["activation"] == "linear"
+    # Two models combine in one functional model (an ensemble), which saves and loads: their
+    # inputs have unique names.
+    a = build(arch, include_top=False, pooling="avg", input_shape=(*arch.small, 3))
+    b = build(arch, include_top=False, pooling="avg", input_shape=(*arch.small, 3), name="b")
+    assert a.input.name != b.input.name
+    image = keras.Input((*arch.small, 3))
+    pair = keras.Model(image, keras.layers.Concatenate()([a(image), b(image)]))
+    assert tuple(pair.output.shape) == (None, 2 * channels)
+    path = tmp_path / "pair.keras"
+    pair.save(path)
+    assert_same_outputs(keras.models.load_model(path, safe_mode=True), pair,
+                        batch((*arch.small, 3)), atol=1e-6)
 
 
 @ON_REPS
@@ -501,8 +551,8 @@ def test_two_builds_identical_names_and_keras_file_roundtrip(arch, ours_small, t
 
 
 # ------------------------------------------------------------------------- weight files ----
-VGG16_NOTOP = weight_files.IMAGENET["vgg16"][1]
-RESNET50_NOTOP = weight_files.IMAGENET["resnet50"][1]
+VGG16_NOTOP = registry.entry("vgg16").imagenet[1]
+RESNET50_NOTOP = registry.entry("resnet50").imagenet[1]
 SMALL_SHAPE = (*SMALL, 3)
 
 
@@ -537,14 +587,37 @@ def test_weights_path_loads_legacy_file(vgg16_ref_file):
     assert_same_outputs(model, ref, batch(SMALL_SHAPE))
 
 
+def _published_hash_for(monkeypatch, path, spec):
+    """Makes the hash check see `path` (a random-init stand-in) as the published file."""
+    real = weight_files.md5_of
+    monkeypatch.setattr(weight_files, "md5_of",
+                        lambda p: spec.md5 if os.path.samefile(p, path) else real(p))
+
+
 def test_imagenet_weights_from_keras_cache(vgg16_ref_file, tmp_path, monkeypatch, no_download):
     ref, path = vgg16_ref_file
     (tmp_path / "models").mkdir()
     os.link(path, tmp_path / "models" / VGG16_NOTOP.filename)  # the name keras.applications uses
     monkeypatch.setenv("KERAS_HOME", str(tmp_path))
+    _published_hash_for(monkeypatch, path, VGG16_NOTOP)
     model = build(_row("vgg16"), include_top=False, input_shape=SMALL_SHAPE, weights="imagenet")
     assert_same_outputs(model, ref, batch(SMALL_SHAPE))
     assert no_download == []  # found in the cache: no download attempted
+
+
+def test_imagenet_file_with_wrong_hash_is_refused(vgg16_ref_file, tmp_path, monkeypatch,
+                                                  no_download):
+    """A wrong file with the right name in the Keras cache (here: random weights) fails the
+    published MD5 check, with the file to delete named, before anything is built."""
+    _, path = vgg16_ref_file
+    (tmp_path / "models").mkdir()
+    cached = tmp_path / "models" / VGG16_NOTOP.filename
+    os.link(path, cached)
+    monkeypatch.setenv("KERAS_HOME", str(tmp_path))
+    with pytest.raises(weight_files.WeightFileError,
+                       match=rf"{re.escape(str(cached))}.*{VGG16_NOTOP.md5}.*Delete"):
+        build(_row("vgg16"), include_top=False, input_shape=SMALL_SHAPE, weights="imagenet")
+    assert no_download == []
 
 
 def test_imagenet_offline_error_names_file_and_folder(tmp_path, monkeypatch, no_download):
@@ -580,8 +653,9 @@ def test_imagenet_download_uses_keras_get_file(tmp_path, monkeypatch):
         return os.path.join(kwargs["cache_dir"], kwargs["cache_subdir"], fname)
 
     monkeypatch.setattr(keras.utils, "get_file", get_file)
+    monkeypatch.setattr(weight_files, "md5_of", lambda p: RESNET50_NOTOP.md5)
     monkeypatch.setenv("KERAS_HOME", str(tmp_path))
-    path = weight_files.imagenet_file("resnet50", include_top=False)
+    path = weight_files.imagenet_file(registry.entry("resnet50"), include_top=False)
     assert path == str(tmp_path / "models" / RESNET50_NOTOP.filename)
     assert calls == [(RESNET50_NOTOP.filename, RESNET50_NOTOP.url,
                       {"cache_dir": str(tmp_path), "cache_subdir": "models",
@@ -592,11 +666,11 @@ def test_imagenet_file_table():
     """Every model with a keras.applications oracle and ImageNet weights has both files."""
     for key in ("vgg16", "vgg19", "resnet50", "resnet101", "resnet152", "xception",
                 "inception_v3"):
-        top, notop = weight_files.IMAGENET[key]
+        top, notop = registry.entry(key).imagenet
         assert top.filename == f"{key}_weights_tf_dim_ordering_tf_kernels.h5"
         assert notop.filename == f"{key}_weights_tf_dim_ordering_tf_kernels_notop.h5"
     with pytest.raises(ValueError, match="resnet18"):
-        weight_files.imagenet_file("resnet18", include_top=True)
+        weight_files.imagenet_file(registry.entry("resnet18"), include_top=True)
 
 
 def test_file_of_other_model_is_refused_and_weights_kept(vgg16_ref_file, tmp_path):
@@ -623,11 +697,12 @@ def test_file_of_other_model_is_refused_and_weights_kept(vgg16_ref_file, tmp_pat
 @pytest.mark.parametrize("arch", [_row("resnet50")], indirect=True, ids=str)
 def test_imagenet_top_file_resnet50(arch, ref_top, tmp_path, monkeypatch, no_download):
     """`resnet50_weights_tf_dim_ordering_tf_kernels.h5` in the Keras cache gives the reference."""
-    filename = weight_files.IMAGENET["resnet50"][0].filename
-    assert filename == "resnet50_weights_tf_dim_ordering_tf_kernels.h5"
+    spec = registry.entry("resnet50").imagenet[0]
+    assert spec.filename == "resnet50_weights_tf_dim_ordering_tf_kernels.h5"
     (tmp_path / "models").mkdir()
-    write_legacy_h5(ref_top, tmp_path / "models" / filename)
+    path = write_legacy_h5(ref_top, tmp_path / "models" / spec.filename)
     monkeypatch.setenv("KERAS_HOME", str(tmp_path))
+    _published_hash_for(monkeypatch, path, spec)
     model = build(arch, weights="imagenet")
     assert_same_outputs(model, ref_top, batch((224, 224, 3), n=1))
     assert no_download == []
@@ -635,7 +710,7 @@ def test_imagenet_top_file_resnet50(arch, ref_top, tmp_path, monkeypatch, no_dow
 
 # ------------------------------------------------------------------------ argument errors ----
 def _imagenet(row):
-    return row.name in weight_files.IMAGENET
+    return registry.entry(row.name).imagenet is not None
 
 
 NOT_AVAILABLE = r"`weights='imagenet'` is not available"
@@ -680,30 +755,38 @@ ERRORS = [
 def test_argument_errors(row, error):
     _, kwargs, exc, pattern = error
     with pytest.raises(exc, match=pattern(row)):
-        row.build(**kwargs(row))
+        row.build(**{"weights": None, **kwargs(row)})
 
 
 # ------------------------------------------------------------------------------ registry ----
 def test_list_models_covers_the_table():
-    assert cnnblocks.list_models() == sorted(MODELS)
-    assert set(MODELS) == {row.name for row in ROWS}, "add a row for every registered model"
+    assert set(cnnblocks.list_models()) == {row.name for row in ROWS}, \
+        "add a row for every registered model"
 
 
 def test_create_model():
     model = cnnblocks.create_model("VGG11", include_top=False, input_shape=(32, 32, 3))
     assert model.name == "vgg11"
     assert tuple(model.output.shape) == (None, 1, 1, 512)
+    # `name` is passed through to the model; `weights` defaults to None (random init).
+    model = cnnblocks.create_model("resnet18", name="m", include_top=False,
+                                   input_shape=(32, 32, 3))
+    assert model.name == "m"
     with pytest.raises(ValueError, match=r"Unknown model 'resnet5'.*Did you mean.*'resnet50'"):
         cnnblocks.create_model("resnet5")
-    with pytest.raises(TypeError, match="`name`"):
+    with pytest.raises(TypeError, match="`model_name`"):
         cnnblocks.create_model(50)
 
 
 @pytest.mark.parametrize("spelling,key", [("ResNet-18", "resnet18"), ("resnet_18", "resnet18"),
+                                          ("ResNet18", "resnet18"),
                                           ("InceptionV3", "inception_v3"),
-                                          ("Inception-V3", "inception_v3")])
-def test_create_model_accepts_usual_spellings(spelling, key, monkeypatch):
-    built = []
-    monkeypatch.setitem(MODELS, key, lambda **kwargs: built.append(kwargs) or key)
-    assert cnnblocks.create_model(spelling, classes=3) == key
-    assert built == [{"classes": 3}]
+                                          ("Inception-V3", "inception_v3"),
+                                          ("SqueezeNet1_0", "squeezenet1_0"),
+                                          ("squeezenet-1.1", "squeezenet1_1")])
+def test_one_name_normalisation(spelling, key):
+    """create_model, published, verify, table and classify all resolve names with
+    `registry.entry`, so every spelling means the same model everywhere."""
+    assert registry.entry(spelling).name == key
+    assert cnnblocks.published.get(spelling) is registry.entry(key).reference
+    assert classify_app.preprocessing_for(spelling) is registry.family_of(key).preprocess_input

@@ -1,7 +1,8 @@
-"""`cnnblocks classify` end to end, offline: weight files and the ImageNet class index are made
-here (random weights, 1000 fake classes), and any download attempt fails the test."""
+"""`cnnblocks classify` end to end, offline: weight files are made here (random weights), the
+ImageNet class index ships with the package, and any download attempt fails the test."""
 
 import json
+import os
 
 import numpy as np
 import pytest
@@ -30,9 +31,16 @@ def keras_home(tmp_path, monkeypatch):
 
 def write_class_index(folder, classes=1000):
     """keras' imagenet_class_index.json layout with fake entries: n00000000 / class_0, ..."""
-    path = folder / apps.CLASS_INDEX.filename
+    path = folder / "fake_class_index.json"
     path.write_text(json.dumps({str(i): [f"n{i:08d}", f"class_{i}"] for i in range(classes)}))
     return path
+
+
+def stand_in_for(monkeypatch, spec):
+    """Makes the hash check accept the random-weights stand-in written under `spec`'s name."""
+    real = weights.md5_of
+    monkeypatch.setattr(weights, "md5_of",
+                        lambda p: spec.md5 if os.path.basename(p) == spec.filename else real(p))
 
 
 @pytest.fixture
@@ -76,33 +84,60 @@ def test_preprocessing_per_family(name, mode):
 
 def test_every_registered_model_has_preprocessing():
     import cnnblocks
-    assert set(apps.PREPROCESSING) == set(cnnblocks.list_models())
+    for name in cnnblocks.list_models():
+        assert callable(apps.preprocessing_for(name)), name
+
+
+# --- the ImageNet class index ships with the package ---------------------------------------------
+
+def test_class_index_is_keras_file_byte_for_byte():
+    """MD5 of keras' imagenet_class_index.json (keras.applications.imagenet_utils)."""
+    import hashlib
+    from cnnblocks import preprocessing
+    with open(preprocessing.CLASS_INDEX_PATH, "rb") as f:
+        assert hashlib.md5(f.read()).hexdigest() == "c2c37ea517e94d9795004a39431a14cb"
+    index = preprocessing.class_index()
+    assert len(index) == 1000 and index[0] == ("n01440764", "tench")
+    assert index[2] == ("n01484850", "great_white_shark")
+
+
+def test_decode_predictions_offline_equals_keras():
+    """Offline (downloads disabled), decode_predictions of every family works and equals
+    keras.applications' result on the same class index."""
+    import cnnblocks
+    preds = np.random.RandomState(0).dirichlet(np.ones(1000), size=2).astype("float32")
+    ours = cnnblocks.architectures.googlenet.decode_predictions(preds, top=3)
+    order = np.argsort(-preds, axis=1)[:, :3]
+    from cnnblocks import preprocessing
+    index = preprocessing.class_index()
+    assert [[(w, l) for w, l, _ in row] for row in ours] == [
+        [index[i] for i in row] for row in order]
+    assert ours[0][0][2] == pytest.approx(float(preds[0, order[0, 0]]))
+    with pytest.raises(ValueError, match=r"`preds`.*\(2, 10\)"):
+        cnnblocks.architectures.vgg.decode_predictions(preds[:, :10])
 
 
 # --- offline without the files: a message, no traceback ----------------------------------------
 
-def test_offline_names_both_missing_files(keras_home, images, capsys):
+def test_offline_names_the_missing_weight_file(keras_home, images, capsys):
     status, out, err = run(["classify", *images, "--model", "resnet50"], capsys)
     assert status == 1 and out == ""
     assert "resnet50_weights_tf_dim_ordering_tf_kernels.h5" in err
-    assert "imagenet_class_index.json" in err
+    assert "imagenet_class_index.json" not in err  # shipped with the package
     assert str(keras_home) in err and "KERAS_HOME" in err
     assert "Traceback" not in err
 
 
-def test_offline_names_only_the_missing_class_index(keras_home, images, capsys):
-    (keras_home / weights.IMAGENET["xception"][0].filename).write_bytes(b"")
+def test_cached_weight_file_with_wrong_hash(keras_home, images, capsys):
+    spec = cnnblocks_entry("xception").imagenet[0]
+    (keras_home / spec.filename).write_bytes(b"not the published file")
     status, _, err = run(["classify", images[0], "--model", "xception"], capsys)
-    assert status == 1
-    assert "imagenet_class_index.json" in err and "xception_weights" not in err
+    assert status == 2 and spec.md5 in err and "Delete" in err and "Traceback" not in err
 
 
-def test_weights_path_still_needs_labels_offline(keras_home, images, tmp_path, capsys):
-    weight_file = tmp_path / "w.weights.h5"
-    weight_file.write_bytes(b"")
-    status, _, err = run(["classify", images[0], "--model", "resnet18",
-                          "--weights", str(weight_file)], capsys)
-    assert status == 1 and "imagenet_class_index.json" in err and "--labels FILE" in err
+def cnnblocks_entry(name):
+    from cnnblocks import registry
+    return registry.entry(name)
 
 
 # --- bad arguments: exit 2 with the value echoed --------------------------------------------------
@@ -139,7 +174,7 @@ def test_unreadable_image(keras_home, images, tmp_path, capsys):
 def _small_resnet18(classes=1000, favourite=7):
     """ResNet-18 at 32x32 whose classifier always prefers class `favourite`."""
     import cnnblocks
-    model = cnnblocks.ResNet18(input_shape=(32, 32, 3), classes=classes)
+    model = cnnblocks.ResNet18(weights=None, input_shape=(32, 32, 3), classes=classes)
     dense = model.get_layer("predictions")
     kernel, bias = dense.get_weights()
     bias[:] = 0.0
@@ -149,7 +184,6 @@ def _small_resnet18(classes=1000, favourite=7):
 
 
 def test_classify_with_weights_path(keras_home, images, tmp_path, capsys):
-    write_class_index(keras_home)
     weight_file = tmp_path / "r18.weights.h5"
     _small_resnet18().save_weights(weight_file)
     status, out, err = run(["classify", *images, "--model", "resnet18", "--weights",
@@ -157,7 +191,8 @@ def test_classify_with_weights_path(keras_home, images, tmp_path, capsys):
     assert status == 0, err
     lines = out.splitlines()
     assert lines[0] == f"{images[0]}:" and lines[4] == f"{images[1]}:"
-    assert lines[1].startswith("  1. 100.00%  class_7 (n00000007)"), lines
+    # ImageNet class 7 in the shipped index: n01514668, cock.
+    assert lines[1].startswith("  1. 100.00%  cock (n01514668)"), lines
     assert len(lines) == 8
     assert "building resnet18" in err and "classifying images 1-2 of 2 at 32x32" in err
 
@@ -175,7 +210,7 @@ def test_classify_with_a_label_file(keras_home, images, tmp_path, capsys):
 # --- end to end with --weights imagenet: keras.applications' own file layout and model ---------
 
 @pytest.mark.heavy
-def test_classify_imagenet_equals_keras_applications(keras_home, images, capsys):
+def test_classify_imagenet_equals_keras_applications(keras_home, images, capsys, monkeypatch):
     """A random keras.applications ResNet50 saved in the legacy HDF5 layout under keras' file
     name in $KERAS_HOME/models: our output equals keras.applications' on the same file with
     its own preprocessing."""
@@ -183,12 +218,15 @@ def test_classify_imagenet_equals_keras_applications(keras_home, images, capsys)
     from keras.applications import resnet as keras_resnet
     from keras.src.legacy.saving import legacy_h5_format  # test-only: writes keras' layout
 
-    write_class_index(keras_home)
+    from cnnblocks import preprocessing
     oracle = keras_resnet.ResNet50(weights=None)
     dense = oracle.get_layer("predictions")  # sharpen: well-separated probabilities
     dense.set_weights([w * 10 for w in dense.get_weights()])
-    with h5py.File(keras_home / weights.IMAGENET["resnet50"][0].filename, "w") as f:
+    spec = cnnblocks_entry("resnet50").imagenet[0]
+    with h5py.File(keras_home / spec.filename, "w") as f:
         legacy_h5_format.save_weights_to_hdf5_group(f, oracle)
+    stand_in_for(monkeypatch, spec)
+    index = preprocessing.class_index()
 
     status, out, err = run(["classify", *images, "--model", "resnet50"], capsys)
     assert status == 0, err
@@ -203,7 +241,7 @@ def test_classify_imagenet_equals_keras_applications(keras_home, images, capsys)
         assert best[0] - best[1] > 1e-3  # the sharpened head leaves no near-tie at rank 1
         for rank in range(1, 6):
             number, percent, label, wnid = next(lines).split()
-            i = int(label.removeprefix("class_"))
-            assert (number, wnid) == (f"{rank}.", f"(n{i:08d})")
+            i = [k for k, (w, _) in enumerate(index) if f"({w})" == wnid][0]
+            assert (number, label) == (f"{rank}.", index[i][1])
             assert percent == f"{row[i]:.2%}"  # keras' probability of the class we print
             assert rank > 1 or i == np.argmax(row)

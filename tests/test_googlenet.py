@@ -278,15 +278,21 @@ def test_batchnorm_variant_has_bn_after_every_conv_and_no_bias(batchnorm):
     assert bns == {f"{c.name}_bn" for c in convs}
 
 
-STEM_AND_HEAD_NAMES = ["input_layer", "conv1_pad", "conv1_7x7_s2", "pool1_3x3_s2", "pool1_norm1",
+# (The input layer is left out: Keras numbers its name, `input_layer`, `input_layer_1`, ...)
+STEM_AND_HEAD_NAMES = ["conv1_pad", "conv1_7x7_s2", "pool1_3x3_s2", "pool1_norm1",
                        "conv2_3x3_reduce", "conv2_3x3", "conv2_norm2", "pool2_3x3_s2",
                        "pool3_3x3_s2", "pool4_3x3_s2", "avg_pool", "dropout", "predictions"]
 MODULE_SUFFIXES = ["1x1", "3x3_reduce", "3x3", "5x5_reduce", "5x5", "pool", "pool_proj",
                    "concat"]
 
 
+def _names(model):
+    return [layer.name for layer in model.layers
+            if not isinstance(layer, keras.layers.InputLayer)]
+
+
 def test_layer_names(paper):
-    names = [layer.name for layer in paper.layers]
+    names = _names(paper)
     modules = [n for n in names if n.startswith("inception_")]
     assert sorted(set(names) - set(modules)) == sorted(STEM_AND_HEAD_NAMES)
     assert sorted(modules) == sorted(f"{m}_{s}" for m in MODULE_IDS for s in MODULE_SUFFIXES)
@@ -331,7 +337,7 @@ def test_aux_outputs(aux):
         assert aux.get_layer(f"{prefix}_fc").units == 1024
         assert aux.get_layer(f"{prefix}_dropout").rate == pytest.approx(0.7)
     # The main path is the same network: same layer names apart from the two heads.
-    names = {layer.name for layer in aux.layers}
+    names = set(_names(aux))
     assert {n for n in names if not n.startswith(("aux1_", "aux2_"))} == \
         set(STEM_AND_HEAD_NAMES) | {f"{m}_{s}" for m in MODULE_IDS for s in MODULE_SUFFIXES}
 
@@ -445,7 +451,7 @@ def test_validation(kwargs, error, match):
 
 def test_registry():
     assert "googlenet" in cnnblocks.list_models()
-    assert cnnblocks.architectures.MODELS["googlenet"] is GoogLeNet
+    assert cnnblocks.registry.entry("googlenet").builder is GoogLeNet
     model = cnnblocks.create_model("GoogLeNet", include_top=False, pooling="avg",
                                    normalization="batchnorm", input_shape=(32, 32, 3))
     assert model.name == "googlenet" and tuple(model.output.shape) == (None, 1024)

@@ -19,6 +19,7 @@ The bfloat16 bounds are loose on purpose: bfloat16 keeps 8 bits of mantissa, and
 grows with depth and input size (`benchmarks/bench_vs_keras.py` reports it at 224x224).
 """
 
+import functools
 import subprocess
 import sys
 from pathlib import Path
@@ -39,9 +40,9 @@ FOLD_TOLERANCE = 1e-4
 
 # (id, builder, input size): the smallest input each builder accepts with its top on.
 ARCHITECTURES = [
-    ("resnet50", cnnblocks.ResNet50, 32),
-    ("xception", cnnblocks.Xception, 71),
-    ("inception_v3", cnnblocks.InceptionV3, 75),
+    ("resnet50", functools.partial(cnnblocks.ResNet50, weights=None), 32),
+    ("xception", functools.partial(cnnblocks.Xception, weights=None), 71),
+    ("inception_v3", functools.partial(cnnblocks.InceptionV3, weights=None), 75),
     ("googlenet_bn", lambda **kw: cnnblocks.GoogLeNet(normalization="batchnorm", **kw), 32),
 ]
 

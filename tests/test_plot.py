@@ -49,6 +49,7 @@ def residual_model():
 
 
 def inception_model():
+    keras.backend.clear_session()  # fresh name counters: the unnamed module's prefix is its kind
     inputs = keras.Input((28, 28, 192), name="image")
     x = inception_module(inputs, 64, 96, 128, 16, 32, 32, name="inception_3a")
     x = naive_inception_module(x, 16, 16, 16)  # unnamed: Keras picks the names
@@ -66,8 +67,9 @@ SMALL = {
     "residual": (residual_model, 25, 27, ["image", "conv2_block1", "conv2_block2", "head"], 3,
                  5),
     # inception_3a: 8 layers, 11 edges; the naive module: 3 convs, pool, concat, 8 edges.
-    # Its unnamed layers join the box of their concatenation (named by Keras).
-    "inception": (inception_model, 14, 19, ["image", "inception_3a", None], 2, 3),
+    # Called without a name, it takes its kind as prefix.
+    "inception": (inception_model, 14, 19, ["image", "inception_3a", "naive_inception_module"],
+                  2, 3),
 }
 
 
@@ -88,7 +90,6 @@ def test_layer_level_dot(small, name):
 @pytest.mark.parametrize("name", SMALL)
 def test_block_level_dot(small, name):
     model, (_, _, _, boxes, n_edges, n_uncollapsed) = small[name], SMALL[name]
-    boxes = [b or model.layers[-1].name for b in boxes]
     source = cnnblocks.to_dot(model, level="block")
     nodes, edges = graph(source)
     assert nodes == boxes
@@ -103,9 +104,13 @@ def test_block_labels_and_parameters(small):
     assert sum(b.params * b.repeat for b in boxes) == model.count_params()
     source = cnnblocks.to_dot(model, level="block")
     assert "conv2_block2 \u2026 conv2_block3" in source and "2 identical blocks" in source
-    assert "(None, 16, 16, 16)" in source
-    assert f"{boxes[1].params:,} params" in source
-    assert "(None, 16, 16, 16)" not in cnnblocks.to_dot(model, level="block", show_shapes=False)
+    assert "16x16x16" in source
+    # Each box: name, kind and widths, shape, parameters and multiply-adds (16x16 map, 3x3 convs
+    # 8 -> 16 and 16 -> 16, 1x1 projection 8 -> 16).
+    assert "<i>residual_module</i> 16, 16" in source
+    macs = 16 * 16 * 16 * (9 * 8 + 9 * 16 + 8)
+    assert f"{boxes[1].params:,} params, {macs:,} MACs" in source
+    assert "16x16x16" not in cnnblocks.to_dot(model, level="block", show_shapes=False)
 
 
 def test_dot_is_deterministic_and_layout_safe(small):
@@ -129,7 +134,7 @@ def test_sequential_and_subclassed_models():
                             layers.Flatten(name="flatten")], name="seq")
     assert graph(cnnblocks.to_dot(seq))[0] == ["conv1_conv", "flatten"]
     boxes = graph(cnnblocks.to_dot(seq, level="block"))[0]
-    assert len(boxes) == 3 and boxes[1:] == ["conv1", "head"]  # the input, named by Keras
+    assert len(boxes) == 3 and boxes[1:] == ["conv1_conv", "head"]  # the input named by Keras
 
     tiny = SubclassedModel()
     tiny(keras.ops.zeros((1, 3)))
@@ -272,10 +277,11 @@ ARCHITECTURES = {
     "inception_v3": (lambda: cnnblocks.create_model("inception_v3"), 19, 18, 313),
     # input, block1-4, block5-12 (middle flow), block13, block14, head; keras: 134.
     "xception": (lambda: cnnblocks.create_model("xception"), 9, 8, 134),
-    # keras' own: unnamed shortcut convs and adds join their blocks (fallbacks 1 and 2).
+    # keras' own, grouped by structure: unnamed shortcut convs and adds join their modules.
     "keras_xception": (lambda: keras.applications.Xception(weights=None), 9, 8, 134),
-    # keras' own: ~190 unnamed layers; stem run, mixed0-4, mixed5-6, mixed7-10, head.
-    "keras_inception_v3": (lambda: keras.applications.InceptionV3(weights=None), 13, 12, 313),
+    # keras' own: ~190 unnamed layers; two stem stages (each ends in a max pool), mixed0-4,
+    # mixed5-6, mixed7-10, head.
+    "keras_inception_v3": (lambda: keras.applications.InceptionV3(weights=None), 14, 13, 313),
 }
 
 
@@ -316,9 +322,8 @@ def test_xception_layer_level_renders(architecture, name, tmp_path):
 @pytest.mark.heavy
 def test_keras_inception_v3_blocks(architecture):
     nodes, _ = graph(cnnblocks.to_dot(architecture("keras_inception_v3"), level="block"))
-    assert nodes[2:] == ["mixed0", "mixed1", "mixed2", "mixed3", "mixed4", "mixed5", "mixed7",
-                         "mixed8", "mixed9", "mixed10", "head"]
-    assert "\u2026" in nodes[1]  # the auto-named stem: one box `conv2d ... max_pooling2d_1`
+    assert nodes[1:] == ["stem1", "stem2", "mixed0", "mixed1", "mixed2", "mixed3", "mixed4",
+                         "mixed5", "mixed7", "mixed8", "mixed9", "mixed10", "head"]
 
 
 @pytest.mark.heavy

@@ -66,8 +66,6 @@ FEATURE_ROWS = [
      {"C2": ("conv2_3x3", (8, 8, 192)), "C3": ("inception_3b_concat", (4, 4, 480)),
       "C4": ("inception_4e_concat", (2, 2, 832)), "C5": ("inception_5b_concat", (1, 1, 1024))}),
 ]
-FAMILY = {"vgg16": "vgg", "vgg11": "vgg", "resnet50": "resnet", "resnet18": "resnet",
-          "xception": "xception", "inception_v3": "inception_v3", "googlenet": "googlenet"}
 
 
 def _row_id(row):
@@ -78,11 +76,23 @@ def _row_id(row):
 
 @pytest.mark.parametrize("name,kwargs,expected", FEATURE_ROWS,
                          ids=[_row_id(r) for r in FEATURE_ROWS])
-def test_feature_extractor_stages(name, kwargs, expected):
+def test_feature_extractor_stages(name, kwargs, expected, tmp_path):
     model = cnnblocks.create_model(name, **kwargs)
     extractor = cnnblocks.feature_extractor(model)
-    assert features.model_family(model) == FAMILY[name]
     assert list(extractor.output) == ["C2", "C3", "C4", "C5"]
+    # The taps the family module recorded while building equal the rule applied to the
+    # structure (the last trunk layer at each stride), and travel through a .keras file.
+    recorded = cnnblocks.identity.model_record(model)["taps"]
+    structural = features._structural_taps(model)
+    assert recorded == {stage: layer for stage, (layer, _) in expected.items()}
+    assert {k: structural[k] for k in recorded} == recorded
+    model.save(tmp_path / "m.keras")
+    loaded = keras.models.load_model(tmp_path / "m.keras", safe_mode=True)
+    assert cnnblocks.identity.model_record(loaded)["taps"] == recorded
+    info = cnnblocks.feature_info(model)
+    assert [(i["stage"], i["layer"], i["reduction"]) for i in info] == [
+        (stage, layer, 2 ** int(stage[1])) for stage, (layer, _) in expected.items()]
+    assert [i["channels"] for i in info] == [shape[-1] for _, shape in expected.values()]
     for stage, (layer, shape) in expected.items():
         tensor = extractor.output[stage]
         assert tuple(tensor.shape) == (None, *shape), stage
@@ -98,32 +108,51 @@ def test_feature_extractor_runs_and_selects_stages():
     out = extractor.predict(np.zeros((2, 32, 32, 3), "float32"), verbose=0)
     assert extractor.name == "fpn_inputs"
     assert {k: v.shape for k, v in out.items()} == {"C3": (2, 4, 4, 128), "C5": (2, 1, 1, 512)}
+    # timm's out_indices: stage numbers.
+    by_index = cnnblocks.feature_extractor(model, out_indices=(3, 5))
+    assert list(by_index.output) == ["C3", "C5"]
+    with pytest.raises(ValueError, match=r"`out_indices`.*\(0, 3\)"):
+        cnnblocks.feature_extractor(model, out_indices=(0, 3))
 
 
-def test_feature_extractor_on_keras_applications_vgg16():
-    """Same layer names, same stages: keras.applications' VGG16 works too."""
+def test_feature_extractor_on_squeezenet_stops_at_stride_16():
+    model = cnnblocks.SqueezeNet1_1(include_top=False, input_shape=(64, 64, 3))
+    extractor = cnnblocks.feature_extractor(model)
+    assert list(extractor.output) == ["C2", "C3", "C4"]
+    with pytest.raises(ValueError, match=r"'C5'.*\[32\]"):
+        cnnblocks.feature_extractor(model, ["C5"])
+
+
+def test_feature_extractor_on_keras_applications():
+    """Found from the structure: keras.applications' models get the layers ours record."""
     model = keras.applications.VGG16(include_top=False, weights=None, input_shape=(32, 32, 3))
     extractor = cnnblocks.feature_extractor(model)
     assert tuple(extractor.output["C2"].shape) == (None, 8, 8, 256)
+    assert extractor.output["C2"] is model.get_layer("block3_conv3").output
+    model = keras.applications.ResNet50(include_top=False, weights=None,
+                                        input_shape=(64, 64, 3))
+    assert {k: v for k, v in features.stage_layers(model).items() if k != "C1"} == {
+        "C2": "conv2_block3_out", "C3": "conv3_block4_out", "C4": "conv4_block6_out",
+        "C5": "conv5_block3_out"}
 
 
-def test_feature_extractor_unknown_model_names_the_expected_layers():
+def test_feature_extractor_on_your_own_model():
+    """A hand-written model without any naming convention: stages from its strides."""
     inputs = keras.Input((32, 32, 3))
-    model = keras.Model(inputs, keras.layers.Conv2D(4, 3, name="my_conv")(inputs), name="mine")
-    with pytest.raises(ValueError) as err:
-        cnnblocks.feature_extractor(model)
-    message = str(err.value)
-    assert "'mine'" in message and "fit no known family" in message
-    for expected in ("conv2_block", "block3_conv", "block12_add", "mixed7",
-                     "inception_3b_concat"):
-        assert expected in message
-    assert "my_conv" in message
-    assert features.model_family(model) is None
+    x = keras.layers.Conv2D(8, 3, strides=2, padding="same", name="a")(inputs)   # 16
+    x = keras.layers.Conv2D(8, 3, strides=2, padding="same", name="b")(x)        # 8, C2
+    x = keras.layers.Conv2D(8, 3, padding="same", name="c")(x)                   # 8, C2
+    x = keras.layers.Conv2D(16, 3, strides=2, padding="same", name="d")(x)       # 4, C3
+    model = keras.Model(inputs, x, name="mine")
+    assert features.stage_layers(model) == {"C1": "a", "C2": "c", "C3": "d"}
+    assert list(cnnblocks.feature_extractor(model).output) == ["C2", "C3"]  # those it has
+    with pytest.raises(ValueError, match=r"\['C4', 'C5'\] in model 'mine'.*\[16, 32\]"):
+        cnnblocks.feature_extractor(model, ["C4", "C5"])
 
 
 @pytest.mark.parametrize("bad,error,echo", [
     ("C3", TypeError, "'C3'"),
-    (["C1", "C3"], ValueError, "'C1'"),
+    (["C6", "C3"], ValueError, "'C6'"),
     ([], TypeError, "[]"),
 ], ids=["string", "unknown", "empty"])
 def test_feature_extractor_bad_stages(bad, error, echo):
@@ -133,7 +162,7 @@ def test_feature_extractor_bad_stages(bad, error, echo):
 
 
 def test_feature_extractor_refuses_a_non_model():
-    with pytest.raises(TypeError, match="`model` must be a keras.Model, received 'resnet50'"):
+    with pytest.raises(TypeError, match="`model` must be a keras.Model, received str"):
         cnnblocks.feature_extractor("resnet50")
 
 

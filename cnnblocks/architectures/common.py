@@ -141,14 +141,10 @@ def input_shape_for(input_shape, *, default_size, min_size, data_format, require
     return shape
 
 
-def model_input(input_tensor, input_shape, *, default_size, min_size, include_top, weights,
-                data_format):
+def model_input(input_tensor, shape):
     """Returns `(inputs, x)` for a builder: what `keras.Model` takes (the source inputs of
-    `input_tensor`, or a new `keras.Input`, numbered by Keras) and the image tensor."""
-    if input_tensor is not None and input_shape is None:
-        input_shape = tuple(input_tensor.shape[1:]) if hasattr(input_tensor, "shape") else None
-    shape = input_shape_for(input_shape, default_size=default_size, min_size=min_size,
-                            data_format=data_format, require_static=include_top, weights=weights)
+    `input_tensor`, or a new `keras.Input` of `shape`, numbered by Keras) and the image
+    tensor."""
     if input_tensor is None:
         x = keras.Input(shape=shape)
         return x, x
@@ -205,10 +201,14 @@ def build(entry, body, *, include_top, weights, input_tensor, input_shape, pooli
                                  entry=entry)
     check.layer_prefix(name, "name")
     data_format, axis = resolve_data_format(None)
-    inputs, x = model_input(input_tensor, input_shape, default_size=entry.default_size,
-                            min_size=min_size, include_top=include_top, weights=weights,
-                            data_format=data_format)
+    if input_tensor is not None and input_shape is None:
+        input_shape = tuple(input_tensor.shape[1:]) if hasattr(input_tensor, "shape") else None
+    shape = input_shape_for(input_shape, default_size=entry.default_size, min_size=min_size,
+                            data_format=data_format, require_static=include_top, weights=weights)
+    # The weight file is found (and checked) before anything is built: offline, the error
+    # comes at once.
     weight_path = weight_files.resolve(weights, entry, include_top)
+    inputs, x = model_input(input_tensor, shape)
     ctx = BuildContext(data_format=data_format, axis=axis, include_top=include_top,
                        pooling=pooling, classes=classes,
                        classifier_activation=classifier_activation, options=dict(options or {}))

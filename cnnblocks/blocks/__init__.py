@@ -5,12 +5,14 @@ from cnnblocks.blocks.inception import inception_module, naive_inception_module
 from cnnblocks.blocks.inception_v3 import (inception_v3_a, inception_v3_b, inception_v3_c,
                                            inception_v3_reduction_a, inception_v3_reduction_b)
 from cnnblocks.blocks.residual import bottleneck_module, residual_module
+from cnnblocks.blocks.squeezenet import fire_module
 from cnnblocks.blocks.vgg import vgg_block
 from cnnblocks.blocks.xception import xception_module
 
 __all__ = [
     "bottleneck_module",
     "conv_bn_act",
+    "fire_module",
     "inception_module",
     "inception_v3_a",
     "inception_v3_b",

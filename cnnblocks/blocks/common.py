@@ -129,6 +129,17 @@ def conv_bn_act(
     Returns:
         The output tensor: `filters` channels, spatial size divided by `strides`
         (rounded up for `"same"`).
+
+    Parameters:
+        `k_h k_w c f` weights (`k_h k_w c + c f` when separable), plus `f` biases with
+        `use_bias`, plus BN's `4 f` (`3 f` without scale).
+
+    Example:
+        >>> import keras
+        >>> from cnnblocks.blocks import conv_bn_act
+        >>> y = conv_bn_act(keras.Input((56, 56, 64)), 128, 3, strides=2, name="conv")
+        >>> tuple(y.shape)
+        (None, 28, 28, 128)
     """
     data_format, axis = resolve_data_format(data_format)
     filters = check.positive_int(filters, "filters")
