@@ -19,8 +19,9 @@ setup(
     license="Apache-2.0",
     python_requires=">=3.10",
     packages=find_packages(include=["cnnblocks", "cnnblocks.*"]),
+    package_data={"cnnblocks": ["data/*.json"]},
     install_requires=[
-        "keras>=3.8",
+        "keras>=3.8,<4",
         "numpy>=1.26",
         "pydot>=3.0.2",
         "pillow>=10",

@@ -9,10 +9,13 @@ weights.
 
 import pytest
 
-from cnnblocks.blocks import (bottleneck_module, conv_bn_act, inception_module, inception_v3_a,
-                              inception_v3_b, inception_v3_c, inception_v3_reduction_a,
-                              inception_v3_reduction_b, naive_inception_module,
-                              residual_module, vgg_block, xception_module)
+import cnnblocks
+
+from cnnblocks.blocks import (bottleneck_module, conv_bn_act, fire_module, inception_module,
+                              inception_v3_a, inception_v3_b, inception_v3_c,
+                              inception_v3_reduction_a, inception_v3_reduction_b,
+                              naive_inception_module, residual_module, vgg_block,
+                              xception_module)
 from harness import build, check_block
 
 
@@ -133,6 +136,10 @@ BLOCKS = [
      v3(1, 1280, 320) + v3(1, 1280, 384) + v3((1, 3), 384, 384) + v3((3, 1), 384, 384)
      + v3(1, 1280, 448) + v3(3, 448, 384) + v3((1, 3), 384, 384) + v3((3, 1), 384, 384)
      + v3(1, 1280, 192), (4, 4, 2048)),
+    # --- SqueezeNet (Iandola et al. 2016, Table 1: fire2, s1x1 16, e1x1 64, e3x3 64 on 96
+    # channels: 11,920 parameters) ---
+    ("fire2", lambda x, name: fire_module(x, 16, 64, 64, name=name), (9, 9, 96),
+     conv(1, 96, 16) + conv(1, 16, 64) + conv(3, 16, 64), (9, 9, 128)),
     # --- the shared unit ---
     ("conv_bn_act", lambda x, name: conv_bn_act(x, 8, 3, strides=2, name=name), (9, 9, 3),
      conv(3, 3, 8) + bn(8), (5, 5, 8)),
@@ -223,13 +230,24 @@ def test_inception_v3_c_inner_concat_names():
     assert {"mixed9", "mixed9_0", "c2"} <= _names(model)
 
 
-def test_unnamed_blocks_get_unique_keras_names():
+def test_unnamed_blocks_get_unique_prefixes():
     import keras
     x = keras.Input((8, 8, 4))
     y = residual_module(residual_module(x, 4), 4)
     model = keras.Model(x, y)
     names = [layer.name for layer in model.layers]
     assert len(names) == len(set(names))
+    first, second = (row.name for row in cnnblocks.summarize(model))
+    assert first.startswith("residual_module") and second.startswith("residual_module")
+    assert f"{second}_1_conv" in names and f"{second}_out" in names
+
+
+@pytest.mark.parametrize("name, message", [("", TypeError), ("a/b", ValueError),
+                                           (3, TypeError)])
+def test_block_names_are_checked(name, message):
+    import keras
+    with pytest.raises(message, match="`name`"):
+        fire_module(keras.Input((8, 8, 4)), 2, 2, 2, name=name)
 
 
 def test_batchnorm_inception_module():
