@@ -19,6 +19,7 @@ setup(
     license="Apache-2.0",
     python_requires=">=3.10",
     packages=find_packages(include=["cnnblocks", "cnnblocks.*"]),
+    py_modules=["cnnblocks_cli"],  # the console script: --help, --version, list without Keras
     package_data={"cnnblocks": ["data/*.json"]},
     install_requires=[
         "keras>=3.8,<4",
@@ -38,7 +39,7 @@ setup(
             "myst-parser>=3",
         ],
     },
-    entry_points={"console_scripts": ["cnnblocks=cnnblocks.cli:main"]},
+    entry_points={"console_scripts": ["cnnblocks=cnnblocks_cli:main"]},
     classifiers=[
         "Programming Language :: Python :: 3",
         "Topic :: Scientific/Engineering :: Artificial Intelligence",

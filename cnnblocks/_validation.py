@@ -1,10 +1,77 @@
-"""Argument checks shared by every block and builder.
+"""Argument checks shared by every public function: blocks, builders, `create_model`, analysis,
+diagrams, rewrites, `classify` and the layers.
 
-Each check raises early with a message that names the argument and echoes the value received,
-so that a bad call never surfaces as a stack trace from deep inside Keras.
+Each check raises early with one short message that names the argument and echoes the value
+received (`describe` keeps the echo short: an array or tensor is shown by its type and shape,
+never its contents), so that a bad call never surfaces as a stack trace from deep inside Keras.
+The rules: bools are bools (not truthy strings or 0/1); epsilons and other positive constants
+are finite and > 0; names are non-empty strings without `/`; inputs are Keras tensors of the
+right rank with a known channel count; activations are resolved up front.
 """
 
+import math
 import numbers
+
+
+def describe(value, limit=80):
+    """A short text for `value` in a message: arrays and tensors by type and shape, anything
+    else by its repr, cut to `limit` characters."""
+    shape = getattr(value, "shape", None)
+    if shape is not None and not isinstance(value, (str, bytes, numbers.Number)):
+        try:
+            shape = tuple(shape)
+        except TypeError:
+            shape = "?"
+        return f"{type(value).__name__} of shape {shape}"
+    text = repr(value)
+    return text if len(text) <= limit else text[:limit - 3] + "..."
+
+
+def boolean(value, arg):
+    """Returns `value` if it is a bool (`True`/`False`, NumPy's too), else TypeError."""
+    if isinstance(value, bool) or type(value).__name__ == "bool_":
+        return bool(value)
+    raise TypeError(f"`{arg}` must be True or False, received {describe(value)}.")
+
+
+def positive_number(value, arg, *, allow_zero=False):
+    """Returns `value` as a float if it is a finite real number > 0 (>= 0 with `allow_zero`)."""
+    if isinstance(value, bool) or not isinstance(value, numbers.Real):
+        raise TypeError(f"`{arg}` must be a number, received {describe(value)}.")
+    if not math.isfinite(value) or value < 0 or (value == 0 and not allow_zero):
+        bound = ">= 0" if allow_zero else "> 0"
+        raise ValueError(f"`{arg}` must be a finite number {bound}, received {value!r}.")
+    return float(value)
+
+
+def fraction(value, arg):
+    """Returns `value` as a float in [0, 1) (a dropout or drop-connect rate)."""
+    if isinstance(value, bool) or not isinstance(value, numbers.Real):
+        raise TypeError(f"`{arg}` must be a number in [0, 1), received {describe(value)}.")
+    if not 0.0 <= value < 1.0:
+        raise ValueError(f"`{arg}` must be in [0, 1), received {value!r}.")
+    return float(value)
+
+
+def activation(value, arg="activation", *, allow_none=True):
+    """Resolves an activation (a name Keras knows, a callable, or None) now, so that a typo is
+    reported against `arg`; returns `value` unchanged."""
+    if value is None:
+        if allow_none:
+            return None
+        raise TypeError(f"`{arg}` must be an activation name or callable, received None.")
+    if isinstance(value, str):
+        import keras
+        try:
+            keras.activations.get(value)
+        except (ValueError, TypeError):
+            raise ValueError(f"`{arg}` must be an activation Keras knows (e.g. 'relu', "
+                             f"'softmax', 'linear') or None; received {value!r}.") from None
+        return value
+    if callable(value):
+        return value
+    raise TypeError(f"`{arg}` must be an activation name, a callable or None, received "
+                    f"{describe(value)}.")
 
 
 def positive_int(value, arg):
@@ -19,7 +86,7 @@ def positive_int(value, arg):
         ValueError: `value` is zero or negative.
     """
     if isinstance(value, bool) or not isinstance(value, numbers.Integral):
-        raise TypeError(f"`{arg}` must be a positive integer, received {value!r} "
+        raise TypeError(f"`{arg}` must be a positive integer, received {describe(value)} "
                         f"(type {type(value).__name__}).")
     if value <= 0:
         raise ValueError(f"`{arg}` must be a positive integer, received {value!r}.")
@@ -32,7 +99,7 @@ def positive_ints(values, arg):
         return (positive_int(values, arg),)
     if not isinstance(values, (list, tuple)) or not values:
         raise TypeError(f"`{arg}` must be a positive integer or a non-empty list of them, "
-                        f"received {values!r}.")
+                        f"received {describe(values)}.")
     return tuple(positive_int(v, f"{arg}[{i}]") for i, v in enumerate(values))
 
 
@@ -41,21 +108,25 @@ def pair(value, arg):
     if isinstance(value, (list, tuple)):
         if len(value) != 2:
             raise ValueError(f"`{arg}` must be an integer or a pair of integers, "
-                             f"received {value!r}.")
+                             f"received {describe(value)}.")
         return (positive_int(value[0], arg), positive_int(value[1], arg))
     try:
         v = positive_int(value, arg)
     except TypeError:
         raise TypeError(f"`{arg}` must be a positive integer or a pair of them, "
-                        f"received {value!r}.") from None
+                        f"received {describe(value)}.") from None
     return (v, v)
 
 
 def choice(value, arg, choices):
     """Returns `value` if it is one of `choices`, else raises ValueError listing them."""
-    if value not in choices:
+    try:
+        known = value in choices
+    except (TypeError, ValueError):  # an array compared with strings
+        known = False
+    if not known or isinstance(value, bool) and not any(c is value for c in choices):
         allowed = ", ".join(repr(c) for c in choices)
-        raise ValueError(f"`{arg}` must be one of {allowed}; received {value!r}.")
+        raise ValueError(f"`{arg}` must be one of {allowed}; received {describe(value)}.")
     return value
 
 
@@ -69,12 +140,13 @@ def nonempty_str_or_none(value, arg):
 
 
 def image_tensor(x, arg="x"):
-    """Checks that `x` is a rank-4 tensor (batch, height, width, channels) and returns its shape."""
-    shape = getattr(x, "shape", None)
-    if shape is None:
+    """Checks that `x` is a symbolic Keras tensor of rank 4 (batch, height, width, channels)
+    and returns its shape."""
+    import keras
+    if not keras.utils.is_keras_tensor(x):
         raise TypeError(f"`{arg}` must be a Keras tensor of rank 4 (e.g. from keras.Input), "
-                        f"received {type(x).__name__}: {x!r:.80}.")
-    shape = tuple(shape)
+                        f"received {describe(x)}.")
+    shape = tuple(x.shape)
     if len(shape) != 4:
         raise ValueError(f"`{arg}` must be a rank-4 tensor (batch, height, width, channels); "
                          f"received a tensor of shape {shape}.")
@@ -87,7 +159,8 @@ def layer_prefix(value, arg="name"):
     if value is None:
         return None
     if not isinstance(value, str) or not value:
-        raise TypeError(f"`{arg}` must be a non-empty string or None, received {value!r}.")
+        raise TypeError(f"`{arg}` must be a non-empty string or None, received "
+                        f"{describe(value)}.")
     if "/" in value:
         raise ValueError(f"`{arg}` must not contain '/', received {value!r}.")
     return value

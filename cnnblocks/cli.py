@@ -1,23 +1,21 @@
-"""The `cnnblocks` command line."""
+"""The `cnnblocks` command line: the commands' implementations.
+
+The console script is `cnnblocks_cli.main` (a module beside the package), which parses the
+arguments and answers `--help`, `--version` and `list` without importing Keras; the other
+commands run the `_cmd_*` functions here. `main` and `build_parser` are re-exported, so
+`cnnblocks.cli.main(["verify", "resnet50"])` runs a command in-process.
+"""
 
 import argparse
 import os
 import sys
 
-os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")
+import cnnblocks
+from cnnblocks_cli import build_parser, main  # noqa: F401  (the entry point and its parser)
 
-import cnnblocks  # noqa: E402
 
-
-def _cmd_list(args):
-    from cnnblocks import blocks
-    print("architectures:")
-    for name in cnnblocks.list_models():
-        print(f"  {name}")
-    print("blocks:")
-    for name in blocks.__all__:
-        print(f"  {name}")
-    return 0
+def _progress(message):
+    print(f"[cnnblocks] {message}", file=sys.stderr, flush=True)
 
 
 # --- analysis commands: verify, summary, table ------------------------------------------------
@@ -107,22 +105,13 @@ def _cmd_verify(args):
     return 1 if failures else 0
 
 
-def _input_shape(text):
-    """argparse type for `--input-shape 224,224,3`."""
-    try:
-        shape = tuple(int(v) for v in text.split(","))
-    except ValueError:
-        shape = ()
-    if len(shape) != 3 or min(shape) <= 0:
-        raise argparse.ArgumentTypeError(
-            f"--input-shape must be three positive integers H,W,C; received {text!r}")
-    return shape
-
-
 def _build_or_exit(args):
     kwargs = {} if args.input_shape is None else {"input_shape": args.input_shape}
     try:
-        return _build(args.name, **kwargs)
+        from cnnblocks import registry
+        name = registry.entry(args.name).name
+        _progress(f"building {name} ...")
+        return _build(name, **kwargs)
     except (TypeError, ValueError) as err:
         print(f"cnnblocks {args.command}: {err}", file=sys.stderr)
         return None
@@ -236,66 +225,3 @@ def _cmd_classify(args):
         return 2
     print(apps.format_results(args.images, results))
     return 0
-
-
-def build_parser():
-    """The argument parser with every subcommand."""
-    parser = argparse.ArgumentParser(
-        prog="cnnblocks", description="Milestone CNN building blocks and architectures.")
-    parser.add_argument("--version", action="version", version=f"cnnblocks {cnnblocks.__version__}")
-    sub = parser.add_subparsers(dest="command", metavar="COMMAND")
-    p = sub.add_parser("list", help="list the blocks and the registered architectures")
-    p.set_defaults(func=_cmd_list)
-    p = sub.add_parser("verify", help="build every registered architecture and compare its "
-                       "parameters, depth and multiply-adds with the published numbers")
-    p.add_argument("names", nargs="*", metavar="NAME", help="models to verify (default: all)")
-    p.set_defaults(func=_cmd_verify)
-    for command, help_text, func in (
-            ("summary", "layer-level summary: output shape, parameters, multiply-adds",
-             _cmd_summary),
-            ("table", "per-block summary, beside the paper's table where there is one",
-             _cmd_table)):
-        p = sub.add_parser(command, help=help_text)
-        p.add_argument("name", metavar="NAME", help="a registered model, e.g. resnet50")
-        p.add_argument("--input-shape", type=_input_shape, default=None, metavar="H,W,C",
-                       help="build the model for this input size (default: its own)")
-        p.set_defaults(func=func)
-    p = sub.add_parser("plot", help="draw a registered model to an SVG, PNG or PDF file")
-    p.add_argument("name", metavar="NAME", help="a registered model, e.g. resnet50")
-    p.add_argument("-o", "--output", required=True, metavar="FILE",
-                   help="the file to write: .svg, .png, .pdf, or .dot for the DOT source")
-    p.add_argument("--level", choices=("block", "layer"), default="block",
-                   help="one box per block (default) or per layer")
-    p.add_argument("--input-shape", type=_input_shape, default=None, metavar="H,W,C",
-                   help="build the model for this input size (default: its own)")
-    p.set_defaults(func=_cmd_plot)
-    p = sub.add_parser("classify", help="classify images with a registered model (top-k "
-                       "labels with probabilities; progress on stderr)")
-    p.add_argument("images", nargs="+", metavar="IMAGE", help="image files (any PIL format)")
-    p.add_argument("--model", required=True, metavar="NAME", help="a registered model, e.g. "
-                   "resnet50; its family's preprocessing and input size (224 or 299) are used")
-    p.add_argument("--weights", default="imagenet", metavar="imagenet|PATH",
-                   help="'imagenet' (default; the Keras cache, $KERAS_HOME/models, downloading "
-                   "what is missing) or a weight file for the model with its top")
-    p.add_argument("--top", type=int, default=5, metavar="K", help="labels per image (5)")
-    p.add_argument("--labels", default=None, metavar="FILE", help="class labels: keras' "
-                   "imagenet_class_index.json layout or one label per line (default: the "
-                   "ImageNet class index from the Keras cache)")
-    p.add_argument("--input-shape", type=_input_shape, default=None, metavar="H,W,C",
-                   help="build the model for this input size (not with ImageNet weights)")
-    p.set_defaults(func=_cmd_classify)
-    return parser
-
-
-def main(argv=None):
-    """Entry point of the `cnnblocks` console script; returns the exit status."""
-    parser = build_parser()
-    args = parser.parse_args(argv)
-    if not getattr(args, "func", None):
-        parser.print_help()
-        return 2
-    return args.func(args)
-
-
-if __name__ == "__main__":
-    sys.exit(main())

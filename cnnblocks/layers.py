@@ -10,16 +10,7 @@ import numbers
 import keras
 from keras import layers, ops
 
-
-def _number(value, arg, *, low, low_inclusive):
-    """Returns `value` as a float if it is a real number above `low` (or equal, if inclusive)."""
-    if isinstance(value, bool) or not isinstance(value, numbers.Real):
-        raise TypeError(f"`{arg}` must be a number, received {value!r} "
-                        f"(type {type(value).__name__}).")
-    if value < low or (value == low and not low_inclusive):
-        bound = ">=" if low_inclusive else ">"
-        raise ValueError(f"`{arg}` must be {bound} {low}, received {value!r}.")
-    return float(value)
+from cnnblocks import _validation as check
 
 
 @keras.saving.register_keras_serializable(package="cnnblocks")
@@ -77,9 +68,9 @@ class LocalResponseNormalization(layers.Layer):
         if isinstance(axis, bool) or not isinstance(axis, numbers.Integral):
             raise TypeError(f"`axis` must be an integer, received {axis!r}.")
         self.size = int(size)
-        self.alpha = _number(alpha, "alpha", low=0.0, low_inclusive=True)
-        self.beta = _number(beta, "beta", low=0.0, low_inclusive=True)
-        self.k = _number(k, "k", low=0.0, low_inclusive=False)
+        self.alpha = check.positive_number(alpha, "alpha", allow_zero=True)
+        self.beta = check.positive_number(beta, "beta", allow_zero=True)
+        self.k = check.positive_number(k, "k")
         self.axis = int(axis)
 
     def build(self, input_shape):

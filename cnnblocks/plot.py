@@ -2,11 +2,11 @@
 
 Two levels, both drawn with pydot and Graphviz' `dot`:
 
-- `level="layer"`: `keras.utils.model_to_dot` (the graph `keras.utils.plot_model` draws), with
-  settings that work for every model here. Keras' default `splines="ortho"` aborts Graphviz on
-  Xception ("trapezoid-table overflow"), so edges are plain splines; `concentrate` (merged edges,
-  another source of Graphviz crashes) is off; nodes are named after the layers instead of Python
-  object ids, so the same model always gives the same file.
+- `level="layer"`: one box per layer call (its name, what it does, e.g. `Conv2D 1x7, 192`, and
+  its output shape), the graph `keras.utils.plot_model` draws, with settings that work for
+  every model here: edges are plain splines (Keras' `splines="ortho"` aborts Graphviz on
+  Xception, "trapezoid-table overflow"), `concentrate` is off, nodes are named after the layers
+  (the same model always gives the same file), and every name is escaped (`a<b&c` draws).
 - `level="block"`: one box per block, the blocks `cnnblocks.summarize` lists
   (`cnnblocks.analysis.blocks`: recorded block calls, and structural groups for layers no record
   covers), so the diagram and the summary always agree. A box shows the block's name, its kind
@@ -35,6 +35,7 @@ import warnings
 
 import keras
 
+from cnnblocks import _graph as _graphs
 from cnnblocks import _validation as check
 from cnnblocks import analysis
 
@@ -100,19 +101,50 @@ def _new_graph(pydot, model, rankdir):
     return graph
 
 
+def _layer_text(op):
+    """What a layer does, in a few words: `Conv2D 3x3 /2, 64`, `MaxPooling2D 3x3 /2`."""
+    kind = type(op).__name__
+    config = op.get_config() if isinstance(op, keras.Layer) else {}
+    window = config.get("kernel_size") or config.get("pool_size")
+    parts = []
+    if isinstance(window, (list, tuple)) and window:
+        parts.append("x".join(map(str, window)))
+    strides = config.get("strides")
+    if isinstance(strides, (list, tuple)) and any(v != 1 for v in strides):
+        parts.append("/" + ("x".join(map(str, strides)) if len(set(strides)) > 1
+                            else str(strides[0])))
+    width = config.get("filters") or config.get("units")
+    text = " ".join([kind, *parts])
+    return f"{text}, {width}" if width else text
+
+
 def _layer_graph(pydot, model, show_shapes, rankdir):
-    """Keras' layer graph, with nodes named after layers and settings that scale."""
-    keras_graph = keras.utils.model_to_dot(model, show_shapes=show_shapes, show_layer_names=True,
-                                           rankdir=rankdir)
-    names = {str(id(layer)): _quote(layer.name) for layer in [model, *model.layers]}
+    """One box per layer call (name, what it does, output shape), named after the layers;
+    every name is escaped, so any layer name draws."""
     graph = _new_graph(pydot, model, rankdir)
-    graph.set_node_defaults(shape="plaintext")
-    for node in keras_graph.get_nodes():
-        graph.add_node(pydot.Node(names.get(node.get_name(), node.get_name()),
-                                  **node.get_attributes()))
-    for edge in keras_graph.get_edges():
-        src, dst = (names.get(e, e) for e in (edge.get_source(), edge.get_destination()))
-        graph.add_edge(pydot.Edge(src, dst, **edge.get_attributes()))
+    graph.set_node_defaults(shape="box", style="rounded,filled", fillcolor="#ffffff",
+                            fontname="Helvetica", fontsize="11", margin="0.12,0.05")
+    try:
+        calls = _graphs.trace(_graphs.functional_graph(model))
+    except ValueError:  # a subclassed model: no graph inside, one box (as Keras draws it)
+        label = f"<<b>{html.escape(model.name)}</b><br/>{html.escape(type(model).__name__)}>"
+        graph.add_node(pydot.Node(_quote(model.name), label=label))
+        return graph
+    ids = []
+    for i, call in enumerate(calls):
+        name = call.op.name
+        node_id = name if name not in ids else f"{name}#{i}"  # a shared layer's second call
+        ids.append(node_id)
+        lines = [f"<b>{html.escape(name)}</b>", html.escape(_layer_text(call.op))]
+        if show_shapes:
+            lines.append(html.escape(", ".join(analysis.format_shape(s)
+                                               for s in call.output_shapes)))
+        params = call.op.count_params() if isinstance(call.op, keras.Layer) else 0
+        graph.add_node(pydot.Node(_quote(node_id), label="<" + "<br/>".join(lines) + ">",
+                                  tooltip=_quote(f"{name}: {params:,} params")[1:-1]))
+    for j, call in enumerate(calls):
+        for p in call.parents:
+            graph.add_edge(pydot.Edge(_quote(ids[p]), _quote(ids[j])))
     return graph
 
 

@@ -70,18 +70,18 @@ def check_builder_args(*, include_top, weights, pooling, classes, classifier_act
     Raises:
         ValueError / TypeError naming the argument and the value received.
     """
-    if not isinstance(include_top, bool):
-        raise TypeError(f"`include_top` must be a bool, received {include_top!r}.")
+    check.boolean(include_top, "include_top")
     if weights is not None and not (isinstance(weights, str) and weights == "imagenet") and not (
             isinstance(weights, (str, os.PathLike)) and os.path.isfile(weights)):
         raise ValueError("`weights` must be None (random initialization), 'imagenet' or the "
-                         f"path of an existing weight file; received {weights!r:.200}.")
+                         f"path of an existing weight file; received {check.describe(weights)}.")
     if weights == "imagenet" and entry.imagenet is None:
         raise ValueError(f"`weights='imagenet'` is not available for {entry.name}: no ImageNet "
                          "weights in keras.applications' format are published for it. Use "
                          "weights=None or the path of a weight file you trained.")
     check.choice(pooling, "pooling", POOLINGS)
     classes = check.positive_int(classes, "classes")
+    check.activation(classifier_activation, "classifier_activation")
     if weights == "imagenet" and include_top and classes != 1000:
         raise ValueError("With `weights='imagenet'` and `include_top=True`, `classes` must be "
                          f"1000; received classes={classes}.")
@@ -116,7 +116,7 @@ def input_shape_for(input_shape, *, default_size, min_size, data_format, require
         return default
     if not isinstance(input_shape, (list, tuple)) or len(input_shape) != 3:
         raise ValueError("`input_shape` must be a tuple of 3 integers (height, width, "
-                         f"channels); received {input_shape!r:.200}.")
+                         f"channels); received {check.describe(input_shape)}.")
     shape = tuple(input_shape)
     for dim in shape:
         if dim is not None:
@@ -147,9 +147,6 @@ def model_input(input_tensor, shape):
     tensor."""
     if input_tensor is None:
         x = keras.Input(shape=shape)
-        return x, x
-    if not keras.utils.is_keras_tensor(input_tensor):
-        x = keras.Input(tensor=input_tensor, shape=shape)
         return x, x
     return keras.utils.get_source_inputs(input_tensor), input_tensor
 
@@ -201,8 +198,22 @@ def build(entry, body, *, include_top, weights, input_tensor, input_shape, pooli
                                  entry=entry)
     check.layer_prefix(name, "name")
     data_format, axis = resolve_data_format(None)
-    if input_tensor is not None and input_shape is None:
-        input_shape = tuple(input_tensor.shape[1:]) if hasattr(input_tensor, "shape") else None
+    if input_tensor is not None:
+        if not keras.utils.is_keras_tensor(input_tensor):
+            raise TypeError("`input_tensor` must be None or a Keras tensor (e.g. keras.Input(...)"
+                            f" or a layer's output); received {check.describe(input_tensor)}.")
+        given = tuple(input_tensor.shape[1:])
+        if len(given) != 3:
+            raise ValueError("`input_tensor` must be a batch of images (rank 4); received a "
+                             f"tensor of shape {tuple(input_tensor.shape)}.")
+        if input_shape is not None and (
+                not isinstance(input_shape, (list, tuple)) or len(input_shape) != 3 or any(
+                    a is not None and b is not None and a != b
+                    for a, b in zip(input_shape, given))):
+            raise ValueError(f"`input_shape` {check.describe(input_shape)} conflicts with "
+                             f"`input_tensor`'s shape {given}; give one of them.")
+        if input_shape is None:
+            input_shape = given
     shape = input_shape_for(input_shape, default_size=entry.default_size, min_size=min_size,
                             data_format=data_format, require_static=include_top, weights=weights)
     # The weight file is found (and checked) before anything is built: offline, the error

@@ -8,8 +8,6 @@ biases, 5x5 convolutions in the 5x5 branches, optional auxiliary classifiers) is
 this module, Table 1 with its exact counts included.
 """
 
-import numbers
-
 from keras import layers
 
 from cnnblocks import _validation as check
@@ -96,13 +94,8 @@ def _aux_tower(x, prefix, *, classes, classifier_activation, norm, data_format):
 def _check_googlenet_args(*, include_top, weights, aux_classifiers, normalization, dropout):
     """The checks specific to GoogLeNet, before the shared ones."""
     check.choice(normalization, "normalization", NORMALIZATIONS)
-    if not isinstance(aux_classifiers, bool):
-        raise TypeError(f"`aux_classifiers` must be a bool, received {aux_classifiers!r}.")
-    if isinstance(dropout, bool) or not isinstance(dropout, numbers.Real):
-        raise TypeError(f"`dropout` must be a number in [0, 1), received {dropout!r} "
-                        f"(type {type(dropout).__name__}).")
-    if not 0.0 <= dropout < 1.0:
-        raise ValueError(f"`dropout` must be in [0, 1), received {dropout!r}.")
+    check.boolean(aux_classifiers, "aux_classifiers")
+    check.fraction(dropout, "dropout")
     if isinstance(weights, str) and weights == "imagenet":
         raise ValueError("`weights='imagenet'` is not available for GoogLeNet: the paper's "
                          "weights were never released in keras.applications' format and "

@@ -287,11 +287,16 @@ FAMILY = fam.Family(
     paper="Simonyan & Zisserman, Very Deep Convolutional Networks for Large-Scale Image "
           "Recognition, ICLR 2015",
     url="https://arxiv.org/abs/1409.1556",
-    models=tuple(
-        fam.ModelEntry(name=f"vgg{d}", title=f"VGG-{d}", builder=builder, default_size=224,
-                       imagenet=_IMAGENET.get(d), reference=_reference(d),
-                       keras_name=f"VGG{d}" if d in _IMAGENET else None)
-        for d, builder in ((11, VGG11), (13, VGG13), (16, VGG16), (19, VGG19))),
+    models=(
+        fam.ModelEntry(name="vgg11", title="VGG-11", builder=VGG11, default_size=224,
+                       reference=_reference(11)),
+        fam.ModelEntry(name="vgg13", title="VGG-13", builder=VGG13, default_size=224,
+                       reference=_reference(13)),
+        fam.ModelEntry(name="vgg16", title="VGG-16", builder=VGG16, default_size=224,
+                       imagenet=_IMAGENET[16], reference=_reference(16), keras_name="VGG16"),
+        fam.ModelEntry(name="vgg19", title="VGG-19", builder=VGG19, default_size=224,
+                       imagenet=_IMAGENET[19], reference=_reference(19), keras_name="VGG19"),
+    ),
     preprocess_input=preprocess_input,
     decode_predictions=decode_predictions,
     preprocessing="caffe: RGB to BGR, ImageNet mean subtracted, no scaling",

@@ -44,6 +44,16 @@ def channels(shape, data_format):
     return shape[-1] if data_format == "channels_last" else shape[1]
 
 
+def check_options(**options):
+    """Checks a block's common options by their names: `bn_epsilon` a finite number > 0, the
+    flags (`use_bias`, `batch_norm`, `bn_scale`, `pool`, ...) bools."""
+    for arg, value in options.items():
+        if arg == "bn_epsilon":
+            check.positive_number(value, arg)
+        else:
+            check.boolean(value, arg)
+
+
 def check_input(x, data_format, *, min_size=1, why="the block", arg="x"):
     """Validates a block's input tensor; returns its shape.
 
@@ -146,6 +156,14 @@ def conv_bn_act(
     kernel_size = check.pair(kernel_size, "kernel_size")
     strides = check.pair(strides, "strides")
     check.choice(padding, "padding", ("same", "valid"))
+    check_options(use_bias=use_bias, batch_norm=batch_norm, bn_scale=bn_scale,
+                  separable=separable, bn_epsilon=bn_epsilon)
+    check.activation(activation)
+    check_input(x, data_format)
+    if suffixes is not None and (not isinstance(suffixes, (list, tuple)) or len(suffixes) != 3
+                                 or not all(isinstance(s, str) for s in suffixes)):
+        raise TypeError("`suffixes` must be None or three strings (conv, bn, activation), "
+                        f"received {check.describe(suffixes)}.")
     if suffixes is None:
         suffixes = ("_conv", "_bn", f"_{activation}" if isinstance(activation, str) else "_act")
     conv_name, bn_name, act_name = (layer_name(name, s) for s in suffixes)

@@ -19,7 +19,8 @@ import functools
 from keras import layers
 
 from cnnblocks import _validation as check
-from cnnblocks.blocks.common import check_input, conv_bn_act, layer_name, resolve_data_format
+from cnnblocks.blocks.common import (check_input, check_options, conv_bn_act, layer_name,
+                                     resolve_data_format)
 from cnnblocks.identity import block_function
 
 
@@ -29,6 +30,7 @@ def _prepare(x, widths, name, data_format, use_bias, bn_scale, bn_epsilon, min_s
     data_format, axis = resolve_data_format(data_format)
     for arg, value in widths.items():
         check.positive_int(value, arg)
+    check_options(use_bias=use_bias, bn_scale=bn_scale, bn_epsilon=bn_epsilon)
     check_input(x, data_format, min_size=min_size, why=why)
 
     def unit(t, filters, kernel_size, branch, *, strides=1, padding="same"):

@@ -10,8 +10,8 @@ as in keras.applications, so weight order matches.
 from keras import layers
 
 from cnnblocks import _validation as check
-from cnnblocks.blocks.common import (channels, check_input, conv_bn_act, layer_name,
-                                     resolve_data_format, stride_text)
+from cnnblocks.blocks.common import (channels, check_input, check_options, conv_bn_act,
+                                     layer_name, resolve_data_format, stride_text)
 from cnnblocks.identity import block_function
 
 SHORTCUTS = ("auto", "identity", "projection")
@@ -90,6 +90,7 @@ def residual_module(x, filters, *, strides=1, shortcut="auto", batch_norm=True, 
     """
     data_format, filters, strides, c_in = _check_common(x, filters, strides, shortcut, name,
                                                         data_format)
+    check_options(batch_norm=batch_norm, use_bias=use_bias, bn_epsilon=bn_epsilon)
     unit = _unit(batch_norm, use_bias, bn_epsilon, data_format)
     sc = _shortcut(x, filters, strides, shortcut, in_channels=c_in, unit=unit, name=name)
     y = unit(x, filters, 3, strides=strides, name=name, suffixes=("_1_conv", "_1_bn", "_1_relu"))
@@ -139,6 +140,7 @@ def bottleneck_module(x, filters, *, strides=1, expansion=4, shortcut="auto", st
                                                         data_format)
     expansion = check.positive_int(expansion, "expansion")
     check.choice(stride_on, "stride_on", STRIDE_ON)
+    check_options(use_bias=use_bias, bn_epsilon=bn_epsilon)
     unit = _unit(True, use_bias, bn_epsilon, data_format)
     out = expansion * filters
     sc = _shortcut(x, out, strides, shortcut, in_channels=c_in, unit=unit, name=name)

@@ -4,7 +4,8 @@ Recognition", ICLR 2015, https://arxiv.org/abs/1409.1556)."""
 from keras import layers
 
 from cnnblocks import _validation as check
-from cnnblocks.blocks.common import check_input, conv_bn_act, layer_name, resolve_data_format
+from cnnblocks.blocks.common import (check_input, check_options, conv_bn_act, layer_name,
+                                     resolve_data_format)
 from cnnblocks.identity import block_function
 
 
@@ -49,8 +50,8 @@ def vgg_block(x, filters, convs=2, *, kernel_size=3, activation="relu", pool=Tru
     filters = check.positive_int(filters, "filters")
     convs = check.positive_int(convs, "convs")
     check.pair(kernel_size, "kernel_size")
-    if not isinstance(pool, bool):
-        raise TypeError(f"`pool` must be a bool, received {pool!r}.")
+    check_options(pool=pool)
+    check.activation(activation)
     check_input(x, data_format, min_size=2 if pool else 1, why="2x2/2 max pooling")
     for i in range(1, convs + 1):
         x = conv_bn_act(x, filters, kernel_size, batch_norm=False, activation=activation,

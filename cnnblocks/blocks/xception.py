@@ -18,8 +18,8 @@ Unlike ResNet, the add takes `[residual, shortcut]` (keras.applications' order).
 from keras import layers
 
 from cnnblocks import _validation as check
-from cnnblocks.blocks.common import (channels, check_input, conv_bn_act, layer_name,
-                                     resolve_data_format)
+from cnnblocks.blocks.common import (channels, check_input, check_options, conv_bn_act,
+                                     layer_name, resolve_data_format)
 from cnnblocks.identity import block_function
 
 SHORTCUTS = ("auto", "identity", "projection")
@@ -67,9 +67,7 @@ def xception_module(x, filters, *, pool=False, activate_first=True, shortcut="au
     widths = (check.positive_int(filters, "filters"),) * 3 \
         if isinstance(filters, int) and not isinstance(filters, bool) \
         else check.positive_ints(filters, "filters")
-    for arg, value in (("pool", pool), ("activate_first", activate_first)):
-        if not isinstance(value, bool):
-            raise TypeError(f"`{arg}` must be a bool, received {value!r}.")
+    check_options(pool=pool, activate_first=activate_first, bn_epsilon=bn_epsilon)
     check.choice(shortcut, "shortcut", SHORTCUTS)
     shape = check_input(x, data_format)
     c_in = channels(shape, data_format)

@@ -1,0 +1,198 @@
+"""The `cnnblocks` command (the console script): argument parsing and the quick answers.
+
+`cnnblocks --help`, `--version` and `list` are answered here without importing Keras or
+TensorFlow (well under a second): `list` reads the family modules' records as text. The other
+commands import `cnnblocks.cli` (and with it Keras) with TensorFlow's start-up log lines
+silenced, and run there. No input gives a traceback: an error is one line on stderr (exit
+status 2 for bad arguments, 1 otherwise, 130 when interrupted); `--debug` shows the traceback
+and TensorFlow's log lines.
+"""
+
+import argparse
+import ast
+import contextlib
+import importlib.util
+import os
+import re
+import sys
+from pathlib import Path
+
+#: `cnnblocks.cli` function per command.
+COMMANDS = {"verify": "_cmd_verify", "summary": "_cmd_summary", "table": "_cmd_table",
+            "plot": "_cmd_plot", "classify": "_cmd_classify"}
+
+
+def _package_dir():
+    spec = importlib.util.find_spec("cnnblocks")  # finds the package without running it
+    return Path(next(iter(spec.submodule_search_locations)))
+
+
+def version():
+    """The package version, read from `cnnblocks/__init__.py` (no import)."""
+    text = (_package_dir() / "__init__.py").read_text(encoding="utf-8")
+    return re.search(r'^__version__ = "([^"]+)"', text, re.M).group(1)
+
+
+def _literal_all(path):
+    """The literal `__all__` of a module, or None."""
+    for node in ast.parse(path.read_text(encoding="utf-8")).body:
+        if (isinstance(node, ast.Assign) and any(getattr(t, "id", None) == "__all__"
+                                                 for t in node.targets)):
+            return list(ast.literal_eval(node.value))
+    return None
+
+
+def _model_names(path):
+    """The registry names a family module records, as literals in its `ModelEntry(name=...)`
+    calls; None when one is not a literal."""
+    names = []
+    for node in ast.walk(ast.parse(path.read_text(encoding="utf-8"))):
+        if isinstance(node, ast.Call) and getattr(node.func, "attr", getattr(
+                node.func, "id", None)) == "ModelEntry":
+            value = next((k.value for k in node.keywords if k.arg == "name"), None)
+            if not isinstance(value, ast.Constant):
+                return None
+            names.append(value.value)
+    return names
+
+
+def static_listing():
+    """`(models, blocks)` from the source files, without importing anything."""
+    package = _package_dir()
+    models = []
+    for path in sorted((package / "architectures").glob("*.py")):
+        if path.stem == "common" or path.stem.startswith("_"):
+            continue
+        names = _model_names(path)
+        if names is None:  # a computed name: ask the registry itself
+            import cnnblocks
+            return cnnblocks.list_models(), _literal_all(package / "blocks" / "__init__.py")
+        models += names
+    return sorted(models), _literal_all(package / "blocks" / "__init__.py")
+
+
+def _cmd_list(args):
+    models, blocks = static_listing()
+    print("architectures:")
+    for name in models:
+        print(f"  {name}")
+    print("blocks:")
+    for name in blocks:
+        print(f"  {name}")
+    return 0
+
+
+def _input_shape(text):
+    """argparse type for `--input-shape 224,224,3`."""
+    try:
+        shape = tuple(int(v) for v in text.split(","))
+    except ValueError:
+        shape = ()
+    if len(shape) != 3 or min(shape) <= 0:
+        raise argparse.ArgumentTypeError(
+            f"--input-shape must be three positive integers H,W,C; received {text!r}")
+    return shape
+
+
+def build_parser():
+    """The argument parser with every subcommand."""
+    parser = argparse.ArgumentParser(
+        prog="cnnblocks", description="Milestone CNN building blocks and architectures.")
+    parser.add_argument("--version", action="version", version=f"cnnblocks {version()}")
+    parser.add_argument("--debug", action="store_true",
+                        help="show tracebacks and TensorFlow's log lines")
+    sub = parser.add_subparsers(dest="command", metavar="COMMAND")
+    p = sub.add_parser("list", help="list the blocks and the registered architectures")
+    p.set_defaults(func="list")
+    p = sub.add_parser("verify", help="build every registered architecture and compare its "
+                       "parameters, depth and multiply-adds with the published numbers")
+    p.add_argument("names", nargs="*", metavar="NAME", help="models to verify (default: all)")
+    p.set_defaults(func="verify")
+    for command, help_text, func in (
+            ("summary", "layer-level summary: output shape, parameters, multiply-adds",
+             "summary"),
+            ("table", "per-block summary, beside the paper's table where there is one",
+             "table")):
+        p = sub.add_parser(command, help=help_text)
+        p.add_argument("name", metavar="NAME", help="a registered model, e.g. resnet50")
+        p.add_argument("--input-shape", type=_input_shape, default=None, metavar="H,W,C",
+                       help="build the model for this input size (default: its own)")
+        p.set_defaults(func=func)
+    p = sub.add_parser("plot", help="draw a registered model to an SVG, PNG or PDF file")
+    p.add_argument("name", metavar="NAME", help="a registered model, e.g. resnet50")
+    p.add_argument("-o", "--output", required=True, metavar="FILE",
+                   help="the file to write: .svg, .png, .pdf, or .dot for the DOT source")
+    p.add_argument("--level", choices=("block", "layer"), default="block",
+                   help="one box per block (default) or per layer")
+    p.add_argument("--input-shape", type=_input_shape, default=None, metavar="H,W,C",
+                   help="build the model for this input size (default: its own)")
+    p.set_defaults(func="plot")
+    p = sub.add_parser("classify", help="classify images with a registered model (top-k "
+                       "labels with probabilities; progress on stderr)")
+    p.add_argument("images", nargs="+", metavar="IMAGE", help="image files (any PIL format)")
+    p.add_argument("--model", required=True, metavar="NAME", help="a registered model, e.g. "
+                   "resnet50; its family's preprocessing and input size (224 or 299) are used")
+    p.add_argument("--weights", default="imagenet", metavar="imagenet|PATH",
+                   help="'imagenet' (default; the Keras cache, $KERAS_HOME/models, downloading "
+                   "what is missing) or a weight file for the model with its top")
+    p.add_argument("--top", type=int, default=5, metavar="K", help="labels per image (5)")
+    p.add_argument("--labels", default=None, metavar="FILE", help="class labels: keras' "
+                   "imagenet_class_index.json layout or one label per line (default: the "
+                   "ImageNet class index from the Keras cache)")
+    p.add_argument("--input-shape", type=_input_shape, default=None, metavar="H,W,C",
+                   help="build the model for this input size (not with ImageNet weights)")
+    p.set_defaults(func="classify")
+    return parser
+
+
+
+
+@contextlib.contextmanager
+def _quiet_stderr(quiet):
+    """File descriptor 2 to /dev/null while TensorFlow starts (its C++ start-up lines bypass
+    Python and TF_CPP_MIN_LOG_LEVEL)."""
+    if not quiet:
+        yield
+        return
+    sys.stderr.flush()
+    saved = os.dup(2)
+    devnull = os.open(os.devnull, os.O_WRONLY)
+    try:
+        os.dup2(devnull, 2)
+        yield
+    finally:
+        os.dup2(saved, 2)
+        os.close(devnull)
+        os.close(saved)
+
+
+def main(argv=None):
+    """Entry point of the `cnnblocks` console script; returns the exit status."""
+    parser = build_parser()
+    args = parser.parse_args(argv)
+    if not getattr(args, "func", None):
+        parser.print_help()
+        return 2
+    if args.func == "list":
+        return _cmd_list(args)
+    os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")
+    try:
+        with _quiet_stderr(not args.debug and "keras" not in sys.modules):
+            from cnnblocks import cli
+        return getattr(cli, COMMANDS[args.func])(args)
+    except KeyboardInterrupt:
+        if args.debug:
+            raise
+        print(f"cnnblocks {args.command}: interrupted", file=sys.stderr)
+        return 130
+    except Exception as err:  # noqa: BLE001 - the CLI never prints a traceback without --debug
+        if args.debug:
+            raise
+        text = str(err).strip().splitlines()[0] if str(err).strip() else ""
+        print(f"cnnblocks {args.command}: error: {type(err).__name__}: {text[:500]} "
+              "(--debug shows the traceback)", file=sys.stderr)
+        return 2 if isinstance(err, (ValueError, TypeError)) else 1
+
+
+if __name__ == "__main__":
+    sys.exit(main())
