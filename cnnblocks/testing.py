@@ -172,8 +172,8 @@ def _params(op):
 
 def _config(layer, input_shapes):
     """The layer's architecture-defining configuration, equivalent settings made equal: a
-    negative `axis` as its positive index, and `"same"` padding of a 1x1 stride-1 window as
-    `"valid"` (both pad nothing)."""
+    negative `axis` as its positive index, and `"same"` padding of a 1x1 window as `"valid"`
+    (neither pads, at any stride)."""
     if isinstance(layer, keras.Model):
         return {}
     try:
@@ -189,10 +189,8 @@ def _config(layer, input_shapes):
     elif rank and isinstance(axis, (list, tuple)) and len(axis) == 1 and axis[0] < 0:
         config["axis"] = [axis[0] % rank]
     window = config.get("kernel_size", config.get("pool_size"))
-    strides = config.get("strides")
-    if (config.get("padding") == "same" and window is not None
-            and all(k == 1 for k in window) and all(s == 1 for s in (strides or (1,)))):
-        config["padding"] = "valid"
+    if config.get("padding") == "same" and window is not None and all(k == 1 for k in window):
+        config["padding"] = "valid"  # a 1x1 window pads nothing at any stride
     return config
 
 
@@ -262,7 +260,7 @@ def assert_same_architecture(model, reference, *, check_names=True):
     of layer types and names, so an inserted or missing layer is reported as such) the type,
     output shape, configuration (filters, kernel size, strides, activation, use_bias, ... ; not
     initializers, regularizers or dtype; equivalent settings are equal: `axis=-1` and `axis=3`
-    on a rank-4 input, `"same"` and `"valid"` padding of a 1x1 stride-1 window), weight shapes,
+    on a rank-4 input, `"same"` and `"valid"` padding of a 1x1 window), weight shapes,
     parameters and which layers feed it. Weight values are not compared.
 
     Args:
