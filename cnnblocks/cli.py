@@ -225,3 +225,7 @@ def _cmd_classify(args):
         return 2
     print(apps.format_results(args.images, results))
     return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
