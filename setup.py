@@ -37,7 +37,8 @@ setup(
             "myst-parser>=3",
         ],
     },
-    entry_points={"console_scripts": ["cnnblocks=cnnblocks.cli:main"]},
+    entry_points={"console_scripts": ["cnnblocks=cnnblocks.cli:main"],
+                  "pytest11": ["cnnblocks = cnnblocks.pytest_plugin"]},
     classifiers=[
         "Programming Language :: Python :: 3",
         "Topic :: Scientific/Engineering :: Artificial Intelligence",

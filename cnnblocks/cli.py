@@ -217,6 +217,44 @@ def _cmd_classify(args):
     return 0
 
 
+def _cmd_rf(args):
+    """`cnnblocks rf NAME|FILE.keras`: receptive fields per block (or per layer)."""
+    import keras
+
+    from cnnblocks import registry
+    from cnnblocks.receptive import receptive_field
+    source = args.model
+    input_shape = args.input_shape
+    try:
+        if source.endswith(".keras"):
+            # cnnblocks is imported: its registered classes load with safe_mode=True.
+            model = keras.models.load_model(source, compile=False, safe_mode=True)
+        else:
+            registry.entry(source, "NAME")
+            model = _build(source, **({} if input_shape is None else
+                                      {"input_shape": input_shape}))
+            input_shape = None
+        fields = receptive_field(model, input_shape=input_shape)
+    except (TypeError, ValueError, OSError) as err:
+        print(f"cnnblocks rf: {err}", file=sys.stderr)
+        return 2
+    if not args.layers:
+        print(fields.to_text())
+        return 0
+    def axes(values):  # 212, or 211x212 where the axes differ
+        return str(values[0]) if len(set(values)) == 1 else "x".join(map(str, values))
+
+    rows = []
+    for name, field in fields.layers.items():
+        if field.is_global:
+            rows.append((name, field.kind, "global", "-", "-"))
+        else:
+            rows.append((name, field.kind, axes(field.size), axes(field.stride),
+                         axes(field.padding)))
+    print(_table(("layer", "type", "RF", "stride", "padding"), rows, right=(2, 3, 4)))
+    return 0
+
+
 def build_parser():
     """The argument parser with every subcommand."""
     parser = argparse.ArgumentParser(
@@ -239,6 +277,16 @@ def build_parser():
         p.add_argument("--input-shape", type=_input_shape, default=None, metavar="H,W,C",
                        help="build the model for this input size (default: its own)")
         p.set_defaults(func=func)
+    p = sub.add_parser("rf", help="receptive field size, effective stride and effective "
+                       "padding per block of a registered model or a .keras file")
+    p.add_argument("model", metavar="NAME|FILE.keras",
+                   help="a registered model, e.g. vgg16, or a saved .keras model")
+    p.add_argument("--input-shape", type=_input_shape, default=None, metavar="H,W,C",
+                   help="the input size (default: the model's own); the effective padding of "
+                   "strided 'same' layers depends on it")
+    p.add_argument("--layers", action="store_true", help="one row per layer instead of per "
+                   "block")
+    p.set_defaults(func=_cmd_rf)
     p = sub.add_parser("plot", help="draw a registered model to an SVG, PNG or PDF file")
     p.add_argument("name", metavar="NAME", help="a registered model, e.g. resnet50")
     p.add_argument("-o", "--output", required=True, metavar="FILE",
