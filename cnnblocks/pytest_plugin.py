@@ -94,6 +94,7 @@ class ArchitectureSnapshot:
         Returns:
             The snapshot's path.
         """
+        __tracebackhide__ = True
         from cnnblocks.snapshot import assert_architecture
         if name is not None and (not isinstance(name, str) or not name):
             raise TypeError(f"`name` must be None or a non-empty str, received {name!r}.")

@@ -30,19 +30,25 @@ with, or from `input_shape`; a model with an unknown spatial size needs `input_s
 
 Several paths. Where branches merge (`Add`, `Concatenate`, ...) the unit's field is the union
 of the branches' fields: from the leftmost first pixel to the rightmost last pixel. When the
-branches are aligned (their fields share a centre, as in every Inception module and ResNet
-block) this is the branch with the largest field, Distill's "maximum over paths". When they
+branches are aligned (their fields share a centre, as in every Inception module and
+bottleneck ResNet module) this is the branch with the largest field, Distill's "maximum over
+paths". When they
 are not, the merge is reported as a misalignment (`ReceptiveFields.misalignments`, and
 `AxisField.aligned` is False downstream): the branches' fields are shifted against each other
 and the union is wider than any branch. Branches with different effective strides cannot be
 merged position by position (ValueError).
 
+Pixels read at all. Strided "valid" layers can leave the last rows or columns of the input
+unread (a 3x3/2 valid convolution on 128 pixels stops at pixel 126). `AxisField.extent` gives
+the input pixels a feature map reads at all, at the traced input size; `span(i, clip=True)`
+cuts a unit's field to them, which is exactly where its gradient can be non-zero.
+
 Global operations. After a global pooling or a `Flatten` (and anything after them, e.g. the
 classifier) a unit depends on the whole input: its field is *global* (`is_global`; `size` is
-then the number of input pixels it reads along the axis: the whole input for every cnnblocks
-architecture; stride and padding are None). Where a global summary is merged back into a
-feature map (squeeze-and-excitation: `x * sigmoid(dense(pool(x)))`), the unit keeps its local
-field and is marked `global_context`.
+then the number of input pixels it reads along the axis, its `extent`: the whole input for
+every cnnblocks architecture at its default size; stride and padding are None). Where a global
+summary is merged back into a feature map (squeeze-and-excitation:
+`x * sigmoid(dense(pool(x)))`), the unit keeps its local field and is marked `global_context`.
 
 Not handled (ValueError naming the layer): upsampling and transposed convolutions, reshapes
 of a feature map, models with several inputs, and layers this module does not know; a custom

@@ -399,10 +399,10 @@ def assert_architecture(model, path, *, layers=False, input_shape=None, update=N
         ...     print(str(err).splitlines()[1])
           block `block1` (vgg_block): filters 16 → 8; params 2,768 → 808 (-1,960); output ...
     """
+    __tracebackhide__ = True  # pytest shows the caller's line, not this function's
     path = _check_path(path)
-    for value, arg in ((create, "create"),):
-        if not isinstance(value, bool):
-            raise TypeError(f"`{arg}` must be a bool, received {value!r}.")
+    if not isinstance(create, bool):
+        raise TypeError(f"`create` must be a bool, received {create!r}.")
     if update is not None and not isinstance(update, bool):
         raise TypeError(f"`update` must be None or a bool, received {update!r}.")
     snap = snapshot(model, layers=layers, input_shape=input_shape)

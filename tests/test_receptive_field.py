@@ -23,8 +23,6 @@ are checked on their extent only).
 """
 
 import math
-import subprocess
-import sys
 
 import keras
 import numpy as np
