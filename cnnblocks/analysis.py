@@ -650,8 +650,8 @@ def summarize(model, *, input_shape=None, receptive_field=False):
         model: a functional or built Sequential `keras.Model`.
         input_shape: None or a shape without batch, as in `count_macs`. Default None.
         receptive_field: bool, whether to add each block's receptive field
-            (`cnnblocks.receptive_field`) to its row and an "RF /stride" column to the text.
-            Default False.
+            (`cnnblocks.receptive_field`) to its row and an "RF /stride" column to the text
+            (ValueError where `receptive_field` cannot follow a layer). Default False.
 
     Returns:
         A `ModelSummary`: a list of `BlockRow`s with totals; `str()` renders the table.

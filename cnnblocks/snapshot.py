@@ -4,7 +4,8 @@ A snapshot is a small JSON file holding what `cnnblocks.summarize` says about a 
 its name, kind, arguments, output shape, parameters (total and trainable), multiply-adds and
 weight depth, with the model's name, input shape and totals (optionally every layer too). The
 first `assert_architecture(model, path)` writes it; every later call compares the model with
-it and fails with a diff a person reads in seconds::
+it and fails with a diff a person reads in seconds (here GoogLeNet with 96 instead of 128
+filters in `inception_3a`'s 3x3 branch)::
 
     block `inception_3a` (inception_module): f3 128 → 96; params 163,696 → 136,016 (-27,680);
     output (28, 28, 256) → (28, 28, 224); MACs 128,049,152 → 106,373,120 (-21,676,032)

@@ -263,6 +263,7 @@ def _user_tests(pytester, f3):
 
 
 def test_plugin_records_compares_and_updates(pytester):
+    outer = snapshot._update_option  # this session's own setting, restored after each run
     _user_tests(pytester, 128)
     result = _run(pytester)
     result.assert_outcomes(passed=2)
@@ -284,7 +285,7 @@ def test_plugin_records_compares_and_updates(pytester):
     result.assert_outcomes(passed=2)
     result.stdout.fnmatch_lines([f"updated {snap}", f"updated {pytester.path / 'direct.json'}"])
     _run(pytester).assert_outcomes(passed=2)
-    assert snapshot._update_option is None  # restored after each session
+    assert snapshot._update_option == outer
 
 
 def test_fixture_names_files_after_the_test(pytester):
