@@ -19,7 +19,7 @@ from pathlib import Path
 
 #: `cnnblocks.cli` function per command.
 COMMANDS = {"verify": "_cmd_verify", "summary": "_cmd_summary", "table": "_cmd_table",
-            "plot": "_cmd_plot", "classify": "_cmd_classify"}
+            "rf": "_cmd_rf", "plot": "_cmd_plot", "classify": "_cmd_classify"}
 
 
 def _package_dir():
@@ -118,6 +118,16 @@ def build_parser():
         p.add_argument("--input-shape", type=_input_shape, default=None, metavar="H,W,C",
                        help="build the model for this input size (default: its own)")
         p.set_defaults(func=func)
+    p = sub.add_parser("rf", help="receptive field size, effective stride and effective "
+                       "padding per block of a registered model or a .keras file")
+    p.add_argument("model", metavar="NAME|FILE.keras",
+                   help="a registered model, e.g. vgg16, or a saved .keras model")
+    p.add_argument("--input-shape", type=_input_shape, default=None, metavar="H,W,C",
+                   help="the input size (default: the model's own); the effective padding of "
+                   "strided 'same' layers depends on it")
+    p.add_argument("--layers", action="store_true", help="one row per layer instead of per "
+                   "block")
+    p.set_defaults(func="rf")
     p = sub.add_parser("plot", help="draw a registered model to an SVG, PNG or PDF file")
     p.add_argument("name", metavar="NAME", help="a registered model, e.g. resnet50")
     p.add_argument("-o", "--output", required=True, metavar="FILE",

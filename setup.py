@@ -19,7 +19,9 @@ setup(
     license="Apache-2.0",
     python_requires=">=3.10",
     packages=find_packages(include=["cnnblocks", "cnnblocks.*"]),
-    py_modules=["cnnblocks_cli"],  # the console script: --help, --version, list without Keras
+    # Beside the package, so that neither imports Keras (or TensorFlow) when it starts: the
+    # console script (--help, --version, list) and the pytest plugin.
+    py_modules=["cnnblocks_cli", "cnnblocks_pytest"],
     package_data={"cnnblocks": ["data/*.json"]},
     install_requires=[
         "keras>=3.8,<4",
@@ -39,7 +41,9 @@ setup(
             "myst-parser>=3",
         ],
     },
-    entry_points={"console_scripts": ["cnnblocks=cnnblocks_cli:main"]},
+    entry_points={"console_scripts": ["cnnblocks=cnnblocks_cli:main"],
+                  # a module beside the package: pytest loads it without importing Keras
+                  "pytest11": ["cnnblocks = cnnblocks_pytest"]},
     classifiers=[
         "Programming Language :: Python :: 3",
         "Topic :: Scientific/Engineering :: Artificial Intelligence",

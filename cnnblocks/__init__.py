@@ -8,6 +8,7 @@ from cnnblocks.architectures import *  # noqa: E402,F401,F403
 from cnnblocks.registry import create_model, list_models  # noqa: E402
 from cnnblocks import published, testing  # noqa: E402
 from cnnblocks.analysis import count_macs, summarize, weight_depth  # noqa: E402
+from cnnblocks.receptive import receptive_field  # noqa: E402
 from cnnblocks.identity import block_records  # noqa: E402
 # The function `plot` shadows its module as an attribute: reach the module with
 # importlib.import_module("cnnblocks.plot").
@@ -18,7 +19,7 @@ from cnnblocks.inference import fold_batchnorm, optimize_for_inference  # noqa: 
 __all__ = [
     "__version__", "architectures", "blocks", "published", "testing",
     "create_model", "list_models",
-    "count_macs", "summarize", "weight_depth", "block_records",
+    "count_macs", "summarize", "weight_depth", "block_records", "receptive_field",
     "plot", "to_dot",
     "feature_extractor", "feature_info",
     "fold_batchnorm", "optimize_for_inference",

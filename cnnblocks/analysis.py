@@ -546,6 +546,8 @@ class BlockRow:
         macs: multiply-adds at batch 1.
         layers: names of the block's layers, in graph order.
         recorded: whether the block was recorded when built (else grouped by structure).
+        receptive_field: the block's `cnnblocks.receptive.Field` with
+            `summarize(..., receptive_field=True)`, else None.
     """
 
     name: str
@@ -559,6 +561,7 @@ class BlockRow:
     macs: int
     layers: tuple
     recorded: bool = True
+    receptive_field: object = None
 
 
 @dataclasses.dataclass(frozen=True)
@@ -601,13 +604,19 @@ class ModelSummary:
     def to_text(self, *, width=100):
         """An aligned text table (kind, widths, output, depth, parameters, MACs) with a total
         line; the widths column is cut to keep lines within `width` characters."""
-        header = ("block", "kind", "widths", "output", "depth", "params", "MACs")
+        rf = any(r.receptive_field is not None for r in self.rows)  # the optional column
+        header = ("block", "kind", "widths", "output", "depth", "params", "MACs") + (
+            ("RF /stride",) if rf else ())
         body = [(r.name, r.kind, r.label, format_shape((None,) + tuple(r.output_shape)),
-                 f"{r.depth:,}", f"{r.params:,}", f"{r.macs:,}") for r in self.rows]
-        total = ("total", "", "", "", f"{self.depth:,}", f"{self.params:,}", f"{self.macs:,}")
+                 f"{r.depth:,}", f"{r.params:,}", f"{r.macs:,}") + (
+                     (r.receptive_field.text() if r.receptive_field else "",) if rf else ())
+                for r in self.rows]
+        total = ("total", "", "", "", f"{self.depth:,}", f"{self.params:,}",
+                 f"{self.macs:,}") + (("",) if rf else ())
         lines = [header, *body, total]
-        widths = [max(len(line[i]) for line in lines) for i in range(7)]
-        spare = width - (sum(widths) + 2 * 6)
+        n = len(header)
+        widths = [max(len(line[i]) for line in lines) for i in range(n)]
+        spare = width - (sum(widths) + 2 * (n - 1))
         if spare < 0:
             widths[2] = max(6, widths[2] + spare)
 
@@ -617,7 +626,7 @@ class ModelSummary:
             return text.rjust(widths[i]) if i >= 4 else text.ljust(widths[i])
 
         def fmt(line):
-            return "  ".join(cell(line[i], i) for i in range(7)).rstrip()
+            return "  ".join(cell(line[i], i) for i in range(n)).rstrip()
 
         rule = "-" * len(fmt(header))
         shape = format_shape((None,) + tuple(self.input_shape))
@@ -637,7 +646,7 @@ def _trainable_count(op):
     return int(sum(math.prod(w.shape) for w in op.trainable_weights))
 
 
-def summarize(model, *, input_shape=None):
+def summarize(model, *, input_shape=None, receptive_field=False):
     """A per-block summary: name, kind, arguments, output shape, depth, parameters and
     multiply-adds per block.
 
@@ -650,6 +659,9 @@ def summarize(model, *, input_shape=None):
     Args:
         model: a functional or built Sequential `keras.Model`.
         input_shape: None or a shape without batch, as in `count_macs`. Default None.
+        receptive_field: bool, whether to add each block's receptive field
+            (`cnnblocks.receptive_field`) to its row and an "RF /stride" column to the text
+            (ValueError where `receptive_field` cannot follow a layer). Default False.
 
     Returns:
         A `ModelSummary`: a list of `BlockRow`s with totals; `str()` renders the table.
@@ -669,8 +681,12 @@ def summarize(model, *, input_shape=None):
         [('stem', 'vgg_block', 2768), ('head', 'head', 40970)]
     """
     calls, found = blocks(model, input_shape=input_shape)
+    fields = [None] * len(found)
+    if receptive_field:
+        from cnnblocks import receptive  # it imports this module
+        fields = receptive.block_fields(calls, found, _graph.functional_graph(model))[1]
     rows = []
-    for block in found:
+    for block, field in zip(found, fields):
         ops = list({id(calls[i].op): calls[i].op for i in block.calls}.values())
         rows.append(BlockRow(
             name=block.name, kind=block.kind, args=block.args, label=block.label,
@@ -679,7 +695,8 @@ def summarize(model, *, input_shape=None):
             params=sum(op.count_params() for op in ops if isinstance(op, keras.layers.Layer)),
             trainable_params=sum(_trainable_count(op) for op in ops),
             macs=int(sum(call_macs(calls[i]) for i in block.calls)),
-            layers=tuple(op.name for op in ops), recorded=block.recorded))
+            layers=tuple(op.name for op in ops), recorded=block.recorded,
+            receptive_field=field))
     graph = _graph.functional_graph(model)
     trainable = sum(math.prod(w.shape) for w in model.trainable_weights)
     shapes = _graph.check_input_shapes(input_shape, graph)

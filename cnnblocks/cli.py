@@ -227,5 +227,44 @@ def _cmd_classify(args):
     return 0
 
 
+def _cmd_rf(args):
+    """`cnnblocks rf NAME|FILE.keras`: receptive fields per block (or per layer)."""
+    import keras
+
+    from cnnblocks import registry
+    from cnnblocks.receptive import receptive_field
+    source = args.model
+    input_shape = args.input_shape
+    try:
+        if source.endswith(".keras"):
+            # cnnblocks is imported: its registered classes load with safe_mode=True.
+            model = keras.models.load_model(source, compile=False, safe_mode=True)
+        else:
+            registry.entry(source, "NAME")
+            model = _build(source, **({} if input_shape is None else
+                                      {"input_shape": input_shape}))
+            input_shape = None
+        fields = receptive_field(model, input_shape=input_shape)
+    except (TypeError, ValueError, OSError) as err:
+        print(f"cnnblocks rf: {err}", file=sys.stderr)
+        return 2
+    if not args.layers:
+        print(fields.to_text())
+        return 0
+
+    def axes(values):  # 212, or 211x212 where the axes differ
+        return str(values[0]) if len(set(values)) == 1 else "x".join(map(str, values))
+
+    rows = []
+    for name, field in fields.layers.items():
+        if field.is_global:
+            rows.append((name, field.kind, "global", "-", "-"))
+        else:
+            rows.append((name, field.kind, axes(field.size), axes(field.stride),
+                         axes(field.padding)))
+    print(_table(("layer", "type", "RF", "stride", "padding"), rows, right=(2, 3, 4)))
+    return 0
+
+
 if __name__ == "__main__":
     sys.exit(main())

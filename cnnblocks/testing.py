@@ -23,6 +23,7 @@ import keras
 import numpy as np
 
 from cnnblocks import _graph, analysis
+from cnnblocks.snapshot import assert_architecture  # noqa: F401 - part of this module's API
 
 #: How many difference lines a message lists before it says how many more there are.
 MAX_LINES = 20
