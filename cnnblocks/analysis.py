@@ -383,7 +383,7 @@ def _structural(calls, units, parents):
         for u in units_:
             group_of[u] = len(groups) - 1
 
-    current, pending_pad = None, []
+    current = None
     seen_module = False
     for u in trunk:
         if fixed(u):

@@ -6,7 +6,6 @@ commands run the `_cmd_*` functions here. `main` and `build_parser` are re-expor
 `cnnblocks.cli.main(["verify", "resnet50"])` runs a command in-process.
 """
 
-import argparse
 import os
 import sys
 

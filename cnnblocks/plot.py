@@ -28,7 +28,6 @@ import html
 import math
 import os
 import pathlib
-import re
 import shutil
 import subprocess
 import warnings

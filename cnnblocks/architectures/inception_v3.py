@@ -10,8 +10,6 @@ name here; the ~94 convolutions it leaves unnamed (`conv2d_12`, ...) get determi
 is in this module.
 """
 
-from keras import layers
-
 from cnnblocks import family as fam
 from cnnblocks import preprocessing
 from cnnblocks.architectures import common

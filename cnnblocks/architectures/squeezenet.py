@@ -12,7 +12,7 @@ the family is in this module.
 from keras import layers
 
 from cnnblocks import family as fam
-from cnnblocks import identity, preprocessing
+from cnnblocks import preprocessing
 from cnnblocks.architectures import common
 from cnnblocks.blocks import conv_bn_act, fire_module
 
