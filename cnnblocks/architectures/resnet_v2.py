@@ -251,10 +251,11 @@ preprocess_input, decode_predictions = preprocessing.family_utils(
 # --- Published numbers ----------------------------------------------------------------------
 # keras.applications ResNet50V2/101V2/152V2 (keras 3.15, weights=None, 1000 classes):
 # count_params() / trainable / multiply-adds measured by count_macs on keras.applications
-# (published.md). The 2015 paper's FLOPs row (3.8 / 7.6 / 11.3 x 10^9) is v1's: v2 has the
-# same convolutions but strides the last module of a stage, which runs the 3x3 of that module
-# and the first 1x1 of the next stage at the higher resolution (and the stem conv has no BN),
-# hence 3.48 G for ResNet-50 v2.
+# (published.md). The 2015 paper's FLOPs row (3.8 / 7.6 / 11.3 x 10^9) is v1's: v2 strides the
+# 3x3 of each stage's LAST module, so that 3x3 and the module's last 1x1 run at the lower
+# resolution (in v1 the whole module runs at the higher one and the next stage's first 1x1
+# strides). Per stage transition that saves 3/4 of 9 R^2 w^2 + 4 R^2 w^2 (R = 56, 28, 14 and
+# w = 64, 128, 256 give 125.2 M each): 3 x 125.2 M = 376 M, and 3.858 G (v1) - 0.376 G = 3.482 G.
 # Depth: conv1 + 3 convolutions per module + the classifier = 2 + 3 x modules:
 #   50 = 2 + 3 x 16, 101 = 2 + 3 x 33, 152 = 2 + 3 x 50 (the projections are parallel).
 _RESNET_V2 = {
@@ -294,8 +295,8 @@ def _reference(depth):
                         fam.DEPTH),
         macs=fam.measured_macs(macs, fam.KERAS_MACS.format(keras_name)),
         table=tuple(rows),
-        table_source=("He et al. 2015, Table 1 (the layout ResNet v2 keeps), with keras.applications' "
-                      "stride placement (output sizes of each stage)"),
+        table_source=("He et al. 2015, Table 1 (the layout ResNet v2 keeps; output sizes "
+                      "differ by keras.applications' stride placement)"),
         others=(("He et al. 2015 Table 1 FLOPs (v1 stride placement)",
                  fam.rounded(_RESNET_V2[depth][3] * 1e9, 0.1e9, "He et al. 2015, Table 1")),),
     )

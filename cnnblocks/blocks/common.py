@@ -192,10 +192,9 @@ def conv_bn_act(
             return layers.SeparableConv2D(filters, kernel_size, strides=strides, padding=pad,
                                           use_bias=use_bias, activation=fused,
                                           data_format=data_format, name=conv_name)(x)
-        extra = {"groups": groups} if groups > 1 else {}
         return layers.Conv2D(filters, kernel_size, strides=strides, padding=pad,
-                             use_bias=use_bias, activation=fused, data_format=data_format,
-                             name=conv_name, **extra)(x)
+                             groups=groups, use_bias=use_bias, activation=fused,
+                             data_format=data_format, name=conv_name)(x)
 
     def normalize(x):
         if batch_norm:

@@ -110,6 +110,13 @@ def inception_resnet_a(x, f1, f3_reduce, f3, f3dbl_reduce, f3dbl_1, f3dbl_2, *, 
     Parameters (conv without bias, BN without scale: 3 numbers per channel):
         each unit `k k c_in c_out + 3 c_out`, plus the 1x1 `(f1 + f3 + f3dbl_2 + 1) c`.
 
+    Note:
+        The linear 1x1 maps back to the input's channel count, which the addition needs;
+        Figures 16, 17 and 19 print fixed widths (384, 1154, 2048), two of which do not match
+        what enters those modules in the paper's network (Reduction-A gives 1152 channels,
+        Reduction-B at least 2144). `scale` defaults to the released model's factor; the
+        paper only gives the range 0.1-0.3.
+
     Example:
         >>> import keras
         >>> from cnnblocks.blocks import inception_resnet_a
@@ -151,6 +158,13 @@ def inception_resnet_b(x, f1, f7_reduce, f1x7, f7x1, *, scale=0.1, activation="r
         `c f1 + 3 f1 + c r + 3 r + 7 r a + 3 a + 7 a b + 3 b + (f1 + b + 1) c` with
         `r = f7_reduce, a = f1x7, b = f7x1`.
 
+    Note:
+        The linear 1x1 maps back to the input's channel count, which the addition needs;
+        Figures 16, 17 and 19 print fixed widths (384, 1154, 2048), two of which do not match
+        what enters those modules in the paper's network (Reduction-A gives 1152 channels,
+        Reduction-B at least 2144). `scale` defaults to the released model's factor; the
+        paper only gives the range 0.1-0.3.
+
     Example:
         >>> import keras
         >>> from cnnblocks.blocks import inception_resnet_b
@@ -190,6 +204,13 @@ def inception_resnet_c(x, f1, f3_reduce, f1x3, f3x1, *, scale=0.2, activation="r
     Parameters:
         `c f1 + 3 f1 + c r + 3 r + 3 r a + 3 a + 3 a b + 3 b + (f1 + b + 1) c` with
         `r = f3_reduce, a = f1x3, b = f3x1`.
+
+    Note:
+        The linear 1x1 maps back to the input's channel count, which the addition needs;
+        Figures 16, 17 and 19 print fixed widths (384, 1154, 2048), two of which do not match
+        what enters those modules in the paper's network (Reduction-A gives 1152 channels,
+        Reduction-B at least 2144). `scale` defaults to the released model's factor; the
+        paper only gives the range 0.1-0.3.
 
     Example:
         >>> import keras

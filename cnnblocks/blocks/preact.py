@@ -108,6 +108,12 @@ def preact_bottleneck_module(x, filters, *, strides=1, expansion=4, shortcut="au
         The 3x3 convolution is padded explicitly and symmetrically (`{name}_2_pad`, then a
         "valid" convolution), as keras.applications and the paper's Torch code do.
 
+    Note:
+        Biases follow keras.applications: none on the convolutions a BN follows (the paper's
+        Torch code has them, redundant with BN's beta), one on the last 1x1 and on the
+        projection. The stride is on the 3x3 (keras.applications, the paper's Torch code);
+        which module of a stage is strided is the architecture's choice (ResNet50V2: the last).
+
     Example:
         >>> import keras
         >>> from cnnblocks.blocks import preact_bottleneck_module
