@@ -11,8 +11,9 @@ A full run takes tens of minutes on a 2-core CPU.
     python benchmarks/bench_vs_keras.py --quick --models resnet50 --input-size 32   # smoke test
 
 What is measured, for each architecture both libraries have (VGG16, VGG19, ResNet50, ResNet101,
-ResNet152, Xception, InceptionV3), with random weights (`weights=None`), the classifier on and
-each model's ImageNet input size unless `--input-size`:
+ResNet152, Xception, InceptionV3, ResNet50V2, ResNet101V2, ResNet152V2, DenseNet121,
+DenseNet169, DenseNet201, InceptionResNetV2), with random weights (`weights=None`), the
+classifier on and each model's ImageNet input size unless `--input-size`:
 
 - build: seconds to call the builder (`keras.backend.clear_session()` before each build);
 - throughput: images per second through `tf.function(lambda x: model(x, training=False),
@@ -87,6 +88,13 @@ SHARED = {
     "resnet152": ("ResNet152", "ResNet152", 224, 32),
     "xception": ("Xception", "Xception", 299, 71),
     "inception_v3": ("InceptionV3", "InceptionV3", 299, 75),
+    "resnet50v2": ("ResNet50V2", "ResNet50V2", 224, 32),
+    "resnet101v2": ("ResNet101V2", "ResNet101V2", 224, 32),
+    "resnet152v2": ("ResNet152V2", "ResNet152V2", 224, 32),
+    "densenet121": ("DenseNet121", "DenseNet121", 224, 32),
+    "densenet169": ("DenseNet169", "DenseNet169", 224, 32),
+    "densenet201": ("DenseNet201", "DenseNet201", 224, 32),
+    "inception_resnet_v2": ("InceptionResNetV2", "InceptionResNetV2", 299, 75),
 }
 LIBRARIES = ("cnnblocks", "keras")
 BATCHES = (1, 16)

@@ -10,6 +10,12 @@ activation) it can be merged into that layer: the kernel's output channel `c` is
 `s[c]` and the bias becomes `s * bias + t`. The folded network computes the same function (up to
 float rounding) with one layer fewer per pair and one pass over the feature map less.
 
+Pre-activation networks (ResNet v2, DenseNet) also put a BN right *before* a convolution or a
+dense layer. `_input_fold_plan` folds such a BN into the layer that reads it where that is exact
+(see `input_fold_is_exact`): the kernel's input channel `c` is multiplied by `s[c]` and the
+bias gains the kernel applied to `t`. A BN followed by an activation (BN-ReLU-conv, the usual
+pre-activation unit) cannot be folded either way and stays.
+
 Both functions rebuild the model by walking its functional graph: every layer is re-created
 from its config (same class, same name), called on the new tensors in the original order, and
 given a copy of the original weights. The original model is never modified.
@@ -98,6 +104,96 @@ def _foldable(layer):
             and getattr(layer, "quantization_mode", None) is None)
 
 
+#: Layers a BatchNormalization right before them (their only input) is folded into. Only these
+#: exact types, ungrouped: the input channel `c` of their kernel is row `c` of axis -2.
+INPUT_FOLDABLE = (layers.Conv1D, layers.Conv2D, layers.Conv3D, layers.Dense)
+
+
+def _reads_no_padding(layer, input_shape):
+    """Whether the convolution `layer` reads no zero padding at `input_shape` (batch included):
+    "valid", or "same" where every spatial size `n` has total padding
+    `max((ceil(n / s) - 1) s + (k - 1) d + 1 - n, 0) = 0` (always so for a 1x1 kernel)."""
+    if layer.padding == "valid":
+        return True
+    if layer.padding != "same":  # "causal": pads on the left unless the kernel is 1
+        return all(k == 1 for k in layer.kernel_size)
+    spatial = (input_shape[1:-1] if layer.data_format == "channels_last"
+               else input_shape[2:])
+    for n, k, s, d in zip(spatial, layer.kernel_size, layer.strides, layer.dilation_rate):
+        if k == 1:
+            continue
+        if n is None or max((-(-n // s) - 1) * s + (k - 1) * d + 1 - n, 0):
+            return False
+    return True
+
+
+def input_fold_is_exact(bn, layer, input_shape):
+    """Whether folding the BatchNormalization `bn` into the layer that reads its output is
+    exact (up to float rounding). `layer` is one of `INPUT_FOLDABLE`, `input_shape` the BN's
+    output shape.
+
+    With `BN(x) = s x + t` per channel, `layer(BN(x)) = layer'(x)` where `layer'` has the
+    kernel's input channel `c` multiplied by `s[c]` and the bias `b + sum(kernel * t)`
+    (summed over the window and the input channels). This holds wherever every output reads
+    only real inputs: always for `Dense`, for "valid" convolutions and for "same" ones that
+    pad nothing at this size (1x1 kernels, or sizes that fit the stride exactly). A padded
+    convolution reads zeros of `BN(x)`; the folded one would read zeros of `x`, which BN maps
+    to `t`: the two agree only when the shift `t` is exactly 0 in every channel (then the
+    bias correction is 0 as well).
+    """
+    if isinstance(layer, layers.Dense) or _reads_no_padding(layer, input_shape):
+        return True
+    return bool(np.all(_bn_affine(bn)[1] == 0.0))
+
+
+def _input_fold_plan(graph, nodes, plan):
+    """`{id(bn_node): consumer_layer}` for every BatchNormalization folded into the layer
+    after it (the pre-activation order), where `input_fold_is_exact`.
+
+    A BN call is folded forward when it is not folded backward (`plan`), is called once, its
+    output is read by nothing but one call of an exact, ungrouped `INPUT_FOLDABLE` layer that
+    is called once in this graph (and is not a model output), and it normalizes that layer's
+    input-channel axis.
+    """
+    calls, readers = {}, {}
+    for node in nodes:
+        op = graphs.node_operation(node)
+        calls[id(op)] = calls.get(id(op), 0) + 1
+        for x in graphs.node_inputs(node):
+            readers.setdefault(id(x), []).append(node)
+    for x in keras.tree.flatten(graph.output):
+        readers.setdefault(id(x), []).append(None)
+    result = {}
+    for node in nodes:
+        bn = graphs.node_operation(node)
+        if (type(bn) is not layers.BatchNormalization or id(node) in plan or calls[id(bn)] != 1
+                or len(graphs.node_inputs(node)) != 1 or len(graphs.node_outputs(node)) != 1
+                or _training_flag(node) is True):  # batch statistics: not an affine map
+            continue
+        y = graphs.node_outputs(node)[0]
+        consumers = readers.get(id(y), [])
+        if len(consumers) != 1 or consumers[0] is None:
+            continue
+        layer = graphs.node_operation(consumers[0])
+        rank = len(y.shape)
+        if (type(layer) in INPUT_FOLDABLE and calls[id(layer)] == 1
+                and getattr(layer, "groups", 1) == 1
+                and not getattr(layer, "lora_enabled", False)
+                and getattr(layer, "quantization_mode", None) is None
+                and bn.axis % rank == _channel_axis(layer, rank)
+                and input_fold_is_exact(bn, layer, tuple(y.shape))):
+            result[id(node)] = layer
+    return result
+
+
+def _input_folded(kernel, bias, bn):
+    """`(kernel, bias)` of a layer with the BN before it folded in (float64 arrays)."""
+    scale, shift = _bn_affine(bn)
+    shaped = (-1, 1)  # the input channels are axis -2 of Conv and Dense kernels
+    folded_bias = bias + (kernel * shift.reshape(shaped)).reshape(-1, kernel.shape[-1]).sum(0)
+    return kernel * scale.reshape(shaped), folded_bias
+
+
 def _numpy(variable):
     return np.asarray(keras.ops.convert_to_numpy(variable), "float64")
 
@@ -111,8 +207,11 @@ def _bn_affine(bn):
     return scale, beta - mean * scale
 
 
-def _folded_weights(layer, bn):
-    """`{attribute: value}` of every weight of `layer`, with `bn` folded into kernel and bias."""
+def _folded_weights(layer, bn, before=None):
+    """`{attribute: value}` of every weight of `layer`, with `bn` folded into kernel and bias;
+    with `before` (the BN before the layer, see `_input_fold_plan`), `_input_folded_weights`."""
+    if before is not None:
+        return _input_folded_weights(layer, bn, before)
     scale, shift = _bn_affine(bn)
     weights = {}
     if isinstance(layer, (layers.SeparableConv1D, layers.SeparableConv2D)):
@@ -130,6 +229,18 @@ def _folded_weights(layer, bn):
     weights[name] = kernel.astype("float32")
     weights["bias"] = (bias * scale + shift).astype("float32")
     return weights
+
+
+def _input_folded_weights(layer, bn, before):
+    """Conv/Dense weights with the BN `before` folded into the input side and `bn` (the BN
+    after the layer, or None) into the output side."""
+    kernel = _numpy(layer.kernel)
+    bias = _numpy(layer.bias) if layer.use_bias else np.zeros(kernel.shape[-1])
+    kernel, bias = _input_folded(kernel, bias, before)
+    if bn is not None:
+        scale, shift = _bn_affine(bn)
+        kernel, bias = kernel * scale, bias * scale + shift
+    return {"kernel": kernel.astype("float32"), "bias": bias.astype("float32")}
 
 
 def _clone(op, config_changes):
@@ -151,6 +262,10 @@ def _rebuild(model, *, fold, compute_dtype, subject="`model`"):
     plan = _fold_plan(graph, nodes) if fold else {}
     folded_into = {id(plan[id(node)]): graphs.node_operation(node)
                    for node in nodes if id(node) in plan}
+    # BNs folded into the layer after them (pre-activation order): {id(layer): bn}.
+    before_plan = _input_fold_plan(graph, nodes, plan) if fold else {}
+    folded_before = {id(before_plan[id(node)]): graphs.node_operation(node) for node in nodes
+                     if id(node) in before_plan}
     # The layer that produces each model output once BNs are folded: it stays float32.
     output_ops = set()
     for x in keras.tree.flatten(graph.output):
@@ -164,14 +279,17 @@ def _rebuild(model, *, fold, compute_dtype, subject="`model`"):
             new = _clone(op, {})
             tensors[id(graphs.node_outputs(node)[0])] = new.output
             continue
-        if id(node) in plan:  # The BN is now part of its producer: pass the tensor through.
+        if id(node) in plan or id(node) in before_plan:
+            # The BN is now part of its producer (or its reader): pass the tensor through.
             tensors[id(graphs.node_outputs(node)[0])] = tensors[id(graphs.node_inputs(node)[0])]
             continue
         if id(op) not in clones:
             originals[id(op)] = op
             clones[id(op)] = _clone_operation(op, fold=fold, compute_dtype=compute_dtype,
                                               keep_float32=id(op) in output_ops,
-                                              folded=id(op) in folded_into, subject=subject)
+                                              folded=(id(op) in folded_into
+                                                      or id(op) in folded_before),
+                                              subject=subject)
         outputs = graphs.call_again(node, clones[id(op)], tensors)
         for x, y in zip(graphs.node_outputs(node), outputs):
             tensors[id(x)] = y
@@ -180,8 +298,9 @@ def _rebuild(model, *, fold, compute_dtype, subject="`model`"):
         old = originals[key]
         if isinstance(old, keras.Model):
             continue  # Rebuilt with its weights.
-        if key in folded_into:
-            for attribute, value in _folded_weights(old, folded_into[key]).items():
+        if key in folded_into or key in folded_before:
+            for attribute, value in _folded_weights(old, folded_into.get(key),
+                                                    before=folded_before.get(key)).items():
                 getattr(new, attribute).assign(value)
             continue
         if isinstance(old, keras.Layer):
@@ -246,7 +365,16 @@ def fold_batchnorm(model):
       `c * multiplier + m` scaled by `s[c * multiplier + m]`.
 
     A layer without a bias (`use_bias=False`, as in Xception and Inception-V3) gets one.
-    The folded layer keeps its name; the BN layer disappears. Every other layer is re-created
+    The folded layer keeps its name; the BN layer disappears.
+
+    A BN right *before* a `Conv1D/2D/3D` (ungrouped) or `Dense` layer that is its only reader
+    (pre-activation order, BN -> conv with nothing between) is folded into that layer's input
+    side where this is exact (`input_fold_is_exact`): the kernel's input channel `c` is
+    multiplied by `s[c]` and the bias gains `sum(kernel * t)`, for `Dense`, for "valid"
+    convolutions and for "same" ones that pad nothing at the model's input size (1x1 kernels);
+    a padded convolution only where the shift `t` is exactly 0. A layer can take a BN on each
+    side. BN-ReLU-conv, the pre-activation unit of ResNet v2 and DenseNet, has a ReLU between
+    and keeps its BN. Every other layer is re-created
     with its name, config and weights; BNs that cannot be folded (after an activation, after
     a layer with several consumers, shared layers) stay as they are. Nested models are rebuilt
     recursively (their BNs folded inside them). The original model is not modified.

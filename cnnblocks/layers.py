@@ -105,3 +105,46 @@ class LocalResponseNormalization(layers.Layer):
         config.update(size=self.size, alpha=self.alpha, beta=self.beta, k=self.k,
                       axis=self.axis)
         return config
+
+
+@keras.saving.register_keras_serializable(package="cnnblocks")
+class ScaledAdd(layers.Layer):
+    """The scaled residual sum of Inception-ResNet: `inputs[0] + scale * inputs[1]`.
+
+    Szegedy et al., "Inception-v4, Inception-ResNet and the Impact of Residual Connections on
+    Learning", AAAI 2017, https://arxiv.org/abs/1602.07261, section 3.3 (Figure 20): the
+    residual branch is scaled down (by 0.1 to 0.3) before it is added to the shortcut, which
+    stabilizes the training of wide residual networks. The layer has no weights; it computes
+    exactly what keras.applications' InceptionResNetV2 `CustomScaleLayer` computes (a
+    multiplication, then the addition), so the two agree bit for bit.
+
+    Args:
+        scale: float, the factor of the residual (second) input. Default 1.0.
+        **kwargs: passed to `keras.layers.Layer` (`name`, `dtype`, ...).
+
+    Returns:
+        A tensor of the inputs' shape: call it on `[shortcut, residual]`.
+
+    Example:
+        >>> import numpy as np
+        >>> from cnnblocks.layers import ScaledAdd
+        >>> ones = np.ones((1, 2, 2, 3), "float32")
+        >>> float(ScaledAdd(0.5)([ones, ones])[0, 0, 0, 0])
+        1.5
+    """
+
+    def __init__(self, scale=1.0, **kwargs):
+        super().__init__(**kwargs)
+        self.scale = check.positive_number(scale, "scale", allow_zero=True)
+
+    def call(self, inputs):
+        shortcut, residual = inputs
+        return shortcut + residual * self.scale
+
+    def compute_output_shape(self, input_shape):
+        return input_shape[0]
+
+    def get_config(self):
+        config = super().get_config()
+        config.update(scale=self.scale)
+        return config

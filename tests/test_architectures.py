@@ -760,8 +760,9 @@ def test_argument_errors(row, error):
 
 # ------------------------------------------------------------------------------ registry ----
 def test_list_models_covers_the_table():
-    assert set(cnnblocks.list_models()) == {row.name for row in ROWS}, \
-        "add a row for every registered model"
+    """The first wave's models are rows here; later families have their own parity test files,
+    and tests/test_snapshots_builtin.py covers every registered model."""
+    assert {row.name for row in ROWS} <= set(cnnblocks.list_models())
 
 
 def test_create_model():

@@ -1,10 +1,16 @@
 """The milestone CNN building blocks: each a function `block(x, <widths>, *, <options>, name)`."""
 
 from cnnblocks.blocks.common import conv_bn_act, resolve_data_format
+from cnnblocks.blocks.densenet import dense_block, transition_block
 from cnnblocks.blocks.inception import inception_module, naive_inception_module
+from cnnblocks.blocks.inception_resnet import (inception_resnet_a, inception_resnet_b,
+                                               inception_resnet_c, inception_resnet_reduction_a,
+                                               inception_resnet_reduction_b)
 from cnnblocks.blocks.inception_v3 import (inception_v3_a, inception_v3_b, inception_v3_c,
                                            inception_v3_reduction_a, inception_v3_reduction_b)
+from cnnblocks.blocks.preact import preact_bottleneck_module, preact_residual_module
 from cnnblocks.blocks.residual import bottleneck_module, residual_module
+from cnnblocks.blocks.resnext import grouped_bottleneck_module
 from cnnblocks.blocks.squeezenet import fire_module
 from cnnblocks.blocks.vgg import vgg_block
 from cnnblocks.blocks.xception import xception_module
@@ -12,16 +18,26 @@ from cnnblocks.blocks.xception import xception_module
 __all__ = [
     "bottleneck_module",
     "conv_bn_act",
+    "dense_block",
     "fire_module",
+    "grouped_bottleneck_module",
     "inception_module",
+    "inception_resnet_a",
+    "inception_resnet_b",
+    "inception_resnet_c",
+    "inception_resnet_reduction_a",
+    "inception_resnet_reduction_b",
     "inception_v3_a",
     "inception_v3_b",
     "inception_v3_c",
     "inception_v3_reduction_a",
     "inception_v3_reduction_b",
     "naive_inception_module",
+    "preact_bottleneck_module",
+    "preact_residual_module",
     "residual_module",
     "resolve_data_format",
+    "transition_block",
     "vgg_block",
     "xception_module",
 ]

@@ -4,6 +4,8 @@ The channel axis is resolved once, by the public block (or architecture) that is
 down; helpers never read Keras' global configuration themselves.
 """
 
+import numbers
+
 import keras
 from keras import layers
 
@@ -95,7 +97,28 @@ def kernel_text(kernel_size):
 
 def _conv_label(a):
     sep = "sep " if a["separable"] else ""
-    return f"{sep}{kernel_text(a['kernel_size'])} {a['filters']}{stride_text(a['strides'])}"
+    groups = f" g{a['groups']}" if a.get("groups", 1) != 1 else ""
+    return (f"{sep}{kernel_text(a['kernel_size'])} {a['filters']}{groups}"
+            f"{stride_text(a['strides'])}")
+
+
+def pad_suffix(conv_suffix):
+    """The name suffix of the explicit padding before a convolution: `_2_conv` -> `_2_pad`,
+    `_conv` -> `_pad` (keras.applications' grammar: `conv1_pad`, `conv2_block1_2_pad`), any
+    other suffix `s` -> `s + "_pad"`."""
+    if conv_suffix.endswith("conv"):
+        return conv_suffix[:-len("conv")] + "pad"
+    return conv_suffix + "_pad"
+
+
+def _padding(padding):
+    """`padding` checked: `"same"`, `"valid"` or a positive int (explicit symmetric padding)."""
+    if isinstance(padding, str):
+        return check.choice(padding, "padding", ("same", "valid"))
+    if isinstance(padding, bool) or not isinstance(padding, numbers.Integral) or padding <= 0:
+        raise ValueError("`padding` must be 'same', 'valid' or a positive integer (explicit "
+                         f"symmetric zero padding); received {padding!r}.")
+    return int(padding)
 
 
 @block_function(_conv_label)
@@ -112,6 +135,8 @@ def conv_bn_act(
     bn_epsilon=1e-3,
     activation="relu",
     separable=False,
+    groups=1,
+    preactivation=False,
     data_format=None,
     name=None,
     suffixes=None,
@@ -123,7 +148,11 @@ def conv_bn_act(
         filters: int, output channels.
         kernel_size: int or pair.
         strides: int or pair. Default 1.
-        padding: `"same"` or `"valid"`. Default `"same"`.
+        padding: `"same"`, `"valid"`, or an int `p`: explicit symmetric zero padding of `p`
+            on every side (a `ZeroPadding2D` layer named with `pad_suffix`, e.g.
+            `conv2_block1_2_pad`) then a `"valid"` convolution, as PyTorch and Caffe pad
+            (`"same"` pads (0, 1) where a stride-2 convolution meets an even size). Default
+            `"same"`.
         use_bias: bool, whether the convolution has a bias. Default True.
         batch_norm: bool, add a `BatchNormalization` after the convolution. Default True.
         bn_scale: bool, whether that BN learns gamma (InceptionV3 uses False). Default True.
@@ -131,6 +160,13 @@ def conv_bn_act(
         activation: str or None. A separate `Activation` layer when batch norm is on, else
             fused into the convolution. Default `"relu"`.
         separable: bool, use `SeparableConv2D` (depthwise then pointwise). Default False.
+        groups: int, grouped convolution (`Conv2D(groups=...)`): the input and output
+            channels are split into `groups` groups convolved separately (ResNeXt's
+            cardinality). Must divide `filters` and the input channels; not with `separable`.
+            Default 1.
+        preactivation: bool. False: convolution, BN, activation. True: BN, activation, then
+            the convolution (the pre-activation order of ResNet v2 and DenseNet); the
+            activation is then never fused into the convolution. Default False.
         data_format: `"channels_last"`, `"channels_first"` or None (Keras' setting).
         name: str or None, the prefix of the layer names.
         suffixes: triple `(conv, bn, act)` appended to `name`; default
@@ -138,11 +174,12 @@ def conv_bn_act(
 
     Returns:
         The output tensor: `filters` channels, spatial size divided by `strides`
-        (rounded up for `"same"`).
+        (rounded up for `"same"`; `(n + 2 p - k) // s + 1` for an int padding `p`).
 
     Parameters:
-        `k_h k_w c f` weights (`k_h k_w c + c f` when separable), plus `f` biases with
-        `use_bias`, plus BN's `4 f` (`3 f` without scale).
+        `k_h k_w c f / groups` weights (`k_h k_w c + c f` when separable), plus `f` biases
+        with `use_bias`, plus BN's `4 f` (`3 f` without scale; `4 c` before the convolution
+        with `preactivation`).
 
     Example:
         >>> import keras
@@ -155,9 +192,15 @@ def conv_bn_act(
     filters = check.positive_int(filters, "filters")
     kernel_size = check.pair(kernel_size, "kernel_size")
     strides = check.pair(strides, "strides")
-    check.choice(padding, "padding", ("same", "valid"))
+    padding = _padding(padding)
+    groups = check.positive_int(groups, "groups")
+    if groups > 1 and separable:
+        raise ValueError(f"`groups` must be 1 with `separable=True`; received groups={groups}.")
+    if filters % groups:
+        raise ValueError(f"`groups` must divide `filters`; received groups={groups}, "
+                         f"filters={filters}.")
     check_options(use_bias=use_bias, batch_norm=batch_norm, bn_scale=bn_scale,
-                  separable=separable, bn_epsilon=bn_epsilon)
+                  separable=separable, bn_epsilon=bn_epsilon, preactivation=preactivation)
     check.activation(activation)
     check_input(x, data_format)
     if suffixes is not None and (not isinstance(suffixes, (list, tuple)) or len(suffixes) != 3
@@ -167,13 +210,28 @@ def conv_bn_act(
     if suffixes is None:
         suffixes = ("_conv", "_bn", f"_{activation}" if isinstance(activation, str) else "_act")
     conv_name, bn_name, act_name = (layer_name(name, s) for s in suffixes)
-    fused = None if batch_norm else activation
-    conv = layers.SeparableConv2D if separable else layers.Conv2D
-    x = conv(filters, kernel_size, strides=strides, padding=padding, use_bias=use_bias,
-             activation=fused, data_format=data_format, name=conv_name)(x)
-    if batch_norm:
-        x = layers.BatchNormalization(axis=axis, epsilon=bn_epsilon, scale=bn_scale,
-                                      name=bn_name)(x)
-        if activation is not None:
+    pad_name = layer_name(name, pad_suffix(suffixes[0]))
+    fused = None if batch_norm or preactivation else activation
+
+    def convolve(x):
+        pad = padding
+        if isinstance(pad, int):
+            x = layers.ZeroPadding2D(pad, data_format=data_format, name=pad_name)(x)
+            pad = "valid"
+        if separable:
+            return layers.SeparableConv2D(filters, kernel_size, strides=strides, padding=pad,
+                                          use_bias=use_bias, activation=fused,
+                                          data_format=data_format, name=conv_name)(x)
+        return layers.Conv2D(filters, kernel_size, strides=strides, padding=pad,
+                             groups=groups, use_bias=use_bias, activation=fused,
+                             data_format=data_format, name=conv_name)(x)
+
+    def normalize(x):
+        if batch_norm:
+            x = layers.BatchNormalization(axis=axis, epsilon=bn_epsilon, scale=bn_scale,
+                                          name=bn_name)(x)
+        if activation is not None and (batch_norm or preactivation):
             x = layers.Activation(activation, name=act_name)(x)
-    return x
+        return x
+
+    return convolve(normalize(x)) if preactivation else normalize(convolve(x))
