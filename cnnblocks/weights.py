@@ -62,7 +62,7 @@ def md5_of(path):
 
 def cached_file(spec, what):
     """The local path of a published file (`WeightFile`), from the Keras cache or downloaded,
-    checked against its MD5 hash.
+    checked against its MD5 hash (where one is published: `spec.md5` None skips the check).
 
     Args:
         spec: the `WeightFile`.
@@ -86,6 +86,8 @@ def cached_file(spec, what):
                 f"{what} are not available: {spec.filename} is not in {folder} and downloading "
                 f"it from {spec.url} failed ({type(exc).__name__}: {str(exc)[:200]}). Put the "
                 f"file in that folder (or set KERAS_HOME) and try again.") from None
+    if spec.md5 is None:  # keras.applications publishes no hash of this file (MobileNet v1/v2)
+        return path
     digest = md5_of(path)
     if digest != spec.md5:
         raise WeightFileError(

@@ -180,7 +180,7 @@ def global_pooling(x, ctx):
 
 def build(entry, body, *, include_top, weights, input_tensor, input_shape, pooling, classes,
           classifier_activation, name, min_size, head=global_pool_head, checks=None,
-          options=None):
+          options=None, static_top=True):
     """Builds a registered architecture: checks, input, trunk, head, model, weights.
 
     Args:
@@ -194,6 +194,11 @@ def build(entry, body, *, include_top, weights, input_tensor, input_shape, pooli
             `global_pool_head`.
         checks: optional callable run first, for the family's own arguments.
         options: dict of the family's own arguments, passed to `body` as `ctx.options`.
+        static_top: bool, whether a top needs a static input size (True: the input defaults
+            to `entry.default_size` and must be static with a top, and the default size with
+            ImageNet weights). False for a head that takes any size (MobileNetV3's: global
+            pooling, then 1x1 convolutions): the input then defaults to `(None, None, 3)`
+            with or without a top, as keras.applications' MobileNetV3. Default True.
 
     Returns:
         The `keras.Model`.
@@ -206,7 +211,8 @@ def build(entry, body, *, include_top, weights, input_tensor, input_shape, pooli
     check.layer_prefix(name, "name")
     data_format, axis = resolve_data_format(None)
     inputs, x = model_input(input_tensor, input_shape, default_size=entry.default_size,
-                            min_size=min_size, include_top=include_top, weights=weights,
+                            min_size=min_size, include_top=include_top and static_top,
+                            weights=weights,
                             data_format=data_format)
     weight_path = weight_files.resolve(weights, entry, include_top)
     ctx = BuildContext(data_format=data_format, axis=axis, include_top=include_top,

@@ -1,9 +1,12 @@
 """The milestone CNN building blocks: each a function `block(x, <widths>, *, <options>, name)`."""
 
 from cnnblocks.blocks.common import conv_bn_act, resolve_data_format
+from cnnblocks.blocks.efficientnet import mbconv_block
 from cnnblocks.blocks.inception import inception_module, naive_inception_module
 from cnnblocks.blocks.inception_v3 import (inception_v3_a, inception_v3_b, inception_v3_c,
                                            inception_v3_reduction_a, inception_v3_reduction_b)
+from cnnblocks.blocks.mobilenet import (depthwise_separable_block, inverted_residual_block,
+                                        mobilenet_v3_block, squeeze_excite)
 from cnnblocks.blocks.residual import bottleneck_module, residual_module
 from cnnblocks.blocks.vgg import vgg_block
 from cnnblocks.blocks.xception import xception_module
@@ -11,15 +14,20 @@ from cnnblocks.blocks.xception import xception_module
 __all__ = [
     "bottleneck_module",
     "conv_bn_act",
+    "depthwise_separable_block",
     "inception_module",
     "inception_v3_a",
     "inception_v3_b",
     "inception_v3_c",
     "inception_v3_reduction_a",
     "inception_v3_reduction_b",
+    "inverted_residual_block",
+    "mbconv_block",
+    "mobilenet_v3_block",
     "naive_inception_module",
     "residual_module",
     "resolve_data_format",
+    "squeeze_excite",
     "vgg_block",
     "xception_module",
 ]
