@@ -21,7 +21,6 @@ import keras
 import cnnblocks
 from cnnblocks import registry, testing
 from cnnblocks import weights as weight_files
-from cnnblocks.architectures import efficientnet
 from cnnblocks.blocks import mbconv_block
 from harness import check_block
 from parity import (assert_keras_names, bn, conv, dw, images, max_abs_diff_after_transfer,
@@ -196,6 +195,13 @@ def test_b0_summary_one_row_per_block(row, built):
                                          + ["conv", "head"])
     assert [r.name for r in summary][2:5] == ["block1a", "block2a", "block2b"]
     assert sum(r.params for r in summary) == ours.count_params()
+
+
+@B0
+def test_b0_feature_taps(row, built):
+    ours, _ = built
+    shapes = [tuple(t.shape) for t in cnnblocks.feature_extractor(ours).outputs]
+    assert shapes == [(None, 8, 8, 24), (None, 4, 4, 40), (None, 2, 2, 112), (None, 1, 1, 1280)]
 
 
 @B0

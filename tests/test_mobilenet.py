@@ -193,11 +193,11 @@ class Row:
     build options, and the published numbers (sources in comments)."""
 
     def __init__(self, name, ours, theirs, params, trainable, notop, macs, *, pixels=(0, 255),
-                 options=None, summary=None, type_exceptions=()):
+                 options=None, summary=None, type_exceptions=(), taps=None):
         self.name, self.ours, self.theirs = name, ours, theirs
         self.params, self.trainable, self.notop, self.macs = params, trainable, notop, macs
         self.pixels, self.options, self.summary = pixels, dict(options or {}), summary
-        self.type_exceptions = type_exceptions
+        self.type_exceptions, self.taps = type_exceptions, taps
 
     def __str__(self):
         return self.name
@@ -209,22 +209,24 @@ ROWS = [
     # published.md); 568.7 M multiply-adds (count_macs on keras.applications; paper: 569 M).
     Row("mobilenet", cnnblocks.MobileNet, apps.MobileNet, 4_253_864, 4_231_976, 3_228_864,
         568.7e6, pixels=(-1, 1),
-        summary=["stem"] + ["depthwise_separable_block"] * 13 + ["head"]),
+        summary=["stem"] + ["depthwise_separable_block"] * 13 + ["head"],
+        taps=(128, 256, 512, 1024)),
     # MobileNetV2: 3,538,984 / 3,504,872 / 2,257,984; 300.8 M (paper: 300 M).
     Row("mobilenet_v2", cnnblocks.MobileNetV2, apps.MobileNetV2, 3_538_984, 3_504_872,
         2_257_984, 300.8e6, pixels=(-1, 1),
-        summary=["stem"] + ["inverted_residual_block"] * 17 + ["conv", "head"]),
+        summary=["stem"] + ["inverted_residual_block"] * 17 + ["conv", "head"],
+        taps=(24, 32, 96, 1280)),
     # MobileNetV3Small: keras 3.15 count_params() 2,554,968 / 2,542,856 / 939,120 (published.md);
     # count_macs 56.51 M at 224 (paper: 56 M).
     Row("mobilenet_v3_small", cnnblocks.MobileNetV3Small, apps.MobileNetV3Small, 2_554_968,
         2_542_856, 939_120, 56.51e6,
         summary=["preprocessing", "stem"] + ["mobilenet_v3_block"] * 11 + ["conv", "head"],
-        type_exceptions=V3_GATE),
+        type_exceptions=V3_GATE, taps=(16, 24, 48, 576)),
     # MobileNetV3Large: 5,507,432 / 5,483,032 / 2,996,352; count_macs 216.59 M (paper: 219 M).
     Row("mobilenet_v3_large", cnnblocks.MobileNetV3Large, apps.MobileNetV3Large, 5_507_432,
         5_483_032, 2_996_352, 216.59e6,
         summary=["preprocessing", "stem"] + ["mobilenet_v3_block"] * 15 + ["conv", "head"],
-        type_exceptions=V3_GATE),
+        type_exceptions=V3_GATE, taps=(24, 40, 112, 960)),
 ]
 SMALL = (64, 64, 3)
 
@@ -278,6 +280,13 @@ def test_summary_one_row_per_block(arch, built):
     summary = cnnblocks.summarize(ours)
     assert [row.kind for row in summary] == arch.summary
     assert sum(row.params for row in summary) == ours.count_params()
+
+
+def test_feature_taps_at_strides_4_to_32(arch, built):
+    """C2-C5: the last layer at strides 4, 8, 16, 32 (channels in the row)."""
+    ours, _ = built
+    shapes = [tuple(t.shape) for t in cnnblocks.feature_extractor(ours).outputs]
+    assert shapes == [(None, 64 // s, 64 // s, c) for s, c in zip((4, 8, 16, 32), arch.taps)]
 
 
 def test_multiply_adds_equal_keras_at_imagenet_size(arch, built):
@@ -405,6 +414,18 @@ def test_v3_dynamic_input_and_count_macs():
         cnnblocks.count_macs(ref)
     for size in (64, 96):  # one model, any size
         assert predict(ours, images((size, size, 3), n=1)).shape == (1, 1000)
+
+
+def test_v3_keras_file_roundtrip_keeps_blocks(tmp_path):
+    """`.keras` save and safe-mode load: same outputs, same block rows."""
+    model = cnnblocks.MobileNetV3Small(weights=None, include_top=False, pooling="avg",
+                                       input_shape=(64, 64, 3))
+    model.save(tmp_path / "v3.keras")
+    loaded = keras.models.load_model(tmp_path / "v3.keras", safe_mode=True)
+    x = images((64, 64, 3))
+    np.testing.assert_allclose(predict(loaded, x), predict(model, x), rtol=0, atol=1e-6)
+    assert [(r.name, r.kind) for r in cnnblocks.summarize(loaded)] == [
+        (r.name, r.kind) for r in cnnblocks.summarize(model)]
 
 
 @pytest.mark.parametrize("builder,theirs", [
