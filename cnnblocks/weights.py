@@ -5,7 +5,8 @@ Two promises:
 
 - **Checked.** An ImageNet file is checked against its published MD5 hash before use, including
   a file that is already in the Keras cache; a mismatch is an error that names the file to
-  delete. A file given by path is checked as far as its format allows: a truncated HDF5 file
+  delete. (keras.applications publishes no hash for MobileNet v1/v2's files: those are checked
+  only as far as their format allows, as a file given by path.) A file given by path is checked as far as its format allows: a truncated HDF5 file
   or damaged HDF5 metadata, and any damage to a `.keras` file (a zip with CRCs), is reported
   as corrupt; HDF5 keeps no checksum of the numbers themselves, so damage there is only found
   by a hash.

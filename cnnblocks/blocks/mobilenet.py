@@ -13,7 +13,7 @@ bottlenecks (v2), and the MobileNetV3 bottleneck with squeeze-and-excitation and
   depthwise convolution (k = 3 or 5), ReLU or hard-swish, and an optional squeeze-and-excite
   with a hard-sigmoid gate.
 - `squeeze_excite`: Hu et al., "Squeeze-and-Excitation Networks", CVPR 2018,
-  https://arxiv.org/abs/1709.01507 (Figure 2): global average pooling, a reducing and an
+  https://arxiv.org/abs/1709.01507 (Figure 1): global average pooling, a reducing and an
   expanding 1x1 convolution, a sigmoid (or hard-sigmoid) gate scaling the channels.
 
 Layer names follow keras.applications' grammars, so its weight files and `get_layer(...)` calls
@@ -53,9 +53,11 @@ MOBILENET_V2_BN_MOMENTUM = 0.999
 
 
 def _positive_number(value, arg):
-    if isinstance(value, bool) or not isinstance(value, numbers.Real) or not value > 0:
-        raise (TypeError if not isinstance(value, numbers.Real) or isinstance(value, bool)
-               else ValueError)(f"`{arg}` must be a positive number, received {value!r}.")
+    """`value` if it is a positive real number (not a bool)."""
+    if isinstance(value, bool) or not isinstance(value, numbers.Real):
+        raise TypeError(f"`{arg}` must be a positive number, received {value!r}.")
+    if not value > 0:
+        raise ValueError(f"`{arg}` must be a positive number, received {value!r}.")
     return value
 
 
@@ -287,7 +289,7 @@ def squeeze_excite(x, filters, *, activation="relu", gate="sigmoid", reshape=Fal
                    data_format=None, name=None, suffixes=None):
     """Squeeze-and-excitation: global average pooling, a reducing 1x1 convolution with
     `activation`, an expanding 1x1 convolution with the `gate`, and the input scaled channel by
-    channel (Hu et al. 2018, Figure 2; the fully connected layers as 1x1 convolutions).
+    channel (Hu et al. 2018, Figure 1; the fully connected layers as 1x1 convolutions).
 
     Args:
         x: rank-4 input tensor with `c` channels.
