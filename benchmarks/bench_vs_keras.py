@@ -11,9 +11,10 @@ A full run takes tens of minutes on a 2-core CPU.
     python benchmarks/bench_vs_keras.py --quick --models resnet50 --input-size 32   # smoke test
 
 What is measured, for each architecture both libraries have (VGG16, VGG19, ResNet50, ResNet101,
-ResNet152, Xception, InceptionV3, ResNet50V2, ResNet101V2, ResNet152V2, DenseNet121,
-DenseNet169, DenseNet201, InceptionResNetV2), with random weights (`weights=None`), the
-classifier on and each model's ImageNet input size unless `--input-size`:
+ResNet152, Xception, InceptionV3, ResNet50V2, ResNet101V2, ResNet152V2, DenseNet121/169/201,
+InceptionResNetV2, MobileNet, MobileNetV2, MobileNetV3Small/Large, EfficientNetB0-B7: every
+family record with a `keras_name`), with random weights (`weights=None`), the classifier on and
+each model's ImageNet input size unless `--input-size`:
 
 - build: seconds to call the builder (`keras.backend.clear_session()` before each build);
 - throughput: images per second through `tf.function(lambda x: model(x, training=False),
@@ -44,13 +45,15 @@ AVX2 AMD EPYC this was written on they were faster (keras ResNet50 at batch 16: 
 batch against 1.46 s with Eigen's kernels, one run), and they are the only kernels that fuse a
 convolution with its bias, residual add and ReLU. The page records which kernels ran.
 
-The inference table compares keras.applications ResNet50 (the baseline), cnnblocks ResNet50,
-its `fold_batchnorm` copy and its `optimize_for_inference(dtype="bfloat16")` copy, the four
-interleaved. Their error is measured against the float32 cnnblocks model on a fixed batch of 8
-random images, after the model's BN statistics were randomized (so that folding does work):
+The inference tables (ResNet50 and MobileNetV2, when in `--models`) compare the
+keras.applications model (the baseline), cnnblocks', its `fold_batchnorm` copy and its
+`optimize_for_inference(dtype="bfloat16")` copy, the four interleaved. Their error is measured
+against the float32 cnnblocks model on a fixed batch of 8 random images, after the model's BN
+statistics were randomized (so that folding does work):
 max |difference| / max |reference| over the softmax outputs, and the mean overlap of the top-5
-classes. Goals: folded >= 1.15x keras' images/s at batch 16, folded + bfloat16 >= 1.5x; these
-speed-ups get `--inference-repeats` samples.
+classes. Goals (`INFERENCE_GOALS`): ResNet50 folded >= 1.15x keras' images/s at batch 16,
+folded + bfloat16 >= 1.5x; MobileNetV2 folded >= 1.2x; these speed-ups get
+`--inference-repeats` samples.
 """
 
 import argparse
@@ -78,28 +81,21 @@ import cnnblocks  # noqa: E402
 tf.get_logger().setLevel("ERROR")  # one tf.function per model and batch size: retracing is fine
 HERE = os.path.dirname(os.path.abspath(__file__))
 
-#: Architectures both libraries have: name -> (cnnblocks builder, keras.applications builder,
-#: ImageNet input size, smallest input size).
-SHARED = {
-    "vgg16": ("VGG16", "VGG16", 224, 32),
-    "vgg19": ("VGG19", "VGG19", 224, 32),
-    "resnet50": ("ResNet50", "ResNet50", 224, 32),
-    "resnet101": ("ResNet101", "ResNet101", 224, 32),
-    "resnet152": ("ResNet152", "ResNet152", 224, 32),
-    "xception": ("Xception", "Xception", 299, 71),
-    "inception_v3": ("InceptionV3", "InceptionV3", 299, 75),
-    "resnet50v2": ("ResNet50V2", "ResNet50V2", 224, 32),
-    "resnet101v2": ("ResNet101V2", "ResNet101V2", 224, 32),
-    "resnet152v2": ("ResNet152V2", "ResNet152V2", 224, 32),
-    "densenet121": ("DenseNet121", "DenseNet121", 224, 32),
-    "densenet169": ("DenseNet169", "DenseNet169", 224, 32),
-    "densenet201": ("DenseNet201", "DenseNet201", 224, 32),
-    "inception_resnet_v2": ("InceptionResNetV2", "InceptionResNetV2", 299, 75),
-}
+#: Smallest input of the models that need more than 32x32.
+_MIN_SIZES = {"xception": 71, "inception_v3": 75, "inception_resnet_v2": 75}
+#: Architectures both libraries have, from the family records (those with a `keras_name`):
+#: name -> (cnnblocks builder, keras.applications builder, ImageNet input size, smallest size).
+SHARED = {entry.name: (entry.builder.__name__, entry.keras_name, entry.default_size,
+                       _MIN_SIZES.get(entry.name, 32))
+          for family in cnnblocks.architectures.FAMILIES.values() for entry in family.models
+          if entry.keras_name}
 LIBRARIES = ("cnnblocks", "keras")
 BATCHES = (1, 16)
 BUILD_GOAL, SPEED_GOAL = 1.00, 0.98
 FOLD_GOAL, BF16_GOAL = 1.15, 1.5
+#: The inference table's models and their goals (batch-16 speed-up over keras.applications):
+#: (fold_batchnorm, optimize_for_inference bfloat16); None: no goal, measured only.
+INFERENCE_GOALS = {"resnet50": (FOLD_GOAL, BF16_GOAL), "mobilenet_v2": (1.2, None)}
 
 
 def builder(library, name):
@@ -370,30 +366,32 @@ def output_error(reference, candidate):
     return rel, float(overlap)
 
 
-def inference_rows(size, args):
-    """keras ResNet50, cnnblocks ResNet50, folded, folded + bfloat16: throughput and error."""
+def inference_rows(name, size, args):
+    """keras.applications' model, cnnblocks', folded, folded + bfloat16: throughput and error."""
     keras.backend.clear_session()
-    ours = build("cnnblocks", "resnet50", size)
+    title = SHARED[name][0]
+    ours = build("cnnblocks", name, size)
     cnnblocks.testing.randomize_batchnorm(ours)
     variants = {
-        "keras.applications ResNet50": build("keras", "resnet50", size),
-        "cnnblocks ResNet50": ours,
+        f"keras.applications {title}": build("keras", name, size),
+        f"cnnblocks {title}": ours,
         "fold_batchnorm": cnnblocks.fold_batchnorm(ours),
         "optimize_for_inference bfloat16": cnnblocks.optimize_for_inference(
             ours, dtype="bfloat16"),
     }
     fns = {key: forward(m) for key, m in variants.items()}
     x = batch_of(8, size, seed=1)
-    reference = fns["cnnblocks ResNet50"](x).numpy()
+    reference = fns[f"cnnblocks {title}"](x).numpy()
     errors = {key: output_error(reference, fns[key](x).numpy())
               for key in ("fold_batchnorm", "optimize_for_inference bfloat16")}
     speed = {batch: interleaved_throughput(fns, batch_of(batch, size),
                                            repeats=args.inference_repeats, warmup=args.warmup,
                                            target_seconds=args.target_seconds)
              for batch in BATCHES}
-    goals = {"fold_batchnorm": FOLD_GOAL, "optimize_for_inference bfloat16": BF16_GOAL}
-    base = speed[16]["keras.applications ResNet50"]
-    head = ("| ResNet50 variant | b1 img/s | b16 img/s | b16 speed-up vs keras [95% interval] | "
+    fold_goal, bf16_goal = INFERENCE_GOALS[name]
+    goals = {"fold_batchnorm": fold_goal, "optimize_for_inference bfloat16": bf16_goal}
+    base = speed[16][f"keras.applications {title}"]
+    head = (f"| {title} variant | b1 img/s | b16 img/s | b16 speed-up vs keras [95% interval] | "
             "goal | max rel. error | top-5 overlap |")
     lines = [head, "|---|---|---|---|---|---|---|"]
     speedups = {}
@@ -401,7 +399,7 @@ def inference_rows(size, args):
         up, low, high = median_ratio(speed[16][key], base)
         speedups[key] = (up, low, high)
         goal = (f">= {goals[key]:.2f}x: {verdict(up, low, high, goals[key])}"
-                if key in goals else "")
+                if goals.get(key) is not None else "")
         rel, top5 = errors.get(key, (None, None))
         lines.append(f"| {key} | {statistics.median(speed[1][key]):.2f} | "
                      f"{statistics.median(speed[16][key]):.2f} | "
@@ -430,7 +428,8 @@ def parse_args(argv=None):
     p.add_argument("--no-memory", dest="memory", action="store_false",
                    help="skip the peak-memory processes")
     p.add_argument("--no-inference", dest="inference", action="store_false",
-                   help="skip the fold_batchnorm / bfloat16 ResNet50 table")
+                   help="skip the fold_batchnorm / bfloat16 tables (ResNet50, "
+                        "MobileNetV2)")
     p.add_argument("--no-scaling", dest="scaling", action="store_false",
                    help="skip the ResNet depth-scaling table (benchmarks/scaling.py)")
     p.add_argument("--input-size", type=int, default=None,
@@ -510,23 +509,26 @@ def main(argv=None):
         table = comparison_table(rows)
         print(table, flush=True)
         report += [table, ""]
-    if args.inference and "resnet50" in args.models and builder("cnnblocks", "resnet50"):
-        size = input_size("resnet50", args.input_size)
-        print(f"measuring the ResNet50 inference rewrites at {size}x{size} ...",
+    bf16 = native_bfloat16()
+    for name in INFERENCE_GOALS:
+        if not (args.inference and name in args.models and builder("cnnblocks", name)):
+            continue
+        title = SHARED[name][0]
+        size = input_size(name, args.input_size)
+        print(f"measuring the {title} inference rewrites at {size}x{size} ...",
               file=sys.stderr, flush=True)
-        table, _ = inference_rows(size, args)
-        bf16 = native_bfloat16()
+        table, _ = inference_rows(name, size, args)
         section = [
-            f"## Inference rewrites (ResNet50, {size}x{size})", "",
-            "keras.applications ResNet50 (the baseline), cnnblocks ResNet50, "
+            f"## Inference rewrites ({title}, {size}x{size})", "",
+            f"keras.applications {title} (the baseline), cnnblocks {title}, "
             "`cnnblocks.fold_batchnorm` of it and `cnnblocks.optimize_for_inference(dtype="
             "\"bfloat16\")` of it, the four interleaved; speed-up = median batch-16 images/s "
             "over keras', with its 95% bootstrap interval. The error columns compare with the "
-            "float32 cnnblocks model (BN statistics randomized first, so that folding changes "
+            f"float32 cnnblocks model (BN statistics randomized first, so that folding changes "
             "every weight) on a fixed batch of 8 random images: max |difference| / max "
             "|reference| of the softmax outputs, and the mean overlap of the top-5 classes. "
-            "The folded model has no BatchNormalization left: it runs the convolutions (with "
-            "bias) of ResNet50 without BN, so its speed-up is what removing BN is worth on "
+            f"The folded model has no BatchNormalization left: it runs the convolutions (with "
+            f"bias) of {title} without BN, so its speed-up is what removing BN is worth on "
             "this machine.", "",
             "Native bfloat16 arithmetic on this CPU: " + (
                 f"yes ({', '.join(bf16)})." if bf16 else

@@ -53,6 +53,7 @@ import keras
 from keras import layers
 
 from cnnblocks import _graph, identity
+from cnnblocks.layers import ScaledAdd
 
 _SEPARABLE = (layers.SeparableConv1D, layers.SeparableConv2D)
 _DEPTHWISE = (layers.DepthwiseConv1D, layers.DepthwiseConv2D)
@@ -107,6 +108,38 @@ def call_macs(call):
     return out * math.prod(op.kernel.shape[:-1])
 
 
+def input_shapes(model, input_shape=None):
+    """The input shapes (without batch) the analysis functions evaluate `model` at.
+
+    `input_shape` when given (checked against the model's inputs). Else None (the shapes the
+    model was built with), except for a cnnblocks architecture whose one input has unknown
+    dimensions (MobileNetV3 builds with `(None, None, 3)` by default, as keras.applications):
+    those dimensions take the model's ImageNet size (`default_size` of its registry entry,
+    found through its model record), so its multiply-adds are defined. A model without a
+    record (a keras.applications model, a hand-made one) keeps its unknown sizes, and
+    `count_macs` asks for `input_shape`.
+
+    Returns:
+        A list of shapes without the batch dimension, or None.
+    """
+    graph = _graph.functional_graph(model)
+    shapes = _graph.check_input_shapes(input_shape, graph)
+    inputs = keras.tree.flatten(graph.input)
+    dims = tuple(inputs[0].shape)[1:] if len(inputs) == 1 else ()
+    unknown = [i for i, d in enumerate(dims) if d is None]
+    if shapes is not None or len(dims) != 3 or unknown not in ([0, 1], [1, 2]):
+        return shapes  # given, static, or not an image with unknown height and width
+    record = identity.model_record(model) or {}
+    if not isinstance(record.get("model"), str):
+        return None
+    from cnnblocks import registry  # the registry imports every family: import it late
+    try:
+        size = registry.entry(record["model"]).default_size
+    except ValueError:  # a record naming a model this version does not register
+        return None
+    return [tuple(size if d is None else d for d in dims)]
+
+
 def count_macs(model, *, input_shape=None):
     """Multiply-adds of one forward pass of `model` at batch size 1.
 
@@ -119,7 +152,10 @@ def count_macs(model, *, input_shape=None):
         model: a functional or built Sequential `keras.Model`.
         input_shape: None (use the shapes the model was built with) or a tuple without the
             batch dimension, e.g. `(299, 299, 3)`, to evaluate the model at another input size
-            (a list of tuples for a multi-input model). Shapes are propagated symbolically
+            (a list of tuples for a multi-input model). A cnnblocks architecture built with
+            a dynamic input size (height and width None, e.g. MobileNetV3's default) is
+            evaluated at its registered ImageNet size (`input_shapes`); any other model with
+            an unknown size needs `input_shape`. Shapes are propagated symbolically
             with each layer's `compute_output_spec`, so a model whose `Flatten`-`Dense` head
             fixes the size rejects a different one (ValueError). Default None.
 
@@ -144,7 +180,7 @@ def count_macs(model, *, input_shape=None):
         884736
     """
     graph = _graph.functional_graph(model)
-    calls = _graph.trace(graph, _graph.check_input_shapes(input_shape, graph))
+    calls = _graph.trace(graph, input_shapes(model, input_shape))
     return int(sum(call_macs(c) for c in calls))
 
 
@@ -198,7 +234,7 @@ def weight_depth(model):
 # --- Blocks ---------------------------------------------------------------------------------
 #: Layers that merge branches: the end of a structural module.
 MERGES = (layers.Add, layers.Concatenate, layers.Multiply, layers.Subtract, layers.Average,
-          layers.Maximum, layers.Minimum)
+          layers.Maximum, layers.Minimum, ScaledAdd)
 #: Layers that end a structural stage (global pooling starts the head instead).
 _POOLS = (layers.MaxPooling1D, layers.MaxPooling2D, layers.MaxPooling3D,
           layers.AveragePooling1D, layers.AveragePooling2D, layers.AveragePooling3D)
@@ -520,7 +556,7 @@ def blocks(model, *, input_shape=None):
         in graph order. Input layers belong to no block.
     """
     graph = _graph.functional_graph(model)
-    calls = _graph.trace(graph, _graph.check_input_shapes(input_shape, graph))
+    calls = _graph.trace(graph, input_shapes(model, input_shape))
     return calls, _blocks(model, calls, graph)
 
 
@@ -699,7 +735,7 @@ def summarize(model, *, input_shape=None, receptive_field=False):
             receptive_field=field))
     graph = _graph.functional_graph(model)
     trainable = sum(math.prod(w.shape) for w in model.trainable_weights)
-    shapes = _graph.check_input_shapes(input_shape, graph)
+    shapes = input_shapes(model, input_shape)
     first_input = shapes[0] if shapes else tuple(keras.tree.flatten(graph.input)[0].shape)[1:]
     return ModelSummary(model_name=model.name, input_shape=tuple(first_input), rows=rows,
                         params=int(model.count_params()), trainable_params=int(trainable),

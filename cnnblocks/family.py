@@ -136,7 +136,8 @@ class Reference:
 
 @dataclasses.dataclass(frozen=True)
 class WeightFile:
-    """One downloadable weight file: its URL and MD5 hash (as keras.utils.get_file checks)."""
+    """One downloadable weight file: its URL and MD5 hash (as keras.utils.get_file checks);
+    `md5` None where keras.applications publishes no hash (MobileNet v1 and v2)."""
 
     url: str
     md5: str

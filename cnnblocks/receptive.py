@@ -63,7 +63,7 @@ import keras
 from keras import layers
 
 from cnnblocks import _graph, analysis
-from cnnblocks.layers import LocalResponseNormalization
+from cnnblocks.layers import LocalResponseNormalization, ScaledAdd
 
 _WINDOW_CONVS = (layers.Conv1D, layers.Conv2D, layers.Conv3D, layers.DepthwiseConv1D,
                  layers.DepthwiseConv2D, layers.SeparableConv1D, layers.SeparableConv2D)
@@ -77,7 +77,7 @@ _GLOBAL = (layers.GlobalAveragePooling1D, layers.GlobalAveragePooling2D,
 _UPSAMPLING = (layers.Conv1DTranspose, layers.Conv2DTranspose, layers.Conv3DTranspose,
                layers.UpSampling1D, layers.UpSampling2D, layers.UpSampling3D, layers.Resizing)
 _MERGES = (layers.Add, layers.Subtract, layers.Multiply, layers.Average, layers.Maximum,
-           layers.Minimum, layers.Concatenate)
+           layers.Minimum, layers.Concatenate, ScaledAdd)
 #: Layers that act on each position separately (in inference).
 POINTWISE = (layers.Activation, layers.ReLU, layers.LeakyReLU, layers.PReLU, layers.ELU,
              layers.Dropout, layers.SpatialDropout1D, layers.SpatialDropout2D,
@@ -416,6 +416,20 @@ def _window_params(op, call, dims, name):
     return result
 
 
+def _adaptive_params(op, call, dims):
+    """Per axis `(window, stride, 0)` of an adaptive pooling layer whose output size divides
+    its input size (then its windows are equal and do not overlap: a plain pooling)."""
+    params = []
+    for dim in dims:
+        n, m = call.input_shapes[0][dim], call.output_shapes[0][dim]
+        if n is None or m is None or n % m:
+            raise _unsupported(op, f"its windows differ in size (input {n} pooled to {m}); "
+                                   "its field is computed where the output size divides the "
+                                   "input size")
+        params.append((n // m, n // m, 0))
+    return params
+
+
 def _pad_params(op, n, sign):
     """Per axis `(1, 1, left)` of a zero-padding (sign 1) or cropping (sign -1) layer."""
     config = _config(op)
@@ -497,6 +511,8 @@ class _Propagation:
         if isinstance(op, _PADDINGS + _CROPPINGS):
             params = _pad_params(op, len(dims), 1 if isinstance(op, _PADDINGS) else -1)
             return [self.window(state, params, call, dims)] * n_out
+        if type(op).__name__.startswith(("AdaptiveAveragePooling", "AdaptiveMaxPooling")):
+            return [self.window(state, _adaptive_params(op, call, dims), call, dims)] * n_out
         if isinstance(op, _GLOBAL):
             return [self.whole(state)] * n_out
         if isinstance(op, self.pointwise):

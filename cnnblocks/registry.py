@@ -40,10 +40,12 @@ def entry(name, arg="name"):
     found = by_canonical.get(canonical(name))
     if found is None:
         close = difflib.get_close_matches(canonical(name), list(by_canonical), n=3, cutoff=0.5)
-        hint = (f" Did you mean {', '.join(repr(by_canonical[c].name) for c in close)}?"
-                if close else "")
-        raise ValueError(f"Unknown model {name!r:.80}.{hint} Known models: "
-                         f"{', '.join(sorted(entries))}.")
+        if close:
+            hint = (f" Did you mean {', '.join(repr(by_canonical[c].name) for c in close)}? "
+                    "(`cnnblocks list` shows them all.)")
+        else:
+            hint = f" Known models: {', '.join(sorted(entries))}."
+        raise ValueError(f"Unknown model {name!r:.80}.{hint}")
     return found
 
 

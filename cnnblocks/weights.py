@@ -5,7 +5,8 @@ Two promises:
 
 - **Checked.** An ImageNet file is checked against its published MD5 hash before use, including
   a file that is already in the Keras cache; a mismatch is an error that names the file to
-  delete. A file given by path is checked as far as its format allows: a truncated HDF5 file
+  delete. (keras.applications publishes no hash for MobileNet v1/v2's files: those are checked
+  only as far as their format allows, as a file given by path.) A file given by path is checked as far as its format allows: a truncated HDF5 file
   or damaged HDF5 metadata, and any damage to a `.keras` file (a zip with CRCs), is reported
   as corrupt; HDF5 keeps no checksum of the numbers themselves, so damage there is only found
   by a hash.
@@ -62,7 +63,7 @@ def md5_of(path):
 
 def cached_file(spec, what):
     """The local path of a published file (`WeightFile`), from the Keras cache or downloaded,
-    checked against its MD5 hash.
+    checked against its MD5 hash (where one is published: `spec.md5` None skips the check).
 
     Args:
         spec: the `WeightFile`.
@@ -86,6 +87,8 @@ def cached_file(spec, what):
                 f"{what} are not available: {spec.filename} is not in {folder} and downloading "
                 f"it from {spec.url} failed ({type(exc).__name__}: {str(exc)[:200]}). Put the "
                 f"file in that folder (or set KERAS_HOME) and try again.") from None
+    if spec.md5 is None:  # keras.applications publishes no hash of this file (MobileNet v1/v2)
+        return path
     digest = md5_of(path)
     if digest != spec.md5:
         raise WeightFileError(

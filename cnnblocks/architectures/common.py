@@ -173,7 +173,7 @@ def global_pooling(x, ctx):
 
 def build(entry, body, *, include_top, weights, input_tensor, input_shape, pooling, classes,
           classifier_activation, name, min_size, head=global_pool_head, checks=None,
-          options=None):
+          options=None, static_top=True):
     """Builds a registered architecture: checks, input, trunk, head, model, weights.
 
     Args:
@@ -187,6 +187,11 @@ def build(entry, body, *, include_top, weights, input_tensor, input_shape, pooli
             `global_pool_head`.
         checks: optional callable run first, for the family's own arguments.
         options: dict of the family's own arguments, passed to `body` as `ctx.options`.
+        static_top: bool, whether a top needs a static input size (True: the input defaults
+            to `entry.default_size` and must be static with a top, and the default size with
+            ImageNet weights). False for a head that takes any size (MobileNetV3's: global
+            pooling, then 1x1 convolutions): the input then defaults to `(None, None, 3)`
+            with or without a top, as keras.applications' MobileNetV3. Default True.
 
     Returns:
         The `keras.Model`.
@@ -215,7 +220,8 @@ def build(entry, body, *, include_top, weights, input_tensor, input_shape, pooli
         if input_shape is None:
             input_shape = given
     shape = input_shape_for(input_shape, default_size=entry.default_size, min_size=min_size,
-                            data_format=data_format, require_static=include_top, weights=weights)
+                            data_format=data_format, require_static=include_top and static_top,
+                            weights=weights)
     # The weight file is found (and checked) before anything is built: offline, the error
     # comes at once.
     weight_path = weight_files.resolve(weights, entry, include_top)

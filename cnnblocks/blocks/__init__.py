@@ -2,12 +2,15 @@
 
 from cnnblocks.blocks.common import conv_bn_act, resolve_data_format
 from cnnblocks.blocks.densenet import dense_block, transition_block
+from cnnblocks.blocks.efficientnet import mbconv_block
 from cnnblocks.blocks.inception import inception_module, naive_inception_module
 from cnnblocks.blocks.inception_resnet import (inception_resnet_a, inception_resnet_b,
                                                inception_resnet_c, inception_resnet_reduction_a,
                                                inception_resnet_reduction_b)
 from cnnblocks.blocks.inception_v3 import (inception_v3_a, inception_v3_b, inception_v3_c,
                                            inception_v3_reduction_a, inception_v3_reduction_b)
+from cnnblocks.blocks.mobilenet import (depthwise_separable_block, inverted_residual_block,
+                                        mobilenet_v3_block, squeeze_excite)
 from cnnblocks.blocks.preact import preact_bottleneck_module, preact_residual_module
 from cnnblocks.blocks.residual import bottleneck_module, residual_module
 from cnnblocks.blocks.resnext import grouped_bottleneck_module
@@ -19,6 +22,7 @@ __all__ = [
     "bottleneck_module",
     "conv_bn_act",
     "dense_block",
+    "depthwise_separable_block",
     "fire_module",
     "grouped_bottleneck_module",
     "inception_module",
@@ -32,11 +36,15 @@ __all__ = [
     "inception_v3_c",
     "inception_v3_reduction_a",
     "inception_v3_reduction_b",
+    "inverted_residual_block",
+    "mbconv_block",
+    "mobilenet_v3_block",
     "naive_inception_module",
     "preact_bottleneck_module",
     "preact_residual_module",
     "residual_module",
     "resolve_data_format",
+    "squeeze_excite",
     "transition_block",
     "vgg_block",
     "xception_module",

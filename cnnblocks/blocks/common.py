@@ -96,6 +96,10 @@ def kernel_text(kernel_size):
 
 
 def _conv_label(a):
+    if a.get("depthwise"):
+        multiplier = a.get("depth_multiplier", 1)
+        times = f" x{multiplier}" if multiplier != 1 else ""
+        return f"dw {kernel_text(a['kernel_size'])}{times}{stride_text(a['strides'])}"
     sep = "sep " if a["separable"] else ""
     groups = f" g{a['groups']}" if a.get("groups", 1) != 1 else ""
     return (f"{sep}{kernel_text(a['kernel_size'])} {a['filters']}{groups}"
@@ -121,6 +125,25 @@ def _padding(padding):
     return int(padding)
 
 
+#: Activations `relu_layer=True` realizes as a `keras.layers.ReLU` layer: name -> max_value.
+RELU_LAYERS = {"relu": None, "relu6": 6.0}
+
+
+def activation_layer(activation, *, relu_layer=False, name=None):
+    """The layer of an activation: `Activation(activation)`, or with `relu_layer` a
+    `keras.layers.ReLU` (max_value 6 for `"relu6"`), as keras.applications' MobileNets use.
+
+    Args:
+        activation: str, a Keras activation name.
+        relu_layer: bool, realize `"relu"` / `"relu6"` as a `ReLU` layer (same numbers).
+        name: the layer's name.
+    """
+    if relu_layer:
+        check.choice(activation, "activation", tuple(RELU_LAYERS))
+        return layers.ReLU(RELU_LAYERS[activation], name=name)
+    return layers.Activation(activation, name=name)
+
+
 @block_function(_conv_label)
 def conv_bn_act(
     x,
@@ -133,19 +156,28 @@ def conv_bn_act(
     batch_norm=True,
     bn_scale=True,
     bn_epsilon=1e-3,
+    bn_momentum=0.99,
     activation="relu",
+    relu_layer=False,
     separable=False,
+    depthwise=False,
+    depth_multiplier=1,
     groups=1,
     preactivation=False,
+    kernel_initializer="glorot_uniform",
     data_format=None,
     name=None,
     suffixes=None,
 ):
     """Convolution, optional batch normalization, optional activation: the unit every block uses.
 
+    The convolution is plain (`Conv2D`, grouped with `groups`), `separable` or `depthwise`;
+    `preactivation` puts BN and the activation before it.
+
     Args:
         x: rank-4 input tensor.
-        filters: int, output channels.
+        filters: int, output channels; None for a depthwise convolution (whose output has
+            `channels * depth_multiplier` channels; an int must equal that).
         kernel_size: int or pair.
         strides: int or pair. Default 1.
         padding: `"same"`, `"valid"`, or an int `p`: explicit symmetric zero padding of `p`
@@ -157,29 +189,41 @@ def conv_bn_act(
         batch_norm: bool, add a `BatchNormalization` after the convolution. Default True.
         bn_scale: bool, whether that BN learns gamma (InceptionV3 uses False). Default True.
         bn_epsilon: float, the BN epsilon. Default 1e-3 (Keras' default).
+        bn_momentum: float, the BN moving-average momentum (training only). Default 0.99
+            (Keras' default; keras.applications' MobileNetV2/V3 use 0.999).
         activation: str or None. A separate `Activation` layer when batch norm is on, else
             fused into the convolution. Default `"relu"`.
+        relu_layer: bool, make a `"relu"` / `"relu6"` activation a `keras.layers.ReLU` layer
+            (max_value 6 for relu6) instead of an `Activation` layer, as keras.applications'
+            MobileNets do (same numbers, their layer type). Default False.
         separable: bool, use `SeparableConv2D` (depthwise then pointwise). Default False.
+        depthwise: bool, use `DepthwiseConv2D` (one `kernel_size` filter per input channel,
+            `depth_multiplier` of them). Default False.
+        depth_multiplier: int, output channels per input channel of a depthwise convolution.
+            Default 1.
         groups: int, grouped convolution (`Conv2D(groups=...)`): the input and output
             channels are split into `groups` groups convolved separately (ResNeXt's
-            cardinality). Must divide `filters` and the input channels; not with `separable`.
-            Default 1.
+            cardinality). Must divide `filters` and the input channels; only for a plain
+            convolution. Default 1.
         preactivation: bool. False: convolution, BN, activation. True: BN, activation, then
             the convolution (the pre-activation order of ResNet v2 and DenseNet); the
             activation is then never fused into the convolution. Default False.
+        kernel_initializer: initializer of the kernel (the depthwise kernel for `depthwise`).
+            Default `"glorot_uniform"` (Keras' default).
         data_format: `"channels_last"`, `"channels_first"` or None (Keras' setting).
         name: str or None, the prefix of the layer names.
         suffixes: triple `(conv, bn, act)` appended to `name`; default
             `("_conv", "_bn", "_" + activation)`, e.g. `conv1_conv`, `conv1_bn`, `conv1_relu`.
 
     Returns:
-        The output tensor: `filters` channels, spatial size divided by `strides`
-        (rounded up for `"same"`; `(n + 2 p - k) // s + 1` for an int padding `p`).
+        The output tensor: `filters` channels (`channels * depth_multiplier` for a depthwise
+        convolution), spatial size divided by `strides` (rounded up for `"same"`;
+        `(n + 2 p - k) // s + 1` for an int padding `p`).
 
     Parameters:
-        `k_h k_w c f / groups` weights (`k_h k_w c + c f` when separable), plus `f` biases
-        with `use_bias`, plus BN's `4 f` (`3 f` without scale; `4 c` before the convolution
-        with `preactivation`).
+        `k_h k_w c f / groups` (+ `f` bias) for a convolution, `k_h k_w c m` (+ `c m` bias)
+        for a depthwise one, `k_h k_w c + c f` (+ `f`) for a separable one; plus BN's `4 f`
+        (`3 f` with `bn_scale=False`; `4 c` before the convolution with `preactivation`).
 
     Example:
         >>> import keras
@@ -189,20 +233,34 @@ def conv_bn_act(
         (None, 28, 28, 128)
     """
     data_format, axis = resolve_data_format(data_format)
-    filters = check.positive_int(filters, "filters")
-    kernel_size = check.pair(kernel_size, "kernel_size")
-    strides = check.pair(strides, "strides")
-    padding = _padding(padding)
+    check_options(use_bias=use_bias, batch_norm=batch_norm, bn_scale=bn_scale,
+                  separable=separable, depthwise=depthwise, preactivation=preactivation,
+                  relu_layer=relu_layer, bn_epsilon=bn_epsilon)
+    check.fraction(bn_momentum, "bn_momentum")
+    check.activation(activation)
+    shape = check_input(x, data_format)
+    depth_multiplier = check.positive_int(depth_multiplier, "depth_multiplier")
     groups = check.positive_int(groups, "groups")
-    if groups > 1 and separable:
-        raise ValueError(f"`groups` must be 1 with `separable=True`; received groups={groups}.")
+    if depthwise:
+        if separable:
+            raise ValueError("`depthwise=True` and `separable=True` exclude each other; "
+                             "received both.")
+        expected = channels(shape, data_format) * depth_multiplier
+        if filters is not None and check.positive_int(filters, "filters") != expected:
+            raise ValueError(f"`filters` of a depthwise convolution must be None or the input "
+                             f"channels x depth_multiplier ({expected}); received {filters!r}.")
+        filters = expected
+    else:
+        filters = check.positive_int(filters, "filters")
+    if groups > 1 and (separable or depthwise):
+        raise ValueError(f"`groups` must be 1 for a separable or depthwise convolution; "
+                         f"received groups={groups}.")
     if filters % groups:
         raise ValueError(f"`groups` must divide `filters`; received groups={groups}, "
                          f"filters={filters}.")
-    check_options(use_bias=use_bias, batch_norm=batch_norm, bn_scale=bn_scale,
-                  separable=separable, bn_epsilon=bn_epsilon, preactivation=preactivation)
-    check.activation(activation)
-    check_input(x, data_format)
+    kernel_size = check.pair(kernel_size, "kernel_size")
+    strides = check.pair(strides, "strides")
+    padding = _padding(padding)
     if suffixes is not None and (not isinstance(suffixes, (list, tuple)) or len(suffixes) != 3
                                  or not all(isinstance(s, str) for s in suffixes)):
         raise TypeError("`suffixes` must be None or three strings (conv, bn, activation), "
@@ -218,20 +276,54 @@ def conv_bn_act(
         if isinstance(pad, int):
             x = layers.ZeroPadding2D(pad, data_format=data_format, name=pad_name)(x)
             pad = "valid"
+        if depthwise:
+            return layers.DepthwiseConv2D(kernel_size, strides=strides, padding=pad,
+                                          depth_multiplier=depth_multiplier, use_bias=use_bias,
+                                          activation=fused,
+                                          depthwise_initializer=kernel_initializer,
+                                          data_format=data_format, name=conv_name)(x)
         if separable:
             return layers.SeparableConv2D(filters, kernel_size, strides=strides, padding=pad,
                                           use_bias=use_bias, activation=fused,
                                           data_format=data_format, name=conv_name)(x)
         return layers.Conv2D(filters, kernel_size, strides=strides, padding=pad,
                              groups=groups, use_bias=use_bias, activation=fused,
-                             data_format=data_format, name=conv_name)(x)
+                             kernel_initializer=kernel_initializer, data_format=data_format,
+                             name=conv_name)(x)
 
     def normalize(x):
         if batch_norm:
-            x = layers.BatchNormalization(axis=axis, epsilon=bn_epsilon, scale=bn_scale,
-                                          name=bn_name)(x)
+            x = layers.BatchNormalization(axis=axis, momentum=bn_momentum, epsilon=bn_epsilon,
+                                          scale=bn_scale, name=bn_name)(x)
         if activation is not None and (batch_norm or preactivation):
-            x = layers.Activation(activation, name=act_name)(x)
+            x = activation_layer(activation, relu_layer=relu_layer, name=act_name)(x)
         return x
 
     return convolve(normalize(x)) if preactivation else normalize(convolve(x))
+
+
+def make_divisible(value, divisor=8, min_value=None):
+    """`value` rounded to the nearest multiple of `divisor` (at least `min_value`, default
+    `divisor`), rounded up one step more if that lost over 10%: the width rounding of
+    MobileNetV2/V3 and EfficientNet (TF-Slim's `_make_divisible`, their `round_filters`).
+
+    Example:
+        >>> make_divisible(32 * 0.35), make_divisible(20), make_divisible(16 * 0.25)
+        (16, 24, 8)
+    """
+    min_value = divisor if min_value is None else min_value
+    rounded = max(min_value, int(value + divisor / 2) // divisor * divisor)
+    return rounded + divisor if rounded < 0.9 * value else rounded
+
+
+def downsample_padding(shape, kernel_size, data_format):
+    """The zero padding `((top, bottom), (left, right))` keras.applications puts before a
+    stride-2 "valid" convolution (MobileNetV2/V3, EfficientNet): `k // 2` on each side, one less
+    on the top/left where the size is even or unknown. For a known size this is exactly what
+    "same" padding does at stride 2; for an unknown one it assumes an even size.
+    """
+    pads = []
+    for size, k in zip(spatial_size(shape, data_format), kernel_size):
+        adjust = 1 if size is None else 1 - size % 2
+        pads.append((max(0, k // 2 - adjust), k // 2))
+    return tuple(pads)
