@@ -349,9 +349,11 @@ def _cmd_table(args):
     summary = analysis.summarize(model)
     print(summary.to_text())
     if ref is not None and ref.table:
-        print(f"\n{ref.table_source} beside {model.name} (check: ours relative to the paper's "
-              "figure; ✓ within its printed rounding; erratum: a figure the paper prints wrong, "
-              "see the note):")
+        import textwrap
+        print("\n" + textwrap.fill(
+            f"{ref.table_source} beside {model.name} (check: ours relative to the paper's "
+            "figure; ✓ within its printed rounding; erratum: a figure the paper prints wrong, "
+            "see the note):", TABLE_WIDTH))
         print(_paper_table(summary, ref))
     return 0
 
