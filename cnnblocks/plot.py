@@ -580,13 +580,15 @@ def _render(pydot, model, drawing, rankdir, node_defaults):
     for cluster in drawing.clusters:
         sub = pydot.Cluster("c", label=_label(cluster.lines, "left"),
                             tooltip=_quote(cluster.tooltip), style="rounded,filled",
-                            labeljust="l", fontname="Helvetica", **cluster.attrs)
+                            labeljust="l", labelloc="b", fontname="Helvetica",
+                            **cluster.attrs)
         sub.obj_dict["name"] = _quote(f"cluster_{cluster.id}")
         clusters[cluster.id] = sub
         graph.add_subgraph(sub)
     merges = collections.Counter(b for _, b in drawing.edges)
     connectors = set()
-    labels = {node.id: node.cluster or node.lines[0].text for node in drawing.nodes}
+    titles = {cluster.id: cluster.lines[0].text for cluster in drawing.clusters}
+    labels = {node.id: titles.get(node.cluster, node.lines[0].text) for node in drawing.nodes}
     for node in drawing.nodes:
         for a, b in drawing.edges:  # connectors go just before the first node they feed
             if b == node.id and column[a] != column[b] and a not in connectors:
