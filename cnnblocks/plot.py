@@ -391,9 +391,9 @@ def _distinct(values):
     return list(dict.fromkeys(values))
 
 
-def _trunk(n, parents):
+def _trunk(parents):
     """Vertices every source-to-sink path passes through (`analysis.trunk`)."""
-    return analysis.trunk([types.SimpleNamespace(parents=p) for p in parents][:n])
+    return analysis.trunk([types.SimpleNamespace(parents=p) for p in parents])
 
 
 def _cuts(drawing, rankdir):
@@ -440,7 +440,7 @@ def _cuts(drawing, rankdir):
     for k, node in enumerate(drawing.nodes):
         if node.cluster is not None:
             last_in_cluster[node.cluster] = k
-    candidates = [k for k in _trunk(n, parents) if children[k]
+    candidates = [k for k in _trunk(parents) if children[k]
                   and (drawing.nodes[k].cluster is None
                        or last_in_cluster[drawing.nodes[k].cluster] == k)]
     cuts, done = [], 0.0

@@ -13,10 +13,10 @@ The network (8x8x1 input, 10 classes, 108,946 parameters):
     inception_module (Table 1 columns 16, 16/32, 8/16, 16)  -> 4x4x80
     residual_module 64 (batch norm, projection shortcut)    -> 4x4x64
     global average pooling, dropout 0.2, softmax over 10 digits
-Training: Adam, learning rate 3e-3 with cosine decay to 0, batch 64, 25 epochs. It reaches
-99.6% on the 450 held-out digits (seeds 0 and 1) in 30-45 s of CPU time on 2 shared cores;
-without the decay the residual module's batch-norm statistics lag the weights and the held-out
-accuracy varies from run to run.
+Training: Adam, learning rate 3e-3 with cosine decay to 0, batch 64, 25 epochs. It prints
+`held-out accuracy: 99.78% (450 images), trained in 17.2 s wall / 9.0 s CPU` (seed 0; seed 1:
+99.78%, 16.8 s / 9.1 s; 2 shared cores); without the decay the residual module's batch-norm
+statistics lag the weights and the held-out accuracy varies from run to run.
 """
 
 import argparse

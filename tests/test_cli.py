@@ -99,7 +99,7 @@ def test_input_shape_is_for_registered_models_only(saved, capsys):
 
 
 # --- the paper-table printer: generic over any family's PaperRows (its numbers by hand:
-# block1 (3*3*3 + 1) * 8 + (3*3*8 + 1) * 8 = 808, block2 3,488, total 4,296) -------------------------------
+# block1 (3*3*3 + 1) * 8 + (3*3*8 + 1) * 8 = 808, block2 3,488, total 4,296)
 
 def test_paper_table_prints_the_papers_columns_within_100_characters(saved):
     path, _ = saved

@@ -95,7 +95,7 @@ def test_block_diagrams_match_the_code(script):
     assert not stale, f"stale diagrams {stale}: {REGENERATE} --only blocks"
 
 
-# --- issue 17: a site people use -------------------------------------------------------------------
+# --- issue 17: a site people use ---------------------------------------------------------------
 
 def _python_blocks(text):
     return re.findall(r"```python\n(.*?)```", text, re.S)
