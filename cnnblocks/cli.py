@@ -353,7 +353,7 @@ def _cmd_table(args):
         print("\n" + textwrap.fill(
             f"{ref.table_source} beside {model.name} (check: ours relative to the paper's "
             "figure; ✓ within its printed rounding; erratum: a figure the paper prints wrong, "
-            "see the note):", TABLE_WIDTH))
+            "see the note):", TABLE_WIDTH) + "\n")
         print(_paper_table(summary, ref))
     return 0
 
