@@ -17,6 +17,13 @@ import re
 import sys
 from pathlib import Path
 
+#: `cnnblocks plot`'s choices and defaults: those of `cnnblocks.plot` (tests/test_cli.py checks
+#: they agree; they are written out here so that `--help` needs no Keras).
+PLOT_LEVELS = ("layer", "module", "block")
+PLOT_RANKDIRS = ("TB", "LR", "BT", "RL")
+PLOT_DEFAULTS = {"level": "layer", "rankdir": "TB", "show_shapes": True,
+                 "collapse_repeats": True, "dpi": 96}
+
 #: `cnnblocks.cli` function per command.
 COMMANDS = {"verify": "_cmd_verify", "summary": "_cmd_summary", "table": "_cmd_table",
             "rf": "_cmd_rf", "plot": "_cmd_plot", "classify": "_cmd_classify"}
@@ -108,16 +115,21 @@ def build_parser():
                        "parameters, depth and multiply-adds with the published numbers")
     p.add_argument("names", nargs="*", metavar="NAME", help="models to verify (default: all)")
     p.set_defaults(func="verify")
-    for command, help_text, func in (
-            ("summary", "layer-level summary: output shape, parameters, multiply-adds",
-             "summary"),
-            ("table", "per-block summary, beside the paper's table where there is one",
-             "table")):
-        p = sub.add_parser(command, help=help_text)
-        p.add_argument("name", metavar="NAME", help="a registered model, e.g. resnet50")
-        p.add_argument("--input-shape", type=_input_shape, default=None, metavar="H,W,C",
-                       help="build the model for this input size (default: its own)")
-        p.set_defaults(func=func)
+    model_help = ("a registered model (e.g. resnet50) or a saved model file (e.g. my.keras; "
+                  "loaded with safe_mode=True)")
+    shape_help = "build a registered model for this input size (default: its own)"
+    p = sub.add_parser("summary", help="layer-level summary of a registered or saved model: "
+                       "output shape, parameters, multiply-adds")
+    p.add_argument("name", metavar="NAME|FILE", help=model_help)
+    p.add_argument("--input-shape", type=_input_shape, default=None, metavar="H,W,C",
+                   help=shape_help)
+    p.set_defaults(func="summary")
+    p = sub.add_parser("table", help="per-block summary, beside the paper's table (its own "
+                       "columns) where there is one")
+    p.add_argument("name", metavar="NAME", help="a registered model, e.g. googlenet")
+    p.add_argument("--input-shape", type=_input_shape, default=None, metavar="H,W,C",
+                   help="build the model for this input size (default: the paper table's)")
+    p.set_defaults(func="table")
     p = sub.add_parser("rf", help="receptive field size, effective stride and effective "
                        "padding per block of a registered model or a .keras file")
     p.add_argument("model", metavar="NAME|FILE.keras",
@@ -128,14 +140,25 @@ def build_parser():
     p.add_argument("--layers", action="store_true", help="one row per layer instead of per "
                    "block")
     p.set_defaults(func="rf")
-    p = sub.add_parser("plot", help="draw a registered model to an SVG, PNG or PDF file")
-    p.add_argument("name", metavar="NAME", help="a registered model, e.g. resnet50")
-    p.add_argument("-o", "--output", required=True, metavar="FILE",
-                   help="the file to write: .svg, .png, .pdf, or .dot for the DOT source")
-    p.add_argument("--level", choices=("block", "layer"), default="block",
-                   help="one box per block (default) or per layer")
+    p = sub.add_parser("plot", help="draw a registered or saved model to an SVG, PNG or PDF "
+                       "file (the options and defaults of cnnblocks.plot)")
+    p.add_argument("name", metavar="NAME|FILE", help=model_help)
+    p.add_argument("-o", "--output", required=True, metavar="OUT",
+                   help="the file to write: .svg, .png, .pdf, or .dot/.gv for the DOT source")
+    p.add_argument("--level", choices=PLOT_LEVELS, default=PLOT_DEFAULTS["level"],
+                   help="one box per layer (default), each block as the paper draws it "
+                   "(module), or one box per block")
+    p.add_argument("--rankdir", choices=PLOT_RANKDIRS, default=PLOT_DEFAULTS["rankdir"],
+                   help="direction of the edges: top to bottom (default), left to right, ...")
+    p.add_argument("--show-shapes", action=argparse.BooleanOptionalAction,
+                   default=PLOT_DEFAULTS["show_shapes"], help="show output shapes (default)")
+    p.add_argument("--collapse-repeats", action=argparse.BooleanOptionalAction,
+                   default=PLOT_DEFAULTS["collapse_repeats"],
+                   help="draw chains of identical blocks once, with a count (default)")
+    p.add_argument("--dpi", type=int, default=PLOT_DEFAULTS["dpi"],
+                   help="resolution of a PNG (default 96)")
     p.add_argument("--input-shape", type=_input_shape, default=None, metavar="H,W,C",
-                   help="build the model for this input size (default: its own)")
+                   help=shape_help)
     p.set_defaults(func="plot")
     p = sub.add_parser("classify", help="classify images with a registered model (top-k "
                        "labels with probabilities; progress on stderr)")

@@ -4,7 +4,8 @@
 #   ./dev.sh test    set everything up, then run the whole test suite
 #   ./dev.sh bench   set everything up, then benchmark against keras.applications
 #                    (report also written to docs/benchmarks.md; a quiet machine, tens of minutes)
-#   ./dev.sh setup   only set up (.venv with the package and its dev extras, Graphviz's dot)
+#   ./dev.sh setup   only set up (.venv with the package and its dev extras, Graphviz's dot,
+#                    Chromium for the documentation's browser test where apt-get can install it)
 # Extra arguments after `test` go to pytest.
 set -euo pipefail
 cd "$(dirname "$0")"
@@ -69,7 +70,20 @@ Install it, then rerun:  Debian/Ubuntu: sudo apt-get install graphviz
                          conda: conda install graphviz"
 }
 
-setup() { ensure_python; ensure_venv; ensure_package; ensure_dot; }
+# Headless Chromium renders the documentation in tests/test_docs_browser.py; without it that
+# test is skipped (and says why), so a machine where it cannot be installed still runs the rest.
+ensure_chromium() {
+  local name
+  for name in chromium chromium-browser google-chrome; do
+    command -v "$name" >/dev/null 2>&1 && return 0
+  done
+  say "Chromium is missing; installing Debian's chromium package with apt-get (for the documentation's browser test)"
+  apt_install chromium && command -v chromium >/dev/null 2>&1 && return 0
+  say "Chromium could not be installed here (no root or no apt-get): tests/test_docs_browser.py will be skipped.
+         Install it to run that test: Debian/Ubuntu: sudo apt-get install chromium"
+}
+
+setup() { ensure_python; ensure_venv; ensure_package; ensure_dot; ensure_chromium; }
 
 cmd=${1:-}
 [ $# -gt 0 ] && shift

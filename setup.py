@@ -39,13 +39,27 @@ setup(
             "scikit-learn>=1.4",
             "sphinx>=7.2",
             "myst-parser>=3",
+            "furo>=2024.1",  # the documentation's theme
+            "build>=1.0",    # tests/test_wheel.py builds the wheel
         ],
     },
     entry_points={"console_scripts": ["cnnblocks=cnnblocks_cli:main"],
                   # a module beside the package: pytest loads it without importing Keras
                   "pytest11": ["cnnblocks = cnnblocks_pytest"]},
+    keywords=["keras", "cnn", "deep learning", "inception", "resnet", "vgg", "xception",
+              "googlenet", "squeezenet", "mobilenet", "efficientnet", "densenet",
+              "model diagrams", "receptive field"],
     classifiers=[
+        "Development Status :: 4 - Beta",
+        "Intended Audience :: Developers",
+        "Intended Audience :: Education",
+        "Intended Audience :: Science/Research",
+        "License :: OSI Approved :: Apache Software License",
+        "Operating System :: OS Independent",
         "Programming Language :: Python :: 3",
+        "Programming Language :: Python :: 3 :: Only",
         "Topic :: Scientific/Engineering :: Artificial Intelligence",
+        "Topic :: Scientific/Engineering :: Image Recognition",
+        "Topic :: Scientific/Engineering :: Visualization",
     ],
 )

@@ -104,7 +104,37 @@ def _cmd_verify(args):
     return 1 if failures else 0
 
 
+def _is_file(name):
+    """Whether a NAME|FILE argument names a file (it exists, or it looks like a path)."""
+    return os.path.isfile(name) or os.sep in name or name.endswith((".keras", ".h5"))
+
+
+def _load(path, command, input_shape):
+    """A saved model (`.keras`, loaded with safe_mode=True; cnnblocks' layers and block records
+    are registered), or None after printing why not."""
+    import keras
+    if input_shape is not None:
+        print(f"cnnblocks {command}: --input-shape applies to registered models, not to a "
+              f"saved file ({path!r}).", file=sys.stderr)
+        return None
+    if not os.path.isfile(path):
+        print(f"cnnblocks {command}: no such file: {path!r} (nor a registered model name; "
+              "`cnnblocks list` lists them).", file=sys.stderr)
+        return None
+    _progress(f"loading {path} ...")
+    try:
+        return keras.models.load_model(path, compile=False, safe_mode=True)
+    except Exception as err:  # noqa: BLE001 - any unreadable file: one line, exit status 2
+        text = str(err).strip().splitlines()[0] if str(err).strip() else ""
+        print(f"cnnblocks {command}: cannot load {path!r}: {type(err).__name__}: "
+              f"{text[:300]}", file=sys.stderr)
+        return None
+
+
 def _build_or_exit(args):
+    """The model a command names: a registered name (built without weights) or a saved file."""
+    if getattr(args, "command", None) != "table" and _is_file(args.name):
+        return _load(args.name, args.command, args.input_shape)
     kwargs = {} if args.input_shape is None else {"input_shape": args.input_shape}
     try:
         from cnnblocks import registry
@@ -135,33 +165,172 @@ def _cmd_summary(args):
     return 0
 
 
-def _paper_table(summary, ref):
-    """Rows of the paper's table beside ours, with the relative deviation per row."""
+#: Width of `cnnblocks table`'s lines.
+TABLE_WIDTH = 100
+#: Widest a text cell grows before it wraps (the row label; the paper's own columns).
+_LABEL_WIDTH, _TEXT_WIDTH = 24, 30
+#: A paper row's columns that hold the figures the paper prints where they are an erratum
+#: (`PaperRow.erratum`): shown in the paper's cells, not as columns.
+_PRINTED = {"params": "printed params", "macs": "printed ops"}
+
+
+def _compact(value):
+    """A figure as papers print it: `159K`, `1.5G`, `34M`; exact counts in full (`9,472`)."""
+    value = float(value)
+    for scale, suffix in ((1e9, "G"), (1e6, "M"), (1e3, "K")):
+        if abs(value) >= scale and (value / scale * 10).is_integer():
+            return f"{value / scale:g}{suffix}"
+    return f"{value:,.0f}"
+
+
+def _wrap_cell(text, width):
+    """A cell's lines: `text` wrapped to `width`, after a `;` where it can."""
+    import textwrap
+    text = str(text)
+    if len(text) <= width:
+        return [text]
+    lines = []
+    for chunk in text.replace("; ", ";\0").split("\0"):
+        if lines and len(lines[-1]) + 1 + len(chunk) <= width:
+            lines[-1] += " " + chunk
+        else:
+            lines += textwrap.wrap(chunk, width, break_on_hyphens=False)
+    return lines or [""]
+
+
+def _check(figure, value, note):
+    """The check cell: `✓ +3.0%` within a rounded figure's tolerance, `✓` for an exact match,
+    `✗ ...` otherwise; `[n]` points to the erratum note of the row."""
+    mark = "✓" if figure.matches(value) else "✗"
+    if figure.rel_tol:
+        text = f"{mark} {figure.deviation(value):+.1%}"
+    else:
+        diff = int(round(value - figure.value))
+        text = mark if diff == 0 else f"{mark} {diff:+,}"
+    return f"{text} erratum [{note}]" if note else text
+
+
+def _paper_table(summary, ref, width=TABLE_WIDTH):
+    """The paper's table (`ref.table`, its own columns) beside ours, as text within `width`.
+
+    One row per `PaperRow`: the paper's label and columns (`PaperRow.columns`: the paper's
+    own, e.g. GoogLeNet's #1x1 ... pool proj, ResNet's layer specs), its output size beside
+    ours, and each published figure (params, multiply-adds) beside ours with a check. Where
+    the paper's figure is an erratum (`PaperRow.erratum`), the printed figure is shown, ours
+    is checked against the exact value, and a numbered note below gives that value and the
+    reason. Columns that do not fit in `width` go to a second block (the row labels repeat);
+    long cells wrap. Columns no row fills are left out.
+    """
     import re
-    rows = []
+    rows, notes = [], []
+    keys = []  # the paper's columns in its order: each row's keys kept in their order
+    for row in ref.table:
+        previous = -1
+        for key in row.columns:
+            if key in _PRINTED.values():
+                continue
+            if key not in keys:
+                keys.insert(previous + 1, key)
+            previous = keys.index(key)
+    quantities = [q for q in ("params", "macs") if any(getattr(r, q) for r in ref.table)]
     for row in ref.table:
         ours = ([r for r in summary if re.fullmatch(row.blocks, r.name)]
                 if row.blocks is not None else None)
-        if ours == []:
-            rows.append((row.label, row.output or "", "-", "", "-", "", "", "-", ""))
-            continue
-        params = summary.params if ours is None else sum(r.params for r in ours)
-        macs = summary.macs if ours is None else sum(r.macs for r in ours)
-        output = "" if ours is None else "x".join(map(str, ours[-1].output_shape))
-        cells = []
-        for figure, value, fmt in ((row.params, params, lambda v: f"{v:,.0f}"),
-                                   (row.macs, macs, lambda v: f"{v:,.0f}")):
-            if figure is None:
-                cells += ["", fmt(value), ""]
-            else:
-                mark = "✓" if figure.matches(value) else "✗"
-                note = " (paper erratum)" if row.erratum else ""
-                cells += [fmt(figure.value), fmt(value),
-                          f"{mark} {figure.deviation(value):+.1%}{note}"]
-        rows.append((row.label, row.output or "", output, *cells))
-    header = ("paper row", "paper output", "our output", "paper params", "our params", "dev",
-              "paper MACs", "our MACs", "dev")
-    return _table(header, rows, right=(3, 4, 5, 6, 7, 8))
+        note = None
+        if row.erratum:
+            notes.append(row)
+            note = len(notes)
+        cells = {"paper row": row.label, "paper output": row.output or ""}
+        cells.update({k: "" if row.columns.get(k) is None else row.columns[k] for k in keys})
+        cells["our output"] = ("-" if ours == [] else "" if ours is None
+                               else "x".join(map(str, ours[-1].output_shape)))
+        for q in quantities:
+            figure = getattr(row, q)
+            value = (None if ours == [] else getattr(summary, q) if ours is None
+                     else sum(getattr(r, q) for r in ours))
+            printed = row.columns.get(_PRINTED[q]) if row.erratum else None
+            paper = printed if printed is not None else (figure.value if figure else None)
+            rounded = printed is not None or (figure is not None and figure.rel_tol > 0)
+            cells[f"paper {q}"] = ("" if paper is None else _compact(paper) if rounded
+                                   else f"{paper:,.0f}")
+            cells[f"our {q}"] = "-" if value is None else f"{value:,.0f}"
+            cells[f"{q} check"] = ("" if figure is None or value is None
+                                   else _check(figure, value, note))
+        rows.append(cells)
+    # Bundles of columns that stay together, each column as (heading, key, right-aligned).
+    names = {"params": "params", "macs": "MACs"}
+    ours = {"paper row", "paper output", "our output"} | {
+        f"{w} {names[q]}" for q in quantities for w in ("paper", "our")} | {
+        f"{names[q]} check" for q in quantities}
+    bundles = [[("paper output", "paper output", False), ("our output", "our output", False)]]
+    bundles += [[(f"{k} (paper)" if k in ours else k, k,
+                  all(isinstance(r[k], int) or r[k] == "" for r in rows))] for k in keys]
+    for q in quantities:
+        bundles.append([(f"paper {names[q]}", f"paper {q}", True),
+                        (f"our {names[q]}", f"our {q}", True),
+                        (f"{names[q]} check", f"{q} check", False)])
+    label = ("paper row", "paper row", False)
+    return "\n".join(_blocks_of_columns(rows, label, bundles, width) + _notes(notes, width))
+
+
+def _column(rows, heading, key, limit):
+    """`(width, heading lines, cell lines per row)` of one column."""
+    cells = [_wrap_cell(r.get(key, ""), limit) for r in rows]
+    content = max((len(line) for lines in cells for line in lines), default=0)
+    words = max(len(word) for word in heading.split())
+    size = max(content, words)
+    return size, _wrap_cell(heading, size), cells
+
+
+def _blocks_of_columns(rows, label, bundles, width):
+    """Text lines of the table, its bundles of columns packed into blocks within `width`."""
+    first = _column(rows, label[0], label[1], _LABEL_WIDTH)
+    columns = [[(*_column(rows, h, k, _TEXT_WIDTH), right) for h, k, right in bundle]
+               for bundle in bundles]
+    groups, current, used = [], [], first[0]
+    for bundle in columns:
+        extra = sum(size + 2 for size, *_ in bundle)
+        if current and used + extra > width:
+            groups.append(current)
+            current, used = [], first[0]
+        current += bundle
+        used += extra
+    if current:
+        groups.append(current)
+    lines = []
+    for g, group in enumerate(groups):
+        cols = [(*first, False), *group]
+        height = max(len(c[1]) for c in cols)
+
+        def fmt(parts):
+            return "  ".join(p.rjust(c[0]) if c[3] else p.ljust(c[0])
+                             for p, c in zip(parts, cols)).rstrip()
+
+        if g:
+            lines.append("")
+        for i in range(height):  # headings bottom-aligned
+            lines.append(fmt([(c[1][i - height + len(c[1])] if i >= height - len(c[1])
+                               else "") for c in cols]))
+        lines.append("-" * max(len(line) for line in lines[-height:]))
+        for r in range(len(rows)):
+            tall = max(len(c[2][r]) for c in cols)
+            for i in range(tall):
+                lines.append(fmt([c[2][r][i] if i < len(c[2][r]) else "" for c in cols]))
+    return lines
+
+
+def _notes(rows, width):
+    """The erratum notes: exact values and the reason, wrapped to `width`."""
+    import textwrap
+    lines = []
+    for n, row in enumerate(rows, 1):
+        exact = "; ".join(f"{name} {getattr(row, q).value:,.0f}"
+                          for q, name in (("params", "params"), ("macs", "multiply-adds"))
+                          if getattr(row, q) is not None)
+        text = (f"[{n}] {row.label}: the paper's figure is an erratum; exact: {exact}. "
+                f"{row.erratum}.")
+        lines += textwrap.wrap(text, width, subsequent_indent="    ")
+    return ([""] + lines) if lines else []
 
 
 def _cmd_table(args):
@@ -179,8 +348,11 @@ def _cmd_table(args):
     summary = analysis.summarize(model)
     print(summary.to_text())
     if ref is not None and ref.table:
-        print(f"\n{ref.table_source} beside {model.name} (dev: ours relative to the paper; "
-              "✓ within the figure's tolerance, see cnnblocks.published):")
+        import textwrap
+        print("\n" + textwrap.fill(
+            f"{ref.table_source} beside {model.name} (check: ours relative to the paper's "
+            "figure; ✓ within its printed rounding; erratum: a figure the paper prints wrong, "
+            "see the note):", TABLE_WIDTH) + "\n")
         print(_paper_table(summary, ref))
     return 0
 
@@ -199,7 +371,9 @@ def _cmd_plot(args):
     with warnings.catch_warnings(record=True) as caught:
         warnings.simplefilter("always")
         try:
-            path = cnnblocks.plot(model, args.output, level=args.level)
+            path = cnnblocks.plot(model, args.output, level=args.level, rankdir=args.rankdir,
+                                  show_shapes=args.show_shapes, dpi=args.dpi,
+                                  collapse_repeats=args.collapse_repeats)
         except (TypeError, ValueError, ImportError, RuntimeError) as err:
             print(f"cnnblocks plot: {err}", file=sys.stderr)
             return 2

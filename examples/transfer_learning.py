@@ -47,8 +47,10 @@ from cnnblocks import apps  # noqa: E402
 
 try:
     from _digits import load_digits
+    from _show import epoch_log
 except ImportError:  # imported as examples.transfer_learning
     from examples._digits import load_digits
+    from examples._show import epoch_log
 
 
 def unfreeze(base, prefixes):
@@ -108,7 +110,8 @@ def transfer(model_name="resnet18", weights=None, size=32, epochs=40, fine_tune_
           f"(Adam {learning_rate:g}) ...")
     head.compile(optimizer=keras.optimizers.Adam(learning_rate),
                  loss="sparse_categorical_crossentropy", metrics=["accuracy"])
-    head.fit(f_train, y_train, epochs=epochs, batch_size=batch_size, verbose=0)
+    head.fit(f_train, y_train, epochs=epochs, batch_size=batch_size, verbose=0,
+             callbacks=[epoch_log()])
     result["head_accuracy"] = _accuracy(head, f_test, y_test)
     print(f"  held-out accuracy with the frozen base: {result['head_accuracy']:.2%} "
           f"({time.process_time() - cpu:.1f} s CPU so far)")
@@ -121,7 +124,8 @@ def transfer(model_name="resnet18", weights=None, size=32, epochs=40, fine_tune_
               f"{fine_tune_epochs} epochs (Adam {learning_rate / 10:g}) ...")
         model.compile(optimizer=keras.optimizers.Adam(learning_rate / 10),
                       loss="sparse_categorical_crossentropy", metrics=["accuracy"])
-        model.fit(x_train, y_train, epochs=fine_tune_epochs, batch_size=batch_size, verbose=0)
+        model.fit(x_train, y_train, epochs=fine_tune_epochs, batch_size=batch_size, verbose=0,
+                  callbacks=[epoch_log()])
         result["fine_tuned_accuracy"] = _accuracy(model, x_test, y_test)
         print(f"  held-out accuracy after fine-tuning: {result['fine_tuned_accuracy']:.2%}")
     result.update(wall_s=time.perf_counter() - wall, cpu_s=time.process_time() - cpu)

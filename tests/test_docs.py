@@ -8,6 +8,7 @@ import subprocess
 import sys
 from pathlib import Path
 
+import keras
 import pytest
 
 import cnnblocks
@@ -89,6 +90,103 @@ def test_block_diagrams_match_the_code(script):
         model, _ = script.block_example(function)
         svg = (DOCS / "diagrams" / "blocks" / f"{function}.svg").read_text(encoding="utf-8")
         drawn = set(re.findall(r'<g id="node\d+" class="node">\s*<title>([^<]*)</title>', svg))
+        drawn = {n for n in drawn if not n.endswith("/continued")}  # column connectors
         if drawn != {layer.name for layer in model.layers}:
             stale.append(function)
     assert not stale, f"stale diagrams {stale}: {REGENERATE} --only blocks"
+
+
+# --- issue 17: a site people use ---------------------------------------------------------------
+
+def _python_blocks(text):
+    return re.findall(r"```python\n(.*?)```", text, re.S)
+
+
+def test_every_page_has_diagrams_at_its_levels():
+    for name in cnnblocks.list_models():
+        for level in ("blocks", "modules", "layers"):
+            path = DOCS / "diagrams" / "architectures" / f"{name}_{level}.svg"
+            assert path.exists(), f"{path.relative_to(ROOT)} is missing: {REGENERATE}"
+    for name in blocks.__all__:
+        if name != "resolve_data_format":
+            path = DOCS / "diagrams" / "blocks" / f"{name}_module.svg"
+            assert path.exists(), f"{path.relative_to(ROOT)} is missing: {REGENERATE}"
+    for level in ("block", "module", "layer"):
+        assert (DOCS / "diagrams" / "levels" / f"{level}.svg").exists(), REGENERATE
+
+
+def test_architecture_pages_say_where_weights_come_from_and_how_to_load():
+    from cnnblocks.architectures import FAMILIES
+    for family in FAMILIES.values():
+        for entry in family.models:
+            page = (DOCS / "architectures" / f"{entry.name}.md").read_text(encoding="utf-8")
+            for heading in ("### Weights", "### Preprocessing", "## Numbers", "## Diagrams"):
+                assert heading in page, f"{entry.name}: {heading} ({REGENERATE})"
+            snippet = _python_blocks(page)[0]
+            assert f'cnnblocks.create_model("{entry.name}"' in snippet
+            assert f"{family.name}.preprocess_input" in snippet
+            if entry.imagenet:  # the file names and hashes the loader checks
+                assert entry.imagenet[0].md5 in page and entry.imagenet[1].url in page
+            else:
+                assert "No ImageNet weights are published" in page
+
+
+def test_no_page_shows_a_developer_todo():
+    pages = [p for p in DOCS.rglob("*.md") if "_build" not in p.parts]
+    for path in pages:
+        text = path.read_text(encoding="utf-8")
+        for marker in ("TODO", "FIXME", "XXX", "has no rows of this paper"):
+            assert marker not in text, f"{path.relative_to(ROOT)}: {marker!r}"
+
+
+def test_the_site_uses_a_maintained_theme_and_no_network_math():
+    conf = (DOCS / "conf.py").read_text(encoding="utf-8")
+    assert 'html_theme = "furo"' in conf
+    assert "dollarmath" not in conf and "mathjax" not in conf.lower().replace(
+        "no mathjax", "")
+
+
+def test_quickstart_is_the_example_and_prints_what_the_docs_show(tmp_path):
+    """README, front page and examples/quickstart.py show the same code, and the output quoted
+    is what it prints now."""
+    import contextlib
+    import io
+    import os
+    example = (ROOT / "examples" / "quickstart.py").read_text(encoding="utf-8")
+    code = example.split('"""', 2)[2].strip()
+    readme = (ROOT / "README.md").read_text(encoding="utf-8")
+    assert code in readme, "README.md's quickstart differs from examples/quickstart.py"
+    assert len(code.splitlines()) <= 11  # ten lines and a blank one
+    assert 'pip install "cnnblocks[tf]"' in readme.split("## ", 2)[1]  # the opening section
+    index = (DOCS / "index.md").read_text(encoding="utf-8")
+    assert 'pip install "cnnblocks[tf]"' in index and "examples/quickstart.py" in index
+    printed = io.StringIO()
+    keras.backend.clear_session()
+    cwd = os.getcwd()
+    os.chdir(tmp_path)
+    try:
+        with contextlib.redirect_stdout(printed):
+            exec(compile(example, "quickstart.py", "exec"), {"__name__": "__main__"})  # noqa: S102
+    finally:
+        os.chdir(cwd)
+    assert (tmp_path / "quick.svg").exists()
+    output = printed.getvalue().strip()
+    assert output == (DOCS / "diagrams" / "quickstart.txt").read_text(encoding="utf-8").strip()
+    assert output in readme
+
+
+def test_the_unit_test_guide_runs_and_quotes_real_messages():
+    page = (DOCS / "testing.md").read_text(encoding="utf-8")
+    namespace = {}
+    for block in _python_blocks(page):
+        exec(compile(block, "docs/testing.md", "exec"), namespace)  # noqa: S102
+    namespace["test_inception_3a_has_the_parameters_of_table_1"]()
+    quoted = re.findall(r"```text\nAssertionError: (.*?)```", page, re.S)
+    assert len(quoted) == 2
+    testing = namespace["testing"]
+    with pytest.raises(AssertionError) as info:
+        testing.assert_param_count(namespace["build"](), {"inception_3a": 159_000})
+    assert str(info.value).strip() == quoted[0].strip()
+    with pytest.raises(AssertionError) as info:
+        namespace["test_same_module"]()
+    assert str(info.value).strip() == quoted[1].strip()

@@ -39,4 +39,6 @@ def test_example_writes_its_diagram(examples, tmp_path, capsys):
     path = show(examples["residual_module"].plain_residual(), tmp_path)
     assert path.exists() and path.stat().st_size > 10_000
     assert path.read_bytes()[:8] == b"\x89PNG\r\n\x1a\n"
-    assert "38,976 parameters" in capsys.readouterr().out
+    out = capsys.readouterr().out
+    assert "38,976 parameters" in out
+    assert "res    residual_module" in out  # cnnblocks.summarize's per-block rows

@@ -21,12 +21,19 @@ plot_module = importlib.import_module("cnnblocks.plot")
 
 _ID = r'"((?:[^"\\]|\\.)*)"'
 _NODE = re.compile(rf"^{_ID} \[", re.M)
-_EDGE = re.compile(rf"^{_ID} -> {_ID}", re.M)
+_EDGE = re.compile(rf"^{_ID} -> {_ID}(?![^\n]*style=invis)", re.M)
+_TOOLTIP = re.compile(r'tooltip="(?:[^"\\]|\\.)*"')
+#: Connector nodes at the top of a wrapped column: `<node>/continued` (no layer has a `/`).
+CONNECTOR = "/continued"
 
 
 def graph(source):
-    """(node names, edges) of DOT source written by `to_dot`."""
-    return _NODE.findall(source), _EDGE.findall(source)
+    """(node names, edges) of DOT source written by `to_dot`: the model's nodes and edges, without
+    the invisible edges that order branches and the connectors of wrapped columns (an edge from
+    a connector is the edge from the node it continues)."""
+    nodes = [n for n in _NODE.findall(source) if not n.endswith(CONNECTOR)]
+    edges = [(a.removesuffix(CONNECTOR), b) for a, b in _EDGE.findall(source)]
+    return nodes, edges
 
 
 # --- small models from cnnblocks.blocks ------------------------------------------------------
@@ -83,7 +90,7 @@ def test_layer_level_dot(small, name):
     model, (_, n_nodes, n_edges, *_) = small[name], SMALL[name]
     nodes, edges = graph(cnnblocks.to_dot(model))
     assert (len(nodes), len(edges)) == (n_nodes, n_edges)
-    assert nodes == [layer.name for layer in model.layers]  # named after layers, not ids
+    assert sorted(nodes) == sorted(layer.name for layer in model.layers)  # names, not ids
     assert {n for e in edges for n in e} <= set(nodes)
 
 
@@ -110,7 +117,8 @@ def test_block_labels_and_parameters(small):
     assert "<i>residual_module</i> 16, 16" in source
     macs = 16 * 16 * 16 * (9 * 8 + 9 * 16 + 8)
     assert f"{boxes[1].params:,} params, {macs:,} MACs" in source
-    assert "16x16x16" not in cnnblocks.to_dot(model, level="block", show_shapes=False)
+    labels = _TOOLTIP.sub("", cnnblocks.to_dot(model, level="block", show_shapes=False))
+    assert "16x16x16" not in labels  # (the tooltips still give the shapes)
 
 
 def test_dot_is_deterministic_and_layout_safe(small):
@@ -251,12 +259,16 @@ def test_cli_plot(tmp_path, capsys):
     out = tmp_path / "r18.svg"
     assert cli.main(["plot", "resnet18", "-o", str(out), "--input-shape", "64,64,3"]) == 0
     text = out.read_text()
-    assert "conv2_block1" in text and "head" in text  # block level by default
+    assert "conv2_block1_1_conv" in text  # the layer level by default, as cnnblocks.plot
     assert str(out) in capsys.readouterr().out
     layer = tmp_path / "r18.dot"
-    assert cli.main(["plot", "resnet18", "-o", str(layer), "--level", "layer",
-                     "--input-shape", "64,64,3"]) == 0
+    assert cli.main(["plot", "resnet18", "-o", str(layer), "--input-shape", "64,64,3"]) == 0
     assert len(graph(layer.read_text())[0]) == 71  # every layer of ResNet-18 (keras count)
+    block = tmp_path / "r18_blocks.dot"
+    assert cli.main(["plot", "resnet18", "-o", str(block), "--level", "block", "--rankdir",
+                     "LR", "--no-collapse-repeats", "--input-shape", "64,64,3"]) == 0
+    nodes, _ = graph(block.read_text())
+    assert "rankdir=LR" in block.read_text() and "conv2_block2" in nodes and "head" in nodes
 
 
 def test_cli_plot_errors(tmp_path, capsys):
@@ -326,10 +338,151 @@ def test_keras_inception_v3_blocks(architecture):
                          "mixed5", "mixed7", "mixed8", "mixed9", "mixed10", "head"]
 
 
+# --- issue 17: three levels, branch order, wrapping, tooltips -----------------------------------
+
+def _layout(source):
+    """Node centres `{id: (x, y)}` and the drawing's size in inches, from Graphviz' layout."""
+    plain = plot_module._run_dot(["-Tplain"], source, "layout")
+    nodes, size = {}, None
+    for line in plain.splitlines():
+        parts = line.split()
+        if parts[0] == "graph":
+            size = (float(parts[2]), float(parts[3]))
+        elif parts[0] == "node":
+            nodes[parts[1].strip('"')] = (float(parts[2]), float(parts[3]))
+    return nodes, size
+
+
+def _merges(model, level):
+    """`{merge: [the boxes it reads, in order]}` of a model's Concatenate/Add layers; at the
+    module level a box is named after the layer its folded layers (BN, ReLU) are drawn in."""
+    data = plot_module._block_data(model)
+    calls = data.calls
+    box = (lambda i: calls[data.unit_of[i]].op.name) if level == "module" else (
+        lambda i: calls[i].op.name)
+    return {c.op.name: [box(p) for p in c.parents] for c in calls
+            if isinstance(c.op, (layers.Concatenate, layers.Add))}
+
+
+def inception_v3_b_model():
+    from cnnblocks.blocks import inception_v3_b
+    inputs = keras.Input((17, 17, 64), name="image")
+    return keras.Model(inputs, inception_v3_b(inputs, 32, 16, 32, 16, 32, 32, name="mixed4"),
+                       name="small_v3")
+
+
+def test_module_level_draws_each_block_as_a_frame_of_its_layers(small):
+    source = cnnblocks.to_dot(small["inception"], level="module")
+    # One frame per block; BN/activations folded: the 8 layers of inception_3a are 8 boxes
+    # (no BN), the naive module's 5 layers 5 boxes, plus the input.
+    assert source.count("subgraph \"cluster_") == 2
+    nodes, edges = graph(source)
+    assert len(nodes) == 1 + 8 + 5 and len(edges) == 19
+    for text in ("1x1 conv, 64", "1x1 conv, 96", "3x3 conv, 128", "5x5 conv, 32",
+                 "3x3 max pool", "concat", "<i>inception_module</i> 64 | 96→128 | 16→32"):
+        assert text in source, text
+    # A residual module: conv + BN + ReLU is one box, named in small print; the add with its
+    # ReLU; the repeated module drawn once with its count.
+    source = cnnblocks.to_dot(small["residual"], level="module")
+    assert "3x3 conv, 16</font><br/><font point-size=\"9\"><font color=\"#555555\">BN · relu" \
+        in source
+    assert ">add</font>" in source and "2 identical blocks" in source
+    assert source.count("subgraph \"cluster_") == 2  # conv2_block1, conv2_block2 … 3
+
+
+def test_kernel_shapes_are_written_height_x_width():
+    model = inception_v3_b_model()
+    module = cnnblocks.to_dot(model, level="module")
+    assert "1x7 conv, 16" in module and "7x1 conv, 16" in module
+    layer = cnnblocks.to_dot(model)
+    assert "Conv2D 1x7, 16" in layer and "Conv2D 7x1, 16" in layer
+    block = cnnblocks.to_dot(model, level="block")
+    assert "1x1 | 1x1→1x7→7x1 | 1x1→7x1→1x7→7x1→1x7 | avg3x3→1x1 → concat" in block
+
+
+@pytest.mark.parametrize("level", ["layer", "module"])
+@pytest.mark.parametrize("builder", [inception_model, inception_v3_b_model])
+def test_branches_are_drawn_in_the_order_the_merge_reads_them(builder, level):
+    model = builder()
+    source = cnnblocks.to_dot(model, level=level)
+    centres, _ = _layout(source)
+    for merge, inputs in _merges(model, level).items():
+        xs = [centres[name][0] for name in inputs]
+        assert xs == sorted(xs), (merge, inputs, xs)
+
+
+def test_block_level_boxes_give_branches_kernels_and_strides():
+    keras.backend.clear_session()
+    inputs = keras.Input((16, 16, 8), name="image")
+    x = inception_module(inputs, 4, 4, 8, 2, 4, 4, name="inc")
+    x = residual_module(x, 24, strides=2, name="res")      # 24 -> 24, stride 2: projection
+    x = residual_module(x, 24, name="res2")                # identity shortcut
+    model = keras.Model(inputs, x)
+    source = cnnblocks.to_dot(model, level="block")
+    assert "1x1 | 1x1→3x3 | 1x1→5x5 | max3x3→1x1 → concat" in source
+    assert "1x1/2 | 3x3/2→3x3 → add" in source    # the shortcut is the add's first input
+    assert "id | 3x3→3x3 → add" in source
+    assert "8x8x24 /2" in source                  # the block halves the spatial size
+    assert "<i>residual_module</i> 24, 24 /2" in source
+
+
+def test_svg_tooltips_give_configuration_shapes_and_parameters(small, tmp_path):
+    svg = cnnblocks.plot(inception_v3_b_model(), tmp_path / "m.svg", level="module").read_text()
+    titles = re.findall(r'xlink:title="([^"]*)"', svg)
+    conv = next(t for t in titles if t.startswith("mixed4_7x7_1_conv (Conv2D)"))
+    assert "kernel_size=(1, 7)" in conv and "input: 17x17x16" in conv
+    assert "output: 17x17x16" in conv and "parameters" in conv
+    assert "+ mixed4_7x7_1_bn (BatchNormalization" in conv  # the folded layers too
+    block = next(t for t in titles if t.startswith("mixed4: inception_v3_b"))
+    assert "f7_reduce=16" in block and "multiply&#45;adds" in block
+    for level in ("layer", "block"):
+        svg = cnnblocks.plot(small["residual"], tmp_path / f"{level}.svg", level=level)
+        assert "parameters" in svg.read_text()
+
+
+def _chain(n):
+    inputs = keras.Input((8, 8, 4), name="image")
+    x = inputs
+    for i in range(n):
+        x = layers.Conv2D(4, 3, padding="same", name=f"conv{i}")(x)
+    return keras.Model(inputs, x, name=f"chain{n}")
+
+
+@pytest.mark.parametrize("rankdir", ["TB", "LR"])
+def test_long_models_wrap_into_columns(rankdir):
+    long = cnnblocks.to_dot(_chain(120), rankdir=rankdir)
+    nodes, edges = graph(long)
+    assert len(nodes) == 121 and len(edges) == 120      # every layer and edge still drawn
+    assert CONNECTOR in long                             # wrapped
+    _, (width, height) = _layout(long)
+    assert 0.5 < width / height < 4, (width, height)    # not a 120-box column or strip
+    short = cnnblocks.to_dot(_chain(6), rankdir=rankdir)
+    assert CONNECTOR not in short
+
+
+def test_module_and_block_levels_need_a_layer_graph():
+    tiny = SubclassedModel()
+    tiny(keras.ops.zeros((1, 3)))
+    for level in ("module", "block"):
+        with pytest.raises(ValueError, match="subclassed"):
+            cnnblocks.to_dot(tiny, level=level)
+
+
 @pytest.mark.heavy
-def test_resnet152_layer_png_warns(architecture, tmp_path):
-    # 544 inches tall: 52,221 pixels at 96 dpi, over 32,767 at any dpi above 60
-    with pytest.warns(UserWarning, match=r"over Graphviz' 32,767-pixel bitmap limit; it is "
-                                         r"drawn at dpi=60"):
-        path = cnnblocks.plot(architecture("resnet152"), tmp_path / "r152.png")
-    assert max(_png_size(path)) <= 32767
+@pytest.mark.parametrize("name", ["resnet152", "inception_v3", "keras_inception_v3"])
+@pytest.mark.parametrize("level", plot_module.LEVELS)
+def test_big_models_render_fast_and_fit_a_screen(architecture, name, level, tmp_path,
+                                                 recwarn):
+    import time
+    model = architecture(name)
+    start = time.perf_counter()
+    svg = cnnblocks.plot(model, tmp_path / "m.svg", level=level)
+    seconds = time.perf_counter() - start
+    # Measured on the shared 2-core machine: 0.1-0.5 s (issue 17 asks under 2 s); the bound
+    # leaves room for a loaded CI runner.
+    assert seconds < 6, seconds
+    assert "xlink:title" in svg.read_text()
+    png = cnnblocks.plot(model, tmp_path / "m.png", level=level)
+    width, height = _png_size(png)
+    assert not [w for w in recwarn if "limit" in str(w.message)]
+    assert max(width, height) <= 5000 and min(width, height) >= 300, (width, height)

@@ -319,10 +319,27 @@ def test_table_googlenet_beside_table1(built_once, capsys):
     assert cli.main(["table", "googlenet"]) == 0
     out = capsys.readouterr().out
     assert "Szegedy et al. 2014, Table 1 beside googlenet" in out
-    row = next(line for line in out.splitlines() if line.startswith("inception (3a)"))
+    table = out.split("Szegedy et al. 2014, Table 1 beside googlenet")[1]
+    assert max(len(line) for line in table.splitlines()) <= 100
+    columns = next(part for part in table.split("\n\n") if "#1x1" in part)
+    figures = next(part for part in table.split("\n\n") if "params check" in part)
+    # Table 1's own columns: output, depth, #1x1, #3x3 reduce, #3x3, #5x5 reduce, #5x5, pool proj
+    heading = next(line for line in columns.splitlines() if line.startswith("paper row"))
+    assert heading.split() == ["paper", "row", "output", "our", "output", "depth", "#1x1",
+                               "reduce", "#3x3", "reduce", "#5x5", "proj"]
+    row = next(line for line in columns.splitlines() if line.startswith("inception (3a)"))
+    assert row.split()[2:] == ["28x28x256", "28x28x256", "2", "64", "96", "128", "16", "32",
+                               "32"]
     # paper 159K / 128M beside ours 163,696 / 128,049,152
-    assert row.split()[2:] == ["28x28x256", "28x28x256", "159,000", "163,696", "✓", "+3.0%",
-                               "128,000,000", "128,049,152", "✓", "+0.0%"]
+    row = next(line for line in figures.splitlines() if line.startswith("inception (3a)"))
+    assert row.split()[2:] == ["159K", "163,696", "✓", "+3.0%", "128M", "128,049,152", "✓",
+                               "+0.0%"]
+    # conv1 and inception (4c): the paper's errata, with the exact values in the notes
+    row = next(line for line in figures.splitlines() if line.startswith("inception (4c)"))
+    assert row.split()[2:] == ["463K", "510,104", "✓", "erratum", "[2]", "100M", "99,850,240",
+                               "✓", "erratum", "[2]"]
+    assert "✗" not in table
+    assert "[1] convolution 7x7/2: the paper's figure is an erratum; exact: params 9,472;" in out
 
 
 @pytest.mark.heavy
@@ -330,9 +347,10 @@ def test_table_resnet_stages(built_once, capsys):
     assert cli.main(["table", "resnet18"]) == 0
     out = capsys.readouterr().out
     conv3 = next(line for line in out.splitlines() if line.startswith("conv3_x"))
-    assert conv3.split()[1:3] == ["28x28x128", "28x28x128"]
-    flops = next(line for line in out.splitlines() if line.startswith("FLOPs"))
-    assert "1,800,000,000" in flops and "✓ +0.8%" in flops      # 1.814 G, printed 1.8
+    assert conv3.split()[1:] == ["28x28x128", "28x28x128", "[3x3,", "128;", "3x3,", "128]", "x",
+                                 "2"]                            # Table 1's layer specs
+    flops = [line for line in out.splitlines() if line.startswith("FLOPs")][-1]  # figures
+    assert "1.8G" in flops and "✓ +0.8%" in flops                # 1.814 G, printed 1.8
     assert math.isclose(published.get("resnet18").macs.value, 1.814e9)
     assert len(built_once) == 2                          # resnet18 and googlenet, once each
 

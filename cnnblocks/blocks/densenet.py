@@ -63,10 +63,11 @@ def dense_block(x, num_layers, growth_rate=32, *, bottleneck=True, bottleneck_wi
         Tensor of the input's spatial size with `c + L k` channels (the input first, then
         each layer's `k` maps in order).
 
-    Parameters (convolutions without bias; Keras counts 4 numbers per BN channel), with
-    `c_i = c + i k`, `w = bottleneck_width`:
-        bottleneck: `sum_{i=0}^{L-1} (4 c_i + w k c_i + 4 w k + 9 w k^2)`;
-        without: `sum_{i=0}^{L-1} (4 c_i + 9 k c_i)`.
+    Parameters:
+        Convolutions without bias; Keras counts 4 numbers per BN channel. With
+        `c_i = c + i k` and `w = bottleneck_width`: with the bottleneck
+        `sum_{i=0}^{L-1} (4 c_i + w k c_i + 4 w k + 9 w k^2)`; without it
+        `sum_{i=0}^{L-1} (4 c_i + 9 k c_i)`.
 
     Example:
         >>> import keras

@@ -92,9 +92,10 @@ def grouped_bottleneck_module(x, filters, *, strides=1, cardinality=1, base_widt
     Returns:
         Tensor with `e f` channels; spatial size `(n - 1) // s + 1` for stride `s`.
 
-    Parameters (no bias; Keras counts 4 numbers per BN channel), with inner width
-    `w = int(f d / 64) C k`:
-        `c w + 4 w + 9 w^2 / C + 4 w + w e f + 4 e f`, plus `c e f + 4 e f` for a projection.
+    Parameters:
+        No bias; Keras counts 4 numbers per BN channel. With the inner width
+        `w = int(f d / 64) C k`: `c w + 4 w + 9 w^2 / C + 4 w + w e f + 4 e f`, plus
+        `c e f + 4 e f` for a projection.
         (torchvision's `parameters()` count is this minus the 2 moving statistics per BN
         channel.)
 
