@@ -4,6 +4,8 @@ The channel axis is resolved once, by the public block (or architecture) that is
 down; helpers never read Keras' global configuration themselves.
 """
 
+import numbers
+
 import keras
 from keras import layers
 
@@ -83,6 +85,47 @@ def kernel_text(kernel_size):
     return f"{pair[0]}x{pair[1]}"
 
 
+PADDINGS = ("same", "valid", "symmetric")
+
+
+def _padding_amounts(padding, kernel_size):
+    """`(rows, cols)` of explicit zero padding on each side, or None for "same"/"valid"."""
+    if isinstance(padding, str):
+        check.choice(padding, "padding", PADDINGS)
+        if padding == "symmetric":
+            return ((kernel_size[0] - 1) // 2, (kernel_size[1] - 1) // 2)
+        return None
+    values = padding if isinstance(padding, (list, tuple)) else (padding, padding)
+    if len(values) != 2 or any(isinstance(v, bool) or not isinstance(v, numbers.Integral)
+                               or v < 0 for v in values):
+        raise ValueError("`padding` must be 'same', 'valid', 'symmetric', a non-negative "
+                         f"integer or a pair of them; received {padding!r}.")
+    return (int(values[0]), int(values[1]))
+
+
+def resolve_padding(padding, kernel_size, strides):
+    """`(keras padding, explicit amounts or None)` for a convolution or a pool.
+
+    `"same"` and `"valid"` are Keras' (on an even input, a stride-2 "same" convolution pads
+    only the bottom and right). An int, a pair `(rows, cols)` or `"symmetric"` (`(k - 1) // 2`)
+    is zero padding on every side, as PyTorch's `padding=`: where that equals "same" (stride 1,
+    `2 p = k - 1`) the convolution is "same" with no extra layer; else explicit padding then a
+    "valid" convolution.
+    """
+    amounts = _padding_amounts(padding, kernel_size)
+    if amounts is None:
+        return padding, None
+    if strides == (1, 1) and all(2 * p == k - 1 for p, k in zip(amounts, kernel_size)):
+        return "same", None
+    if amounts == (0, 0):
+        return "valid", None
+    return "valid", amounts
+
+
+def _pad_suffix(conv_suffix):
+    return (conv_suffix[:-len("_conv")] if conv_suffix.endswith("_conv") else conv_suffix) + "_pad"
+
+
 def _conv_label(a):
     sep = "sep " if a["separable"] else ""
     return f"{sep}{kernel_text(a['kernel_size'])} {a['filters']}{stride_text(a['strides'])}"
@@ -113,7 +156,12 @@ def conv_bn_act(
         filters: int, output channels.
         kernel_size: int or pair.
         strides: int or pair. Default 1.
-        padding: `"same"` or `"valid"`. Default `"same"`.
+        padding: `"same"` or `"valid"` (Keras'), or zero padding on every side as PyTorch's
+            `padding=`: an int, a pair `(rows, cols)`, or `"symmetric"` (`(k - 1) // 2`, e.g.
+            1 for a 3x3). Explicit padding is a `ZeroPadding2D` layer before a "valid"
+            convolution, except where it equals "same" (stride 1, `2 p = k - 1`). On an even
+            input a stride-2 "same" convolution pads only the bottom and right (0, 1), where
+            PyTorch's `padding=1` pads (1, 1). Default `"same"`.
         use_bias: bool, whether the convolution has a bias. Default True.
         batch_norm: bool, add a `BatchNormalization` after the convolution. Default True.
         bn_scale: bool, whether that BN learns gamma (InceptionV3 uses False). Default True.
@@ -125,6 +173,8 @@ def conv_bn_act(
         name: str or None, the prefix of the layer names.
         suffixes: triple `(conv, bn, act)` appended to `name`; default
             `("_conv", "_bn", "_" + activation)`, e.g. `conv1_conv`, `conv1_bn`, `conv1_relu`.
+            An explicit padding layer is named after the convolution: `_conv` becomes `_pad`
+            (`conv1_pad`), any other conv suffix gets `_pad` appended.
 
     Returns:
         The output tensor: `filters` channels, spatial size divided by `strides`
@@ -134,10 +184,13 @@ def conv_bn_act(
     filters = check.positive_int(filters, "filters")
     kernel_size = check.pair(kernel_size, "kernel_size")
     strides = check.pair(strides, "strides")
-    check.choice(padding, "padding", ("same", "valid"))
+    padding, amounts = resolve_padding(padding, kernel_size, strides)
     if suffixes is None:
         suffixes = ("_conv", "_bn", f"_{activation}" if isinstance(activation, str) else "_act")
     conv_name, bn_name, act_name = (layer_name(name, s) for s in suffixes)
+    if amounts is not None:
+        x = layers.ZeroPadding2D(amounts, data_format=data_format,
+                                 name=layer_name(name, _pad_suffix(suffixes[0])))(x)
     fused = None if batch_norm else activation
     conv = layers.SeparableConv2D if separable else layers.Conv2D
     x = conv(filters, kernel_size, strides=strides, padding=padding, use_bias=use_bias,
