@@ -217,6 +217,28 @@ def _cmd_classify(args):
     return 0
 
 
+def _cmd_convert(args):
+    """`cnnblocks convert NAME FILE -o OUT.weights.h5`: a PyTorch state dict (torchvision `.pth`,
+    timm `.safetensors`) into a Keras weight file for the model's torchvision variant. Exit 2
+    for bad arguments or a file that does not fit (the message names the tensor)."""
+    from cnnblocks import convert
+    kwargs = {} if args.input_shape is None else {"input_shape": args.input_shape}
+    if args.aux:
+        kwargs["aux_classifiers"] = True
+    try:
+        model = convert.convert_file(args.name, args.file, args.output,
+                                     include_top=not args.no_top, classes=args.classes,
+                                     **kwargs)
+    except (TypeError, ValueError, OSError, ImportError) as err:
+        print(f"cnnblocks convert: {err}", file=sys.stderr)
+        return 2
+    print(f"{model.name} (variant='torchvision', {model.count_params():,} parameters) with the "
+          f"weights of {args.file}: {args.output}\nLoad it with cnnblocks.create_model("
+          f"{args.name!r}, variant='torchvision', weights={args.output!r}"
+          f"{', include_top=False' if args.no_top else ''}).")
+    return 0
+
+
 def build_parser():
     """The argument parser with every subcommand."""
     parser = argparse.ArgumentParser(
@@ -253,9 +275,11 @@ def build_parser():
     p.add_argument("images", nargs="+", metavar="IMAGE", help="image files (any PIL format)")
     p.add_argument("--model", required=True, metavar="NAME", help="a registered model, e.g. "
                    "resnet50; its family's preprocessing and input size (224 or 299) are used")
-    p.add_argument("--weights", default="imagenet", metavar="imagenet|PATH",
+    p.add_argument("--weights", default="imagenet", metavar="imagenet|torchvision|PATH",
                    help="'imagenet' (default; the Keras cache, $KERAS_HOME/models, downloading "
-                   "what is missing) or a weight file for the model with its top")
+                   "what is missing), 'torchvision' (torchvision's weights, found the same "
+                   "way, converted, with their own resize, crop and normalization) or a weight "
+                   "file for the model with its top")
     p.add_argument("--top", type=int, default=5, metavar="K", help="labels per image (5)")
     p.add_argument("--labels", default=None, metavar="FILE", help="class labels: keras' "
                    "imagenet_class_index.json layout or one label per line (default: the "
@@ -263,6 +287,21 @@ def build_parser():
     p.add_argument("--input-shape", type=_input_shape, default=None, metavar="H,W,C",
                    help="build the model for this input size (not with ImageNet weights)")
     p.set_defaults(func=_cmd_classify)
+    p = sub.add_parser("convert", help="convert a PyTorch state dict (torchvision .pth, timm "
+                       ".safetensors) into a Keras weight file for the model's torchvision "
+                       "variant")
+    p.add_argument("name", metavar="NAME", help="a registered model, e.g. resnet50")
+    p.add_argument("file", metavar="FILE", help="the .pth or .safetensors file")
+    p.add_argument("-o", "--output", required=True, metavar="OUT.weights.h5",
+                   help="the Keras weight file to write")
+    p.add_argument("--no-top", action="store_true", help="leave the classifier out")
+    p.add_argument("--classes", type=int, default=None, metavar="N",
+                   help="classifier size (default: read from the file)")
+    p.add_argument("--aux", action="store_true",
+                   help="keep the auxiliary classifiers (GoogLeNet, Inception-V3)")
+    p.add_argument("--input-shape", type=_input_shape, default=None, metavar="H,W,C",
+                   help="build the model for this input size (default: its own)")
+    p.set_defaults(func=_cmd_convert)
     return parser
 
 
