@@ -464,8 +464,8 @@ def load_torch_weights(model, source, layout=None):
     Args:
         model: a model built with `variant="torchvision"` (e.g.
             `cnnblocks.create_model("resnet50", variant="torchvision")`).
-        source: a weight file path (`.pth`, `.pt`, `.bin`, `.safetensors`) or a dict of
-            arrays.
+        source: a weight file path (`.pth`, `.pt`, `.bin`, `.safetensors`) or a state dict
+            (`{key: NumPy array or torch tensor}`).
         layout: a `cnnblocks.family.TorchLayout`; default: the model's registered one.
 
     Returns:
@@ -481,7 +481,10 @@ def load_torch_weights(model, source, layout=None):
         >>> convert.load_torch_weights(model, "resnet18-f37072fd.pth")  # doctest: +SKIP
     """
     layout = layout_of(model) if layout is None else layout
-    tensors = source if isinstance(source, dict) else read_state_dict(source)
+    if isinstance(source, dict):
+        tensors = {k: _as_numpy(v) for k, v in _unwrap(source, "the state dict").items()}
+    else:
+        tensors = read_state_dict(source)
     assign(model, tensors, layout)
     return model
 

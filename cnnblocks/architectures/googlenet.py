@@ -18,7 +18,7 @@ from cnnblocks import identity, preprocessing
 from cnnblocks.architectures import common
 from cnnblocks.blocks import conv_bn_act, inception_module
 from cnnblocks.blocks.common import spatial_size
-from cnnblocks.layers import LocalResponseNormalization
+from cnnblocks.layers import AdaptiveAveragePooling2D, LocalResponseNormalization
 
 __all__ = ["GoogLeNet"]
 
@@ -87,8 +87,7 @@ def _aux_head(x, prefix, *, classes, classifier_activation, norm, data_format,
 
 def _aux_tower(x, prefix, *, classes, classifier_activation, norm, data_format, torchvision):
     if torchvision:  # F.adaptive_avg_pool2d(x, (4, 4)): uneven windows on a 14x14 map
-        x = layers.AdaptiveAveragePooling2D(4, data_format=data_format,
-                                            name=f"{prefix}_avg_pool")(x)
+        x = AdaptiveAveragePooling2D(4, data_format=data_format, name=f"{prefix}_avg_pool")(x)
     else:
         x = layers.AveragePooling2D(5, strides=3, padding="valid", data_format=data_format,
                                     name=f"{prefix}_avg_pool")(x)

@@ -17,6 +17,7 @@ from cnnblocks import family as fam
 from cnnblocks import preprocessing
 from cnnblocks.architectures import common
 from cnnblocks.blocks import vgg_block
+from cnnblocks.layers import AdaptiveAveragePooling2D
 
 __all__ = ["VGG11", "VGG13", "VGG16", "VGG19", "VGG11BN", "VGG13BN", "VGG16BN", "VGG19BN"]
 
@@ -62,7 +63,7 @@ def _head(x, ctx):
         return common.global_pooling(x, ctx)
     torchvision = ctx.variant == fam.TORCHVISION_VARIANT
     if torchvision:
-        x = layers.AdaptiveAveragePooling2D(7, data_format=ctx.data_format, name="avg_pool")(x)
+        x = AdaptiveAveragePooling2D(7, data_format=ctx.data_format, name="avg_pool")(x)
     x = layers.Flatten(data_format=ctx.data_format, name="flatten")(x)
     for fc in ("fc1", "fc2"):
         x = layers.Dense(4096, activation="relu", name=fc)(x)
