@@ -533,4 +533,4 @@ def _classes_in(tensors, layout):
 
 
 __all__ = ["ConversionError", "read_state_dict", "read_torch_pickle", "load_torch_weights",
-           "convert_file", "layout_of", "plan", "assign", "TORCHVISION_VARIANT"]
+           "convert_file", "layout_of", "plan", "assign"]

@@ -2,7 +2,9 @@
 
 Each family module `cnnblocks/architectures/<family>.py` ends with one `FAMILY = Family(...)`:
 its models (registry name, builder, ImageNet weight files with their hashes, published numbers
-with their sources, feature taps), its preprocessing and its paper. The registry, weight
+with their sources, feature taps, the structures its builder's `variant=` offers, other
+published weight sets with their preprocessing (`PretrainedConfig`) and the map from PyTorch
+state-dict keys to its layers (`TorchLayout`)), its preprocessing and its paper. The registry, weight
 loading, `classify`, `verify`/`table`, `feature_extractor` and the documentation generator read
 these records; adding a family is adding one module.
 

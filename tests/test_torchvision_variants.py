@@ -21,6 +21,9 @@ from cnnblocks.features import feature_extractor, feature_info
 from cnnblocks.layers import AdaptiveAveragePooling2D
 
 TV = family.TORCHVISION_VARIANT
+#: Counts do not depend on the backend: built once, on TensorFlow (JAX builds are slow).
+ON_TENSORFLOW = pytest.mark.skipif(keras.backend.backend() != "tensorflow",
+                                   reason="backend-independent count, checked on TensorFlow")
 
 
 def _trainable(model):
@@ -57,12 +60,40 @@ PARAMS = [
 ]
 
 
+@ON_TENSORFLOW
 @pytest.mark.parametrize("name, options, expected, meta", PARAMS)
 def test_trainable_parameters_equal_torchvision(name, options, expected, meta):
     model = cnnblocks.create_model(name, variant=TV, **options)
     assert _trainable(model) == expected
     if meta:  # the weight set's record counts the structure it was published with
         assert registry.entry(name).pretrained["torchvision"].num_params == expected
+
+
+#: torchvision's `_ops` (GFLOPS, which are multiply-adds at batch 1, printed with 3 decimals:
+#: tolerance 0.0005 G) of each model's weights metadata, against `cnnblocks.count_macs` of the
+#: torchvision variant at 224x224 (299 for Inception-V3). ResNet-50 differs from the keras
+#: variant's 3.858 G: the stride on the 3x3 ("v1.5").
+MACS = [
+    ("resnet18", 1.814), ("resnet50", 4.089), ("googlenet", 1.498),
+    ("inception_v3", 5.713), _heavy("vgg16_bn", 15.47), _heavy("resnet152", 11.514),
+]
+
+
+@ON_TENSORFLOW
+@pytest.mark.parametrize("name, gmacs", MACS)
+def test_multiply_adds_equal_torchvision_ops(name, gmacs):
+    model = cnnblocks.create_model(name, variant=TV)
+    assert abs(cnnblocks.count_macs(model) / 1e9 - gmacs) <= 0.0005
+
+
+@ON_TENSORFLOW
+def test_keras_inception_v3_with_its_auxiliary_classifier():
+    """The auxiliary classifier in keras.applications' structure (BN without gamma). Derived:
+    1x1 768->128 (98,304) + BN 3 x 128 + 5x5 128->768 (2,457,600) + BN 3 x 768 + FC 768->1000
+    (769,000) = 3,327,592 more than 23,851,784; trainable 3,325,800 more than 23,817,352."""
+    model = cnnblocks.create_model("inception_v3", aux_classifiers=True)
+    assert [o.shape[-1] for o in model.outputs] == [1000, 1000]
+    assert (model.count_params(), _trainable(model)) == (27_179_376, 27_143_152)
 
 
 # --- Structure, layer by layer -------------------------------------------------------------
@@ -343,6 +374,7 @@ def test_keras_file_round_trip_keeps_structure_and_variant(tmp_path):
     assert convert.layout_of(loaded) is registry.entry("googlenet").torch_layout
 
 
+@ON_TENSORFLOW
 def test_keras_variants_are_unchanged():
     """The default structures stay keras.applications' (counts from keras.applications)."""
     assert cnnblocks.create_model("resnet50").count_params() == 25_636_712
