@@ -201,6 +201,7 @@ class _RestrictedUnpickler(pickle.Unpickler):
     _ALLOWED = {
         ("collections", "OrderedDict"): collections.OrderedDict,
         ("torch._utils", "_rebuild_tensor_v2"): _rebuild_tensor,
+        ("torch._utils", "_rebuild_tensor"): _rebuild_tensor,  # files of torch < 0.4
         ("torch._utils", "_rebuild_parameter"): _rebuild_parameter,
     }
 
