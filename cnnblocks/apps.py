@@ -88,7 +88,7 @@ def pretrained_weights(model_name, weights):
         return weight_files.pretrained_file(entry, weights), config
     except weight_files.WeightsUnavailableError as err:
         raise MissingFilesError([(config.file.filename, config.file.url)],
-                                weight_files.keras_cache_dir(), [str(err)[:300]]) from None
+                                weight_files.keras_cache_dir(), [str(err)[:600]]) from None
 
 
 def read_labels(path):
