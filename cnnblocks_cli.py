@@ -26,7 +26,8 @@ PLOT_DEFAULTS = {"level": "layer", "rankdir": "TB", "show_shapes": True,
 
 #: `cnnblocks.cli` function per command.
 COMMANDS = {"verify": "_cmd_verify", "summary": "_cmd_summary", "table": "_cmd_table",
-            "rf": "_cmd_rf", "plot": "_cmd_plot", "classify": "_cmd_classify"}
+            "rf": "_cmd_rf", "plot": "_cmd_plot", "classify": "_cmd_classify",
+            "convert": "_cmd_convert"}
 
 
 def _package_dir():
@@ -165,9 +166,11 @@ def build_parser():
     p.add_argument("images", nargs="+", metavar="IMAGE", help="image files (any PIL format)")
     p.add_argument("--model", required=True, metavar="NAME", help="a registered model, e.g. "
                    "resnet50; its family's preprocessing and input size (224 or 299) are used")
-    p.add_argument("--weights", default="imagenet", metavar="imagenet|PATH",
+    p.add_argument("--weights", default="imagenet", metavar="imagenet|torchvision|PATH",
                    help="'imagenet' (default; the Keras cache, $KERAS_HOME/models, downloading "
-                   "what is missing) or a weight file for the model with its top")
+                   "what is missing), 'torchvision' (torchvision's weights, found the same "
+                   "way, converted, with their own resize, crop and normalization) or a weight "
+                   "file for the model with its top")
     p.add_argument("--top", type=int, default=5, metavar="K", help="labels per image (5)")
     p.add_argument("--labels", default=None, metavar="FILE", help="class labels: keras' "
                    "imagenet_class_index.json layout or one label per line (default: the "
@@ -175,6 +178,21 @@ def build_parser():
     p.add_argument("--input-shape", type=_input_shape, default=None, metavar="H,W,C",
                    help="build the model for this input size (not with ImageNet weights)")
     p.set_defaults(func="classify")
+    p = sub.add_parser("convert", help="convert a PyTorch state dict (torchvision .pth, timm "
+                       ".safetensors) into a Keras weight file for the model's torchvision "
+                       "variant")
+    p.add_argument("name", metavar="NAME", help="a registered model, e.g. resnet50")
+    p.add_argument("file", metavar="FILE", help="the .pth or .safetensors file")
+    p.add_argument("-o", "--output", required=True, metavar="OUT.weights.h5",
+                   help="the Keras weight file to write")
+    p.add_argument("--no-top", action="store_true", help="leave the classifier out")
+    p.add_argument("--classes", type=int, default=None, metavar="N",
+                   help="classifier size (default: read from the file)")
+    p.add_argument("--aux", action="store_true",
+                   help="keep the auxiliary classifiers (GoogLeNet, Inception-V3)")
+    p.add_argument("--input-shape", type=_input_shape, default=None, metavar="H,W,C",
+                   help="build the model for this input size (default: its own)")
+    p.set_defaults(func="convert")
     return parser
 
 

@@ -33,6 +33,15 @@ setup(
     extras_require={
         "tf": ["tensorflow>=2.18"],
         "tf-cpu": ["tensorflow-cpu>=2.18"],
+        # PyTorch weight files: `.safetensors` reading (a `.pth` needs nothing: cnnblocks has a
+        # restricted reader), and torch/torchvision/timm as the oracles of tests/test_convert.py
+        "torch": [
+            "torch>=2.1",
+            "torchvision>=0.16",
+            "timm>=1.0",
+            "safetensors>=0.4",
+            "scikit-image>=0.22",
+        ],
         "dev": [
             "pytest>=8",
             "pytest-xdist>=3.5",

@@ -1,9 +1,11 @@
 """Image classification with a registered model: the `cnnblocks classify` command's logic.
 
 Each family's preprocessing (`preprocess_input` in its module, recorded in its `FAMILY`) is
-`cnnblocks.preprocessing`'s, checked against keras.applications' in the tests; the ImageNet
-class index ships with the package, so labels need no download. Only the weight file comes from
-the Keras cache (checked against its published hash), with a clear message offline.
+`cnnblocks.preprocessing`'s, checked against keras.applications' in the tests; a published
+weight set such as `"torchvision"` carries its own (`PretrainedConfig`: resize, crop, mean,
+std), applied with `cnnblocks.preprocessing.prepare`. The ImageNet class index ships with the
+package, so labels need no download. Only the weight file comes from the Keras cache (checked
+against its published hash), with a clear message offline.
 """
 
 import json
@@ -65,6 +67,28 @@ def imagenet_weights(model_name):
         spec = entry.imagenet[0]
         raise MissingFilesError([(spec.filename, spec.url)], weight_files.keras_cache_dir(),
                                 [str(err)[:300]]) from None
+
+
+def pretrained_weights(model_name, weights):
+    """The checked local path of a model's published weight set (`"torchvision"`, ...), from
+    the Keras cache or downloaded, and its `PretrainedConfig`.
+
+    Raises:
+        ValueError: the model has no weight set of that name (the message lists those it has).
+        MissingFilesError: the file is neither cached nor downloadable; names it and the folder.
+        cnnblocks.weights.WeightFileError: the cached file has the wrong hash.
+    """
+    entry = registry.entry(model_name, "model_name")
+    config = entry.pretrained.get(weights)
+    if config is None:
+        have = ", ".join(repr(n) for n in entry.pretrained) or "none"
+        raise ValueError(f"{entry.name} has no weight set {weights!r} (it has: {have}); pass "
+                         "'imagenet', one of those or the path of a weight file.")
+    try:
+        return weight_files.pretrained_file(entry, weights), config
+    except weight_files.WeightsUnavailableError as err:
+        raise MissingFilesError([(config.file.filename, config.file.url)],
+                                weight_files.keras_cache_dir(), [str(err)[:600]]) from None
 
 
 def read_labels(path):
@@ -153,8 +177,11 @@ def classify(images, model_name, *, weights="imagenet", top=5, labels=None, inpu
         images: list of image file paths.
         model_name: str, a registered model name, e.g. `"resnet50"`.
         weights: `"imagenet"` (keras.applications' file from the Keras cache, checked against
-            its hash, downloaded when missing) or the path of a weight file for the model with
-            its top.
+            its hash, downloaded when missing), the name of another published weight set of
+            the model (`"torchvision"`: its file is found the same way and converted, its
+            structure built, and the images prepared as its configuration says: resize,
+            center crop, mean and std) or the path of a weight file for the model with its
+            top.
         top: int, how many classes to return per image. Default 5.
         labels: None (the ImageNet class index shipped with cnnblocks) or a label file (see
             `read_labels`); the model is built with that many classes.
@@ -183,20 +210,33 @@ def classify(images, model_name, *, weights="imagenet", top=5, labels=None, inpu
     preprocess = preprocessing_for(model_name)
     check_images(images)
     imagenet = isinstance(weights, str) and weights == "imagenet"
-    if not imagenet and not (isinstance(weights, (str, os.PathLike))
-                             and os.path.isfile(weights)):
-        raise ValueError("`weights` must be 'imagenet' or the path of an existing weight file; "
-                         f"received {weights!r}.")
+    named = isinstance(weights, str) and weights in registry.entry(model_name).pretrained
+    if not imagenet and not named and not (isinstance(weights, (str, os.PathLike))
+                                           and os.path.isfile(weights)):
+        sets = "".join(f", {n!r}" for n in registry.entry(model_name).pretrained)
+        raise ValueError(f"`weights` must be 'imagenet'{sets} or the path of an existing weight "
+                         f"file; received {weights!r}.")
+    if named and input_shape is not None:
+        raise ValueError(f"`input_shape` cannot be given with weights={weights!r}: the weight "
+                         f"set's configuration fixes the input size; received {input_shape!r}.")
     if labels is not None and not os.path.isfile(labels):
         raise ValueError(f"`labels` file not found: {labels!r}.")
-    weight_path = imagenet_weights(model_name) if imagenet else os.fspath(weights)
+    config = None
+    if named:
+        weight_path, config = pretrained_weights(model_name, weights)
+    else:
+        weight_path = imagenet_weights(model_name) if imagenet else os.fspath(weights)
     index_path = labels if labels is not None else preprocessing.CLASS_INDEX_PATH
     class_labels = read_labels(index_path)
     kwargs = {} if input_shape is None else {"input_shape": tuple(input_shape)}
+    if config is not None:
+        size = config.input_size
+        kwargs = {"input_shape": (size, size, 3) if keras.config.image_data_format() ==
+                  "channels_last" else (3, size, size), "variant": config.variant}
     start = time.perf_counter()
     say(f"building {model_name} with weights {weight_path} ...")
-    model = registry.create_model(model_name, weights=weight_path, classes=len(class_labels),
-                                  **kwargs)
+    model = registry.create_model(model_name, weights=weights if named else weight_path,
+                                  classes=len(class_labels), **kwargs)
     say(f"built {model.name} in {time.perf_counter() - start:.1f} s")
     shape = tuple(model.input.shape[1:])
     size = shape[:2] if keras.config.image_data_format() == "channels_last" else shape[1:]
@@ -205,7 +245,10 @@ def classify(images, model_name, *, weights="imagenet", top=5, labels=None, inpu
         chunk = images[first:first + batch_size]
         say(f"classifying images {first + 1}-{first + len(chunk)} of {len(images)} at "
             f"{size[0]}x{size[1]}")
-        batch = preprocess(load_images(chunk, size))
+        if config is not None:  # the weight set's own pipeline: resize, crop, mean/std
+            batch = preprocessing.prepare(list(chunk), config)
+        else:
+            batch = preprocess(load_images(chunk, size))
         probabilities = keras.ops.convert_to_numpy(model(batch, training=False))
         results += [top_k(row, class_labels, top) for row in probabilities]
     return results

@@ -400,6 +400,28 @@ def _cmd_classify(args):
     return 0
 
 
+def _cmd_convert(args):
+    """`cnnblocks convert NAME FILE -o OUT.weights.h5`: a PyTorch state dict (torchvision `.pth`,
+    timm `.safetensors`) into a Keras weight file for the model's torchvision variant. Exit 2
+    for bad arguments or a file that does not fit (the message names the tensor)."""
+    from cnnblocks import convert
+    kwargs = {} if args.input_shape is None else {"input_shape": args.input_shape}
+    if args.aux:
+        kwargs["aux_classifiers"] = True
+    try:
+        model = convert.convert_file(args.name, args.file, args.output,
+                                     include_top=not args.no_top, classes=args.classes,
+                                     **kwargs)
+    except (TypeError, ValueError, OSError, ImportError) as err:
+        print(f"cnnblocks convert: {err}", file=sys.stderr)
+        return 2
+    print(f"{model.name} (variant='torchvision', {model.count_params():,} parameters) with the "
+          f"weights of {args.file}: {args.output}\nLoad it with cnnblocks.create_model("
+          f"{args.name!r}, variant='torchvision', weights={args.output!r}"
+          f"{', include_top=False' if args.no_top else ''}).")
+    return 0
+
+
 def _cmd_rf(args):
     """`cnnblocks rf NAME|FILE.keras`: receptive fields per block (or per layer)."""
     import keras

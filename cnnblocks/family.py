@@ -2,7 +2,9 @@
 
 Each family module `cnnblocks/architectures/<family>.py` ends with one `FAMILY = Family(...)`:
 its models (registry name, builder, ImageNet weight files with their hashes, published numbers
-with their sources, feature taps), its preprocessing and its paper. The registry, weight
+with their sources, feature taps, the structures its builder's `variant=` offers, other
+published weight sets with their preprocessing (`PretrainedConfig`) and the map from PyTorch
+state-dict keys to its layers (`TorchLayout`)), its preprocessing and its paper. The registry, weight
 loading, `classify`, `verify`/`table`, `feature_extractor` and the documentation generator read
 these records; adding a family is adding one module.
 
@@ -16,6 +18,7 @@ Counting conventions of the published numbers (the cause of most "mismatches" be
 """
 
 import dataclasses
+import re
 import types
 
 # Sources, named once.
@@ -136,15 +139,167 @@ class Reference:
 
 @dataclasses.dataclass(frozen=True)
 class WeightFile:
-    """One downloadable weight file: its URL and MD5 hash (as keras.utils.get_file checks);
-    `md5` None where keras.applications publishes no hash (MobileNet v1 and v2)."""
+    """One downloadable weight file: its URL and the hash its publisher gives.
+
+    Attributes:
+        url: where the file is published.
+        md5: its MD5 hex digest (keras.applications' files), or "" (None too) where none is
+            published (keras.applications' MobileNet v1 and v2 files).
+        sha256: its SHA-256 hex digest, or the leading hex digits of it that the publisher
+            gives (torch hub's convention: `resnet18-f37072fd.pth` publishes `f37072fd`), or "".
+    """
 
     url: str
-    md5: str
+    md5: str = ""
+    sha256: str = ""
 
     @property
     def filename(self):
         return self.url.rsplit("/", 1)[-1]
+
+
+def torch_hub_file(url):
+    """The `WeightFile` of a file published under torch hub's naming rule
+    `<name>-<first hex digits of its SHA-256>.<ext>` (every torchvision weight URL): the hash
+    is the one the URL publishes, as `torch.hub.load_state_dict_from_url(check_hash=True)`
+    checks it."""
+    match = re.search(r"-([a-f0-9]{8,})\.[A-Za-z]+$", url.rsplit("/", 1)[-1])
+    if match is None:
+        raise ValueError(f"{url!r} does not follow torch hub's `name-<sha256 prefix>.ext` rule.")
+    return WeightFile(url, sha256=match.group(1))
+
+
+#: The variant of every model, the structure of keras.applications (or of the paper where
+#: keras.applications has no model): Keras "same" padding, keras.applications' BN epsilon.
+KERAS_VARIANT = "keras"
+#: The structure of torchvision's model of the same name, which its (and timm's) weight files
+#: fit: explicit symmetric padding, torchvision's strides, pools and BN epsilon.
+TORCHVISION_VARIANT = "torchvision"
+
+
+@dataclasses.dataclass(frozen=True)
+class PretrainedConfig:
+    """One published weight set and how to feed it (timm's `pretrained_cfg`, as data).
+
+    The preprocessing is torchvision's `ImageClassification` transform: resize the shorter
+    side to `resize_size` with `interpolation`, center-crop `input_size`, scale to [0, 1],
+    subtract `mean` and divide by `std` per RGB channel (`cnnblocks.preprocessing.prepare`).
+
+    Attributes:
+        name: the `weights=` value that selects it (`"torchvision"`).
+        file: the `WeightFile` (URL and published hash).
+        variant: the model structure the file fits (`"torchvision"`).
+        format: `"torch"`, a PyTorch state dict (`.pth`, converted on load with the model's
+            `TorchLayout`).
+        source: where the facts come from (the publisher's metadata, named).
+        input_size: int, the square crop the weights were evaluated at (224, 299).
+        resize_size: int, the shorter side before the crop (256 for a 224 crop).
+        interpolation: `"bilinear"` or `"bicubic"`.
+        mean, std: per RGB channel, on pixels scaled to [0, 1].
+        labels: the label set: `"imagenet-1k"` (the 1000 ILSVRC-2012 classes in their usual
+            order, `cnnblocks.preprocessing.class_index()`).
+        num_classes: int, the classifier's size.
+        top1, top5: ImageNet-1k validation accuracy in percent as the publisher states it, or
+            None.
+        num_params: the parameters the publisher counts (`parameters()`: trainable ones).
+        file_size_mb: the file's size in MB as published, or None.
+        notes: anything a user must know (e.g. an input transform folded into `mean`/`std`).
+    """
+
+    name: str
+    file: WeightFile
+    variant: str = TORCHVISION_VARIANT
+    format: str = "torch"
+    source: str = ""
+    input_size: int = 224
+    resize_size: int = 256
+    interpolation: str = "bilinear"
+    mean: tuple = (0.485, 0.456, 0.406)
+    std: tuple = (0.229, 0.224, 0.225)
+    labels: str = "imagenet-1k"
+    num_classes: int = 1000
+    top1: float = None
+    top5: float = None
+    num_params: int = None
+    file_size_mb: float = None
+    notes: str = ""
+
+    @property
+    def crop_pct(self):
+        """The crop fraction `input_size / resize_size` (timm's `crop_pct`; 0.875 for 224 of
+        256)."""
+        return self.input_size / self.resize_size
+
+    def to_dict(self):
+        """The configuration as a plain dict (timm's `pretrained_cfg` keys where they exist)."""
+        return {"name": self.name, "url": self.file.url, "sha256": self.file.sha256,
+                "variant": self.variant, "format": self.format, "source": self.source,
+                "input_size": (3, self.input_size, self.input_size),
+                "resize_size": self.resize_size, "crop_pct": self.crop_pct,
+                "interpolation": self.interpolation, "mean": tuple(self.mean),
+                "std": tuple(self.std), "labels": self.labels, "num_classes": self.num_classes,
+                "top1": self.top1, "top5": self.top5, "num_params": self.num_params,
+                "file_size_mb": self.file_size_mb, "notes": self.notes}
+
+
+#: Where torchvision publishes its weight files.
+TORCHVISION_MODELS = "https://download.pytorch.org/models/"
+
+
+def torchvision_weights(filename, enum, *, top1, top5, num_params, file_size_mb,
+                        name="torchvision", input_size=224, resize_size=256,
+                        mean=(0.485, 0.456, 0.406), std=(0.229, 0.224, 0.225), notes=""):
+    """The `PretrainedConfig` of a torchvision weight set, from its published metadata.
+
+    Args:
+        filename: the file under `TORCHVISION_MODELS` (its name carries the SHA-256 prefix).
+        enum: the torchvision weights enum member, e.g. `"ResNet50_Weights.IMAGENET1K_V1"`.
+        top1, top5, num_params, file_size_mb: the enum's `meta` (`acc@1`, `acc@5`,
+            `num_params`, `_file_size`).
+        name: the `weights=` name. Default `"torchvision"`.
+        input_size, resize_size: the enum's `ImageClassification(crop_size=...,
+            resize_size=...)` transform (defaults 224 and 256, bilinear).
+        mean, std: the normalization the weights expect (ImageNet's unless a model folds an
+            input transform into them).
+        notes: what else a user must know.
+    """
+    return PretrainedConfig(
+        name=name, file=torch_hub_file(TORCHVISION_MODELS + filename),
+        source=f"torchvision {enum} (weight metadata in torchvision.models, torchvision 0.28)",
+        input_size=input_size, resize_size=resize_size, mean=tuple(mean), std=tuple(std),
+        top1=top1, top5=top5, num_params=num_params, file_size_mb=file_size_mb, notes=notes)
+
+
+@dataclasses.dataclass(frozen=True)
+class TorchLayout:
+    """Where each layer's weights are in a PyTorch state dict (torchvision's module names; timm
+    uses the same ones for ResNet, VGG features and Inception-V3).
+
+    `cnnblocks.convert` reads it; it knows nothing of any family. A layer's tensors are
+    `<prefix>.weight`, `<prefix>.bias` (convolutions, dense layers), `<prefix>.running_mean`,
+    `<prefix>.running_var` (batch norm); the converter transforms them by layer type.
+
+    Attributes:
+        layers: `{layer name: (state-dict prefix, ...)}`: the module(s) that hold the layer's
+            weights, first match wins (e.g. torchvision's `classifier.0` and timm's
+            `pre_logits.fc1` for VGG's `fc1`). It may name layers a model lacks (the top, the
+            auxiliary classifiers): their tensors are then left unused.
+        flatten: `{dense layer name: flatten layer name}`: dense layers fed by a `Flatten` of a
+            feature map. PyTorch flattens (C, H, W), Keras (H, W, C): the converter permutes
+            the rows, reading H, W, C from the flatten layer's input.
+        variant: the model structure the layout is for (`"torchvision"`): the converter
+            refuses a model built with another.
+    """
+
+    layers: types.MappingProxyType
+    flatten: types.MappingProxyType = dataclasses.field(
+        default_factory=lambda: types.MappingProxyType({}))
+    variant: str = TORCHVISION_VARIANT
+
+    def __post_init__(self):
+        object.__setattr__(self, "layers", types.MappingProxyType(
+            {k: (v,) if isinstance(v, str) else tuple(v) for k, v in self.layers.items()}))
+        object.__setattr__(self, "flatten", types.MappingProxyType(dict(self.flatten)))
 
 
 @dataclasses.dataclass(frozen=True)
@@ -161,6 +316,13 @@ class ModelEntry:
             weights, or None where none are published.
         reference: the published numbers (`Reference`), or None.
         keras_name: the keras.applications function of the same model (`"ResNet50"`), or None.
+        variants: the structures its builder's `variant=` accepts, the default first:
+            `("keras",)` or `("keras", "torchvision")`.
+        pretrained: `{weights name: PretrainedConfig}`: the published weight sets besides
+            keras.applications' ImageNet files (e.g. `"torchvision"`), each selected by
+            `weights=<name>`.
+        torch_layout: the `TorchLayout` of its torchvision variant (how a PyTorch state dict
+            maps onto its layers), or None.
         family: the family's name (filled in by `Family`).
     """
 
@@ -171,12 +333,17 @@ class ModelEntry:
     imagenet: tuple = None
     reference: Reference = None
     keras_name: str = None
+    variants: tuple = (KERAS_VARIANT,)
+    pretrained: types.MappingProxyType = dataclasses.field(
+        default_factory=lambda: types.MappingProxyType({}))
+    torch_layout: TorchLayout = None
     family: str = ""
 
     def __post_init__(self):
         if self.reference is not None and self.reference.name != self.name:
             object.__setattr__(self, "reference",
                                dataclasses.replace(self.reference, name=self.name))
+        object.__setattr__(self, "pretrained", types.MappingProxyType(dict(self.pretrained)))
 
 
 @dataclasses.dataclass(frozen=True)

@@ -8,6 +8,7 @@ and serializable through `get_config`, so `.keras` files that contain them load 
 import numbers
 
 import keras
+import numpy as np
 from keras import layers, ops
 
 from cnnblocks import _validation as check
@@ -147,4 +148,92 @@ class ScaledAdd(layers.Layer):
     def get_config(self):
         config = super().get_config()
         config.update(scale=self.scale)
+        return config
+
+
+def adaptive_pooling_matrix(input_size, output_size):
+    """The `(output_size, input_size)` matrix whose rows average PyTorch's adaptive-pooling
+    windows: row `i` covers `[floor(i n / o), ceil((i + 1) n / o))`, computed in integers."""
+    matrix = np.zeros((output_size, input_size), "float32")
+    for i in range(output_size):
+        start = (i * input_size) // output_size
+        end = -((-(i + 1) * input_size) // output_size)
+        matrix[i, start:end] = 1.0 / (end - start)
+    return matrix
+
+
+@keras.saving.register_keras_serializable(package="cnnblocks")
+class AdaptiveAveragePooling2D(layers.Layer):
+    """Average pooling to a fixed output size with PyTorch's windows (`adaptive_avg_pool2d`).
+
+    Output cell `(i, j)` is the mean of input rows `[floor(i H / oh), ceil((i + 1) H / oh))` and
+    columns likewise: windows of uneven size where `H` is not a multiple of `oh` (14 -> 4 gives
+    windows of 4 starting at 0, 3, 7, 10), an upsampling where `H < oh`. The windows are
+    computed in integers when the layer is built and applied as two small matrix products, so
+    the result is the same on every backend.
+
+    torchvision's VGG head (7x7) and GoogLeNet's auxiliary classifiers (4x4) use it.
+
+    Args:
+        output_size: int or pair `(oh, ow)`.
+        data_format: `"channels_last"` or `"channels_first"`; None for Keras' setting.
+        **kwargs: passed to `keras.layers.Layer` (`name`, `dtype`, ...).
+
+    Returns:
+        A tensor `(batch, oh, ow, channels)` (channels first under that data format).
+
+    Note:
+        Keras has `keras.layers.AdaptiveAveragePooling2D` with the same windows; its JAX
+        implementation (Keras 3.15) computes the window ends in floating point and gets some
+        wrong (7 -> 7 and 14 -> 7 return NaN in the last row and column, 21 -> 7 misplaces
+        windows), so cnnblocks uses this layer. The input's height and width must be known
+        when the layer is built.
+
+    Example:
+        >>> import numpy as np
+        >>> from cnnblocks.layers import AdaptiveAveragePooling2D
+        >>> x = np.arange(14 * 14, dtype="float32").reshape(1, 14, 14, 1)
+        >>> tuple(AdaptiveAveragePooling2D(4)(x).shape)
+        (1, 4, 4, 1)
+    """
+
+    def __init__(self, output_size, data_format=None, **kwargs):
+        super().__init__(**kwargs)
+        pair = output_size if isinstance(output_size, (list, tuple)) else (output_size,) * 2
+        if len(pair) != 2 or any(isinstance(v, bool) or not isinstance(v, numbers.Integral)
+                                 or v <= 0 for v in pair):
+            raise ValueError("`output_size` must be a positive integer or a pair of them, "
+                             f"received {output_size!r}.")
+        self.output_size = (int(pair[0]), int(pair[1]))
+        self.data_format = data_format or keras.config.image_data_format()
+        if self.data_format not in ("channels_last", "channels_first"):
+            raise ValueError("`data_format` must be 'channels_last' or 'channels_first', "
+                             f"received {data_format!r}.")
+
+    def _spatial(self, shape):
+        return tuple(shape[1:3]) if self.data_format == "channels_last" else tuple(shape[2:4])
+
+    def build(self, input_shape):
+        height, width = self._spatial(input_shape)
+        if height is None or width is None:
+            raise ValueError("AdaptiveAveragePooling2D needs a static height and width; "
+                             f"received input shape {tuple(input_shape)}.")
+        self._rows = adaptive_pooling_matrix(height, self.output_size[0])
+        self._cols = adaptive_pooling_matrix(width, self.output_size[1])
+
+    def call(self, inputs):
+        rows = ops.convert_to_tensor(self._rows, dtype=inputs.dtype)
+        cols = ops.convert_to_tensor(self._cols, dtype=inputs.dtype)
+        if self.data_format == "channels_last":
+            return ops.einsum("ih,nhwc,jw->nijc", rows, inputs, cols)
+        return ops.einsum("ih,nchw,jw->ncij", rows, inputs, cols)
+
+    def compute_output_shape(self, input_shape):
+        if self.data_format == "channels_last":
+            return (input_shape[0], *self.output_size, input_shape[3])
+        return (input_shape[0], input_shape[1], *self.output_size)
+
+    def get_config(self):
+        config = super().get_config()
+        config.update(output_size=list(self.output_size), data_format=self.data_format)
         return config

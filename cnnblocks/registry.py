@@ -59,7 +59,8 @@ def create_model(model_name, **kwargs):
 
     Unlike the builders, which default to `weights="imagenet"` where keras.applications does,
     `create_model` builds with random weights unless `weights` is given (the timm/torchvision
-    convention for factories).
+    convention for factories). A published weight set named in `weights` (e.g.
+    `"torchvision"`) selects the structure it fits unless `variant` is given.
 
     Args:
         model_name: str, a name from `list_models()`, in any spelling (`"ResNet-50"`).
@@ -79,4 +80,7 @@ def create_model(model_name, **kwargs):
     """
     found = entry(model_name, "model_name")
     kwargs.setdefault("weights", None)
+    weights = kwargs["weights"]
+    if "variant" not in kwargs and isinstance(weights, str) and weights in found.pretrained:
+        kwargs["variant"] = found.pretrained[weights].variant
     return found.builder(**kwargs)

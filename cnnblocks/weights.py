@@ -1,9 +1,11 @@
-"""Weight files: keras.applications' ImageNet files (names, URLs and hashes are in each family's
-record) and any compatible file given by path.
+"""Weight files: keras.applications' ImageNet files and the other published weight sets of a
+model (torchvision's, converted on load; names, URLs and hashes are in each family's record),
+and any compatible file given by path.
 
 Two promises:
 
-- **Checked.** An ImageNet file is checked against its published MD5 hash before use, including
+- **Checked.** A published file is checked against its published hash before use (MD5 for
+  keras.applications' files, the SHA-256 prefix in the file name for torchvision's), including
   a file that is already in the Keras cache; a mismatch is an error that names the file to
   delete. (keras.applications publishes no hash for MobileNet v1/v2's files: those are checked
   only as far as their format allows, as a file given by path.) A file given by path is checked as far as its format allows: a truncated HDF5 file
@@ -45,15 +47,14 @@ def keras_cache_dir():
     return os.path.join(home, "models")
 
 
-_VERIFIED = {}  # (path, size, mtime) -> md5, so a file is hashed once per process
+_VERIFIED = {}  # (algorithm, path, size, mtime) -> digest, so a file is hashed once per process
 
 
-def md5_of(path):
-    """The MD5 hex digest of a file (cached per path, size and modification time)."""
+def _digest_of(path, algorithm):
     stat = os.stat(path)
-    key = (os.path.abspath(path), stat.st_size, stat.st_mtime_ns)
+    key = (algorithm, os.path.abspath(path), stat.st_size, stat.st_mtime_ns)
     if key not in _VERIFIED:
-        digest = hashlib.md5()
+        digest = hashlib.new(algorithm)
         with open(path, "rb") as f:
             for chunk in iter(lambda: f.read(1 << 22), b""):
                 digest.update(chunk)
@@ -61,9 +62,38 @@ def md5_of(path):
     return _VERIFIED[key]
 
 
+def md5_of(path):
+    """The MD5 hex digest of a file (cached per path, size and modification time)."""
+    return _digest_of(path, "md5")
+
+
+def sha256_of(path):
+    """The SHA-256 hex digest of a file (cached per path, size and modification time)."""
+    return _digest_of(path, "sha256")
+
+
+def _check_hash(spec, path):
+    """Raises WeightFileError unless `path` has the hash `spec` publishes (MD5, else the
+    SHA-256 or the published prefix of it); nothing to check where none is published."""
+    if not spec.md5 and not spec.sha256:  # keras.applications' MobileNet v1/v2 files
+        return
+    if spec.md5:
+        kind, published, digest = "MD5", spec.md5, md5_of(path)
+        ok = digest == published
+    else:
+        kind, published, digest = "SHA-256", spec.sha256, sha256_of(path)
+        ok = digest.startswith(published)
+        digest = digest[:max(len(published), 8)]
+    if not ok:
+        raise WeightFileError(
+            f"{path} does not have the published {kind} hash of {spec.filename} "
+            f"({digest} instead of {published}): the file is damaged or is another file. "
+            f"Delete {path} and try again (it will be downloaded afresh).")
+
+
 def cached_file(spec, what):
     """The local path of a published file (`WeightFile`), from the Keras cache or downloaded,
-    checked against its MD5 hash (where one is published: `spec.md5` None skips the check).
+    checked against its published hash.
 
     Args:
         spec: the `WeightFile`.
@@ -81,20 +111,13 @@ def cached_file(spec, what):
         try:
             path = keras.utils.get_file(spec.filename, spec.url,
                                         cache_dir=os.path.dirname(folder),
-                                        cache_subdir="models", file_hash=spec.md5)
+                                        cache_subdir="models", file_hash=spec.md5 or None)
         except Exception as exc:  # offline, proxy, hash mismatch: the same answer for a user
             raise WeightsUnavailableError(
                 f"{what} are not available: {spec.filename} is not in {folder} and downloading "
                 f"it from {spec.url} failed ({type(exc).__name__}: {str(exc)[:200]}). Put the "
                 f"file in that folder (or set KERAS_HOME) and try again.") from None
-    if spec.md5 is None:  # keras.applications publishes no hash of this file (MobileNet v1/v2)
-        return path
-    digest = md5_of(path)
-    if digest != spec.md5:
-        raise WeightFileError(
-            f"{path} does not have the published MD5 hash of {spec.filename} "
-            f"({digest} instead of {spec.md5}): the file is damaged or is another file. "
-            f"Delete {path} and try again (it will be downloaded afresh).")
+    _check_hash(spec, path)
     return path
 
 
@@ -116,13 +139,47 @@ def imagenet_file(entry, include_top):
     return cached_file(spec, f"ImageNet weights for {entry.name!r}")
 
 
+def pretrained_file(entry, name):
+    """The checked local path of one of a model's published weight sets (`entry.pretrained`,
+    e.g. `"torchvision"`), from the Keras cache or downloaded (see `cached_file`).
+
+    Raises:
+        ValueError: the model has no weight set of that name.
+        WeightFileError / WeightsUnavailableError: as `cached_file`.
+    """
+    config = entry.pretrained.get(name)
+    if config is None:
+        raise ValueError(f"{entry.name!r} has no weight set {name!r}; it has: "
+                         f"{', '.join(map(repr, entry.pretrained)) or 'none'}.")
+    return cached_file(config.file, f"The {name!r} weights for {entry.name!r}")
+
+
+#: File endings read as PyTorch state dicts (converted on load) when given by path.
+TORCH_SUFFIXES = (".pth", ".pt", ".bin", ".safetensors")
+
+
 def resolve(weights, entry, include_top):
     """The weight file a builder's `weights` argument means: None, or a checked local path."""
     if weights is None:
         return None
     if isinstance(weights, str) and weights == "imagenet":
         return imagenet_file(entry, include_top)
+    if isinstance(weights, str) and weights in entry.pretrained:
+        return pretrained_file(entry, weights)
     return os.fspath(weights)
+
+
+def load(model, weights, path, entry):
+    """Loads the file `resolve` gave into a freshly built model: a PyTorch state dict (a
+    published weight set in the `"torch"` format, or a `.pth`/`.safetensors` path) through
+    `cnnblocks.convert` with the model's `TorchLayout`, any other file with `load_into`.
+    Atomic either way."""
+    config = entry.pretrained.get(weights) if isinstance(weights, str) else None
+    if (config is not None and config.format == "torch") or (
+            config is None and path.endswith(TORCH_SUFFIXES)):
+        from cnnblocks import convert
+        return convert.load_torch_weights(model, path)
+    return load_into(model, path)
 
 
 def _readable(path):

@@ -189,7 +189,7 @@ def test_use_model_summarizes_as_four_blocks(naming, names, roundtrip, tmp_path)
     assert summary["%s" % summary.rows[1].name].label == "64 | 96→128 | 16→32 | pool→32"
     assert summary.rows[1].args == {"f1": 64, "f3_reduce": 96, "f3": 128, "f5_reduce": 16,
                                     "f5": 32, "pool_proj": 32, "norm": None,
-                                    "data_format": None}
+                                    "f5_kernel_size": 5, "data_format": None}
     assert summary.rows[2].args["strides"] == 2
     assert sum(USE_PARAMS) == summary.params == model.count_params()
     testing.assert_param_count(model, dict(zip([r.name for r in summary], USE_PARAMS)))

@@ -334,7 +334,7 @@ def _x(shape=(8, 8, 64)):
 
 ERRORS = [
     # (id, call, exception, fragment of the message: the argument and the value)
-    ("conv_padding_zero", lambda: conv_bn_act(_x(), 8, 3, padding=0), ValueError,
+    ("conv_padding_negative", lambda: conv_bn_act(_x(), 8, 3, padding=-1), ValueError,
      "`padding`"),
     ("conv_padding_word", lambda: conv_bn_act(_x(), 8, 3, padding="full"), ValueError,
      "'full'"),

@@ -93,8 +93,9 @@ CHANGES = [
         "(-21,876,736)"]),
     # tail: 8*9*8+8 = 584 parameters, 28*28*8*72 = 451,584 MACs
     ("added_block", dict(extra=True), [
-        "block `tail` (vgg_block) added (after `proj`): activation 'relu'; convs 1; "
-        "data_format None; filters 8; kernel_size 3; pool True; params 584; output (14, 14, 8)",
+        "block `tail` (vgg_block) added (after `proj`): activation 'relu'; batch_norm False; "
+        "bn_epsilon 1e-05; convs 1; data_format None; filters 8; kernel_size 3; pool True; "
+        "params 584; output (14, 14, 8)",
         "total: params 156,808 → 157,392 (+584); MACs 122,630,144 → 123,081,728 (+451,584); "
         "depth 4 → 5 (+1); blocks 3 → 4 (+1)"]),
     ("renamed_block", dict(rename=True), [
@@ -129,8 +130,8 @@ def test_removed_block(path):
     assert_architecture(net(extra=True), path)
     message = _fail(net(), path)
     assert "  block `tail` (vgg_block) removed (was after `proj`): activation 'relu'; " \
-           "convs 1; data_format None; filters 8; kernel_size 3; pool True; params 584; " \
-           "output (14, 14, 8)" in message
+           "batch_norm False; bn_epsilon 1e-05; convs 1; data_format None; filters 8; " \
+           "kernel_size 3; pool True; params 584; output (14, 14, 8)" in message
 
 
 def test_kind_and_input_changes(path):
@@ -141,7 +142,8 @@ def test_kind_and_input_changes(path):
     message = _fail(model, path)
     assert "  input (28, 28, 192) → (30, 30, 192)" in message
     assert "  block `mix` (stage): kind inception_module → stage; arguments data_format " \
-           "None, f1 64, f3 128, f3_reduce 96, f5 32, f5_reduce 16, norm None, pool_proj 32 → " \
+           "None, f1 64, f3 128, f3_reduce 96, f5 32, f5_kernel_size 5, f5_reduce 16, norm None, " \
+           "pool_proj 32 → " \
            "none; params 127,088 → 136 (-126,952); output (28, 28, 256) → (30, 30, 8)" in message
     assert "  block `proj` (stage) removed (was after `mix`): params 2,056; output " \
            "(28, 28, 8)" in message

@@ -5,15 +5,15 @@ signature and its docstring written out; its body is one `build(...)` call with 
 trunk function. `build` does, in order:
 
 1. the argument checks every builder shares (`check_builder_args`), with `weights` resolved
-   once: None, a weight file's path, or keras.applications' ImageNet file (looked up in the
-   Keras cache, checked against its published hash, downloaded when missing) before anything
-   is built;
+   once: None, a weight file's path, keras.applications' ImageNet file or another published
+   weight set of the model (`"torchvision"`; looked up in the Keras cache, checked against its
+   published hash, downloaded when missing) before anything is built;
 2. the input (`model_input`): a new `keras.Input` (Keras numbers its name, so two models
    combine in one functional model), or the given `input_tensor`;
 3. the trunk: the family's `body(x, ctx)`, made of blocks and recorded regions;
 4. the head: the family's own or `global_pool_head`, recorded as the region `head`;
-5. the model: `keras.Model`, its model record (family, registry name, feature taps) and the
-   weights.
+5. the model: `keras.Model`, its model record (family, registry name, variant, feature taps)
+   and the weights (a PyTorch state dict is converted, see `cnnblocks.convert`).
 """
 
 import dataclasses
@@ -27,6 +27,7 @@ from cnnblocks import _validation as check
 from cnnblocks import identity
 from cnnblocks import weights as weight_files
 from cnnblocks.blocks.common import resolve_data_format
+from cnnblocks.family import KERAS_VARIANT
 
 POOLINGS = (None, "avg", "max")
 
@@ -41,6 +42,8 @@ class BuildContext:
         include_top, pooling, classes, classifier_activation: the builder's arguments.
         options: the family-specific options the builder passed to `build`.
         taps: `{"C2": layer name, ...}`, filled by `tap`.
+        variant: the structure to build, one of the entry's `variants` (`"keras"`,
+            `"torchvision"`).
     """
 
     data_format: str
@@ -51,6 +54,7 @@ class BuildContext:
     classifier_activation: object
     options: dict
     taps: dict = dataclasses.field(default_factory=dict)
+    variant: str = KERAS_VARIANT
 
     def tap(self, stage, tensor_or_layer_name):
         """Records the feature-stage output `stage` ("C2" ... "C5"): a tensor (its layer) or a
@@ -61,8 +65,13 @@ class BuildContext:
             self.taps[stage] = _graph.history(tensor_or_layer_name)[0].name
 
 
-def check_builder_args(*, include_top, weights, pooling, classes, classifier_activation, entry):
+def check_builder_args(*, include_top, weights, pooling, classes, classifier_activation, entry,
+                       variant=KERAS_VARIANT):
     """Validates the arguments every builder shares, as keras.applications does.
+
+    `weights` is None, `"imagenet"` (keras.applications' file: the `"keras"` variant), the name
+    of one of the entry's published weight sets (`entry.pretrained`, e.g. `"torchvision"`: the
+    variant its record names) or the path of an existing file.
 
     Returns:
         `classes` as an int.
@@ -71,22 +80,39 @@ def check_builder_args(*, include_top, weights, pooling, classes, classifier_act
         ValueError / TypeError naming the argument and the value received.
     """
     check.boolean(include_top, "include_top")
-    if weights is not None and not (isinstance(weights, str) and weights == "imagenet") and not (
+    check.choice(variant, "variant", entry.variants)
+    named = isinstance(weights, str) and (weights == "imagenet" or weights in entry.pretrained)
+    if weights is not None and not named and not (
             isinstance(weights, (str, os.PathLike)) and os.path.isfile(weights)):
-        raise ValueError("`weights` must be None (random initialization), 'imagenet' or the "
-                         f"path of an existing weight file; received {check.describe(weights)}.")
+        sets = "".join(f", {name!r}" for name in entry.pretrained)
+        raise ValueError(f"`weights` must be None (random initialization), 'imagenet'{sets} or "
+                         f"the path of an existing weight file; received "
+                         f"{check.describe(weights)}.")
     if weights == "imagenet" and entry.imagenet is None:
+        others = (f" Published weights for it: {', '.join(map(repr, entry.pretrained))}."
+                  if entry.pretrained else "")
         raise ValueError(f"`weights='imagenet'` is not available for {entry.name}: no ImageNet "
                          "weights in keras.applications' format are published for it. Use "
-                         "weights=None or the path of a weight file you trained.")
+                         f"weights=None or the path of a weight file you trained.{others}")
+    fits = KERAS_VARIANT if weights == "imagenet" else (
+        entry.pretrained[weights].variant if named else variant)
+    if variant != fits:
+        others = [repr(n) for n, c in entry.pretrained.items() if c.variant == variant]
+        if variant == KERAS_VARIANT and entry.imagenet is not None:
+            others.insert(0, "'imagenet'")
+        alternative = f" or weights={' / '.join(others + ['None'])}"
+        raise ValueError(f"`weights={weights!r}` fit the {fits!r} structure of {entry.name}, "
+                         f"not variant={variant!r}: pass variant={fits!r}{alternative}.")
     check.choice(pooling, "pooling", POOLINGS)
     classes = check.positive_int(classes, "classes")
     check.activation(classifier_activation, "classifier_activation")
-    if weights == "imagenet" and include_top and classes != 1000:
-        raise ValueError("With `weights='imagenet'` and `include_top=True`, `classes` must be "
-                         f"1000; received classes={classes}.")
-    if weights == "imagenet" and include_top and classifier_activation not in (None, "softmax"):
-        raise ValueError("With `weights='imagenet'` and `include_top=True`, "
+    expected = 1000 if weights == "imagenet" else (
+        entry.pretrained[weights].num_classes if named else None)
+    if named and include_top and classes != expected:
+        raise ValueError(f"With `weights={weights!r}` and `include_top=True`, `classes` must be "
+                         f"{expected}; received classes={classes}.")
+    if named and include_top and classifier_activation not in (None, "softmax"):
+        raise ValueError(f"With `weights={weights!r}` and `include_top=True`, "
                          "`classifier_activation` must be None or 'softmax'; received "
                          f"{classifier_activation!r}.")
     return classes
@@ -173,7 +199,7 @@ def global_pooling(x, ctx):
 
 def build(entry, body, *, include_top, weights, input_tensor, input_shape, pooling, classes,
           classifier_activation, name, min_size, head=global_pool_head, checks=None,
-          options=None, static_top=True):
+          options=None, static_top=True, variant=KERAS_VARIANT):
     """Builds a registered architecture: checks, input, trunk, head, model, weights.
 
     Args:
@@ -192,6 +218,8 @@ def build(entry, body, *, include_top, weights, input_tensor, input_shape, pooli
             ImageNet weights). False for a head that takes any size (MobileNetV3's: global
             pooling, then 1x1 convolutions): the input then defaults to `(None, None, 3)`
             with or without a top, as keras.applications' MobileNetV3. Default True.
+        variant: the builder's `variant` (one of `entry.variants`), passed to `body` and `head`
+            as `ctx.variant` and kept in the model record. Default `"keras"`.
 
     Returns:
         The `keras.Model`.
@@ -200,7 +228,7 @@ def build(entry, body, *, include_top, weights, input_tensor, input_shape, pooli
         checks()
     classes = check_builder_args(include_top=include_top, weights=weights, pooling=pooling,
                                  classes=classes, classifier_activation=classifier_activation,
-                                 entry=entry)
+                                 entry=entry, variant=variant)
     check.layer_prefix(name, "name")
     data_format, axis = resolve_data_format(None)
     if input_tensor is not None:
@@ -228,7 +256,8 @@ def build(entry, body, *, include_top, weights, input_tensor, input_shape, pooli
     inputs, x = model_input(input_tensor, shape)
     ctx = BuildContext(data_format=data_format, axis=axis, include_top=include_top,
                        pooling=pooling, classes=classes,
-                       classifier_activation=classifier_activation, options=dict(options or {}))
+                       classifier_activation=classifier_activation, options=dict(options or {}),
+                       variant=variant)
     x = body(x, ctx)
     x, extra = x if isinstance(x, tuple) else (x, [])
     if include_top or pooling is not None:
@@ -236,9 +265,10 @@ def build(entry, body, *, include_top, weights, input_tensor, input_shape, pooli
             x = region.done(head(x, ctx))
     outputs = [x, *extra] if extra else x
     model = keras.Model(inputs, outputs, name=name)
-    identity.record_model(inputs, family=entry.family, model=entry.name, taps=ctx.taps)
+    identity.record_model(inputs, family=entry.family, model=entry.name, variant=variant,
+                          taps=ctx.taps)
     if weight_path is not None:
-        weight_files.load_into(model, weight_path)
+        weight_files.load(model, weights, weight_path, entry)
     return model
 
 

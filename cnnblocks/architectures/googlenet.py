@@ -16,7 +16,7 @@ from cnnblocks import identity, preprocessing
 from cnnblocks.architectures import common
 from cnnblocks.blocks import conv_bn_act, inception_module
 from cnnblocks.blocks.common import spatial_size
-from cnnblocks.layers import LocalResponseNormalization
+from cnnblocks.layers import AdaptiveAveragePooling2D, LocalResponseNormalization
 
 __all__ = ["GoogLeNet"]
 
@@ -65,24 +65,30 @@ def _conv(x, filters, kernel_size, *, strides=1, padding="same", norm, data_form
                        name=name, suffixes=("", "_bn", "_relu"))
 
 
-def _aux_head(x, prefix, *, classes, classifier_activation, norm, data_format):
+def _aux_head(x, prefix, *, classes, classifier_activation, norm, data_format,
+              torchvision=False):
     """An auxiliary classifier of section 5 (Caffe's loss1/loss2 towers), recorded as the
     region `prefix` (kind `aux_classifier`).
 
-    avg pool 5x5/3 (14x14 -> 4x4), 1x1 conv 128 + ReLU, FC 1024 + ReLU, dropout 70%,
-    linear `classes` + `classifier_activation`. Layers are `{prefix}_avg_pool`, `{prefix}_conv`,
-    `{prefix}_flatten`, `{prefix}_fc`, `{prefix}_dropout`, `{prefix}_predictions`.
+    avg pool 5x5/3 (14x14 -> 4x4; torchvision: an adaptive average pool to 4x4), 1x1 conv 128
+    + ReLU, FC 1024 + ReLU, dropout 70%, linear `classes` + `classifier_activation`. Layers are
+    `{prefix}_avg_pool`, `{prefix}_conv`, `{prefix}_flatten`, `{prefix}_fc`,
+    `{prefix}_dropout`, `{prefix}_predictions`.
     """
+    pool = "adaptive avg 4x4" if torchvision else "avg 5x5 /3"
     with identity.region(x, "aux_classifier", prefix, args={"classes": classes},
-                         label=f"avg 5x5 /3 → 1x1 128 → fc 1024 → fc {classes}") as aux:
+                         label=f"{pool} → 1x1 128 → fc 1024 → fc {classes}") as aux:
         return aux.done(_aux_tower(x, prefix, classes=classes,
                                    classifier_activation=classifier_activation, norm=norm,
-                                   data_format=data_format))
+                                   data_format=data_format, torchvision=torchvision))
 
 
-def _aux_tower(x, prefix, *, classes, classifier_activation, norm, data_format):
-    x = layers.AveragePooling2D(5, strides=3, padding="valid", data_format=data_format,
-                                name=f"{prefix}_avg_pool")(x)
+def _aux_tower(x, prefix, *, classes, classifier_activation, norm, data_format, torchvision):
+    if torchvision:  # F.adaptive_avg_pool2d(x, (4, 4)): uneven windows on a 14x14 map
+        x = AdaptiveAveragePooling2D(4, data_format=data_format, name=f"{prefix}_avg_pool")(x)
+    else:
+        x = layers.AveragePooling2D(5, strides=3, padding="valid", data_format=data_format,
+                                    name=f"{prefix}_avg_pool")(x)
     x = _conv(x, 128, 1, norm=norm, data_format=data_format, name=f"{prefix}_conv")
     x = layers.Flatten(data_format=data_format, name=f"{prefix}_flatten")(x)
     x = layers.Dense(1024, activation="relu", name=f"{prefix}_fc")(x)
@@ -91,9 +97,14 @@ def _aux_tower(x, prefix, *, classes, classifier_activation, norm, data_format):
                         name=f"{prefix}_predictions")(x)
 
 
-def _check_googlenet_args(*, include_top, weights, aux_classifiers, normalization, dropout):
+def _check_googlenet_args(*, include_top, weights, aux_classifiers, normalization, dropout,
+                          variant):
     """The checks specific to GoogLeNet, before the shared ones."""
     check.choice(normalization, "normalization", NORMALIZATIONS)
+    if variant == fam.TORCHVISION_VARIANT and normalization not in ("lrn", "batchnorm"):
+        raise ValueError("`variant='torchvision'` is torchvision's batch-normalized GoogLeNet: "
+                         "leave `normalization` at its default or pass 'batchnorm'; received "
+                         f"normalization={normalization!r}.")
     check.boolean(aux_classifiers, "aux_classifiers")
     check.fraction(dropout, "dropout")
     if isinstance(weights, str) and weights == "imagenet":
@@ -109,7 +120,8 @@ def _check_googlenet_args(*, include_top, weights, aux_classifiers, normalizatio
 
 def GoogLeNet(include_top=True, weights=None, input_tensor=None, input_shape=None,
               pooling=None, classes=1000, classifier_activation="softmax",
-              aux_classifiers=False, normalization="lrn", dropout=0.4, name="googlenet"):
+              aux_classifiers=False, normalization="lrn", dropout=0.4, name="googlenet", *,
+              variant="keras"):
     """GoogLeNet, the 22-layer Inception network of ILSVRC 2014 (Table 1 of the paper).
 
     Szegedy et al., "Going Deeper with Convolutions", CVPR 2015,
@@ -125,8 +137,12 @@ def GoogLeNet(include_top=True, weights=None, input_tensor=None, input_shape=Non
 
     Args:
         include_top: bool, add `avg_pool`, `dropout` and `predictions`. Default True.
-        weights: None (random initialization) or the path of a weight file. `"imagenet"` is
-            refused: no ImageNet weights are available for GoogLeNet.
+        weights: None (random initialization), `"torchvision"` (torchvision's ImageNet
+            weights, with `variant="torchvision"`; from the Keras cache, checked against the
+            hash in their URL, downloaded when missing, converted on load) or the path of a
+            weight file (Keras, or a PyTorch `.pth`/`.safetensors` state dict with
+            `variant="torchvision"`). `"imagenet"` is refused: keras.applications has no
+            GoogLeNet.
         input_tensor: optional Keras tensor to build the model on.
         input_shape: optional (H, W, 3) (or (3, H, W) for channels_first); at least 32x32, at
             least 65x65 with auxiliary classifiers; must be static with a top. Default
@@ -144,8 +160,11 @@ def GoogLeNet(include_top=True, weights=None, input_tensor=None, input_shape=Non
             biases), `"batchnorm"` (BN after every convolution, the Inception modules' and the
             auxiliary heads' included, convolutions without bias, no LRN) or None (neither:
             convolutions with biases only). Default `"lrn"`.
-        dropout: float in [0, 1), the dropout rate before `predictions`. Default 0.4 (40%).
+        dropout: float in [0, 1), the dropout rate before `predictions`. Default 0.4 (40%;
+            torchvision uses 0.2).
         name: model name. Default `"googlenet"`.
+        variant: `"keras"` (the paper's network as above, the default) or `"torchvision"`
+            (torchvision's `googlenet`, which its weights fit; see the Note).
 
     Returns:
         A `keras.Model` with 6,998,552 parameters at the defaults (13,378,280 with
@@ -196,6 +215,20 @@ def GoogLeNet(include_top=True, weights=None, input_tensor=None, input_shape=Non
         `tests/test_googlenet.py`. Depth: 22 layers with weights on the longest path
         (1 + 2 stem convolutions, 2 per module, the classifier), 27 with the pools.
 
+    Note:
+        `variant="torchvision"` builds torchvision's GoogLeNet (not paper-faithful,
+        pytorch/vision#906) so that its weights convert exactly: BN (epsilon 1e-3) after every
+        convolution, no bias, no LRN; a 3x3 convolution in the "5x5" branches (their layers
+        keep the names `inception_*_5x5*`); ceil-mode max pools, built as zero padding of 1
+        at the bottom and right (`pool1_pad` ...) before a "valid" pool (zero padding equals
+        PyTorch's -inf padding there: the inputs are ReLU outputs), with a 2x2/2 `pool4_2x2_s2`;
+        auxiliary classifiers with an adaptive 4x4 average pool (`aux1_avg_pool`) and a
+        flatten in PyTorch's order. Trainable parameters equal torchvision's `parameters()`:
+        6,624,904 (13,004,888 with the auxiliary classifiers). Its weights were trained on
+        inputs scaled to [-1, 1] (torchvision's `transform_input=True` maps its ImageNet
+        normalization there): their recorded preprocessing is mean 0.5 and std 0.5 per
+        channel, which is exactly that composition.
+
     Example:
         >>> from cnnblocks import GoogLeNet
         >>> model = GoogLeNet(include_top=False, input_shape=(64, 64, 3), pooling="avg")
@@ -209,19 +242,38 @@ def GoogLeNet(include_top=True, weights=None, input_tensor=None, input_shape=Non
         FAMILY.model("googlenet"), _trunk, head=_head, min_size=MIN_SIZE,
         checks=lambda: _check_googlenet_args(
             include_top=include_top, weights=weights, aux_classifiers=aux_classifiers,
-            normalization=normalization, dropout=dropout),
+            normalization=normalization, dropout=dropout, variant=variant),
         options=dict(aux_classifiers=aux_classifiers, normalization=normalization,
                      dropout=dropout, input_shape=input_shape),
         include_top=include_top, weights=weights, input_tensor=input_tensor,
         input_shape=input_shape, pooling=pooling, classes=classes,
-        classifier_activation=classifier_activation, name=name)
+        classifier_activation=classifier_activation, name=name, variant=variant)
+
+
+#: torchvision's pools where they differ from Table 1's 3x3/2: (layer name, size).
+TORCHVISION_POOLS = {"pool4_3x3_s2": ("pool4_2x2_s2", 2)}
+
+
+def _max_pool(x, pool_name, ctx, *, size=3, extra=None):
+    """A 3x3/2 max pool region (`pool1` for `pool1_3x3_s2`): "same" padding (Caffe's ceil mode
+    at the paper's sizes), or, for torchvision, PyTorch's ceil mode exactly: zero padding 1 at
+    the bottom and right (`{region}_pad`) and a "valid" pool, which gives
+    `ceil((n - size) / 2) + 1` outputs with PyTorch's windows."""
+    region = pool_name.split("_")[0]
+    if ctx.variant == fam.TORCHVISION_VARIANT:
+        return common.max_pool_region(x, region, ctx, pool_size=size, strides=2,
+                                      pad=((0, 1), (0, 1)), pool_name=pool_name, extra=extra)
+    return common.max_pool_region(x, region, ctx, pool_size=size, padding="same",
+                                  pool_name=pool_name, extra=extra)
 
 
 def _trunk(x, ctx):
     """Stem regions `conv1`, `pool1`, `conv2`, `pool2` (Table 1, rows 1-4; Figure 3), then the
     modules and the pools between them (rows 5-15), and the auxiliary heads."""
-    normalization, data_format = ctx.options["normalization"], ctx.data_format
-    if ctx.options["aux_classifiers"]:
+    torchvision = ctx.variant == fam.TORCHVISION_VARIANT
+    normalization = "batchnorm" if torchvision else ctx.options["normalization"]
+    data_format = ctx.data_format
+    if ctx.options["aux_classifiers"] and not torchvision:
         size = spatial_size(tuple(x.shape), data_format)
         if any(s is not None and s < AUX_MIN_SIZE for s in size):
             raise ValueError(
@@ -241,8 +293,7 @@ def _trunk(x, ctx):
         x = layers.ZeroPadding2D(3, data_format=data_format, name="conv1_pad")(x)
         x = stem.done(_conv(x, 64, 7, strides=2, padding="valid", name="conv1_7x7_s2",
                             **conv))                                                 # 112x112x64
-    x = common.max_pool_region(x, "pool1", ctx, padding="same", pool_name="pool1_3x3_s2",
-                               extra=lrn("pool1_norm1"))                             # 56x56x64
+    x = _max_pool(x, "pool1_3x3_s2", ctx, extra=lrn("pool1_norm1"))                # 56x56x64
     with identity.region(x, "stem", "conv2", args={"filters": [64, 192], "kernel_size": [1, 3]},
                          label="1x1 64 → 3x3 192") as stem:
         x = _conv(x, 64, 1, name="conv2_3x3_reduce", **conv)                         # 56x56x64
@@ -250,23 +301,24 @@ def _trunk(x, ctx):
         norm = lrn("conv2_norm2")
         x = stem.done(norm(x) if norm is not None else x)
     ctx.tap("C2", x)
-    x = common.max_pool_region(x, "pool2", ctx, padding="same", pool_name="pool2_3x3_s2")
+    x = _max_pool(x, "pool2_3x3_s2", ctx)
 
     module_norm = "batchnorm" if normalization == "batchnorm" else None
     aux_outputs = []
     for row in GOOGLENET_SPEC:
         if isinstance(row, str):
-            x = common.max_pool_region(x, row.split("_")[0], ctx, padding="same", pool_name=row)
+            pool_name, size = TORCHVISION_POOLS.get(row, (row, 3)) if torchvision else (row, 3)
+            x = _max_pool(x, pool_name, ctx, size=size)
             continue
         module, *widths = row
-        x = inception_module(x, *widths, norm=module_norm, data_format=data_format,
-                             name=module)
+        x = inception_module(x, *widths, norm=module_norm, f5_kernel_size=3 if torchvision else 5,
+                             data_format=data_format, name=module)
         if module in _TAPS:
             ctx.tap(_TAPS[module], x)
         if ctx.options["aux_classifiers"] and module in AUX_TAPS:
             aux_outputs.append(_aux_head(x, AUX_TAPS[module], classes=ctx.classes,
                                          classifier_activation=ctx.classifier_activation,
-                                         **conv))
+                                         torchvision=torchvision, **conv))
     return (x, aux_outputs) if aux_outputs else x
 
 
@@ -397,13 +449,54 @@ def _reference():
     )
 
 
+def _torch_layout():
+    """Keras layer -> torchvision module (torchvision/models/googlenet.py): `conv1`-`conv3`
+    (BasicConv2d: `.conv`, `.bn`), the modules' `branch1`, `branch2.{0,1}`, `branch3.{0,1}`,
+    `branch4.1`, the auxiliary classifiers `aux{1,2}.conv`, `.fc1`, `.fc2`, and `fc`."""
+    found = {}
+
+    def basic(ours, theirs):
+        found[ours], found[f"{ours}_bn"] = f"{theirs}.conv", f"{theirs}.bn"
+
+    for ours, theirs in (("conv1_7x7_s2", "conv1"), ("conv2_3x3_reduce", "conv2"),
+                         ("conv2_3x3", "conv3")):
+        basic(ours, theirs)
+    branches = (("1x1", "branch1"), ("3x3_reduce", "branch2.0"), ("3x3", "branch2.1"),
+                ("5x5_reduce", "branch3.0"), ("5x5", "branch3.1"), ("pool_proj", "branch4.1"))
+    for row in GOOGLENET_SPEC:
+        if isinstance(row, tuple):
+            module = row[0]
+            for ours, theirs in branches:
+                basic(f"{module}_{ours}", f"{module.replace('_', '')}.{theirs}")
+    for aux in AUX_TAPS.values():
+        basic(f"{aux}_conv", f"{aux}.conv")
+        found[f"{aux}_fc"], found[f"{aux}_predictions"] = f"{aux}.fc1", f"{aux}.fc2"
+    found["predictions"] = "fc"
+    return fam.TorchLayout(found, flatten={f"{aux}_fc": f"{aux}_flatten"
+                                           for aux in AUX_TAPS.values()})
+
+
+#: torchvision's ImageNet weights (torchvision/models/googlenet.py, GoogLeNet_Weights, 0.28).
+#: "ported from the original paper" (TensorFlow); loading them torchvision sets
+#: `transform_input=True`, which turns its ImageNet normalization into (x - 0.5) / 0.5 per
+#: channel: the mean 0.5 and std 0.5 here are that composition. The file holds the
+#: auxiliary classifiers too.
+TORCHVISION_WEIGHTS = fam.torchvision_weights(
+    "googlenet-1378be20.pth", "GoogLeNet_Weights.IMAGENET1K_V1", top1=69.778, top5=89.530,
+    num_params=6_624_904, file_size_mb=49.731, mean=(0.5, 0.5, 0.5), std=(0.5, 0.5, 0.5),
+    notes="torchvision's transform_input=True is folded into mean/std 0.5; the file also "
+          "holds the auxiliary classifiers (aux_classifiers=True loads them).")
+
 FAMILY = fam.Family(
     name="googlenet",
     title="GoogLeNet",
     paper="Szegedy et al., Going Deeper with Convolutions, CVPR 2015",
     url="https://arxiv.org/abs/1409.4842",
     models=(fam.ModelEntry(name="googlenet", title="GoogLeNet", builder=GoogLeNet,
-                           default_size=224, reference=_reference()),),
+                           default_size=224, reference=_reference(),
+                           variants=(fam.KERAS_VARIANT, fam.TORCHVISION_VARIANT),
+                           pretrained={"torchvision": TORCHVISION_WEIGHTS},
+                           torch_layout=_torch_layout()),),
     preprocess_input=preprocess_input,
     decode_predictions=decode_predictions,
     preprocessing="caffe: RGB to BGR, ImageNet mean subtracted (the reference Caffe model's)",

@@ -10,11 +10,14 @@ name here; the ~94 convolutions it leaves unnamed (`conv2d_12`, ...) get determi
 is in this module.
 """
 
+from keras import layers
+
 from cnnblocks import family as fam
-from cnnblocks import preprocessing
+from cnnblocks import identity, preprocessing
 from cnnblocks.architectures import common
 from cnnblocks.blocks import (conv_bn_act, inception_v3_a, inception_v3_b, inception_v3_c,
                               inception_v3_reduction_a, inception_v3_reduction_b)
+from cnnblocks.blocks.common import spatial_size
 
 __all__ = ["InceptionV3"]
 
@@ -66,29 +69,92 @@ _MODULES = {
 #: Feature taps: the last layer at strides 4, 8, 16 and 32.
 _TAPS = {"conv5": "C2", "mixed2": "C3", "mixed7": "C4", "mixed10": "C5"}
 
+#: The two structures, as options of every conv-BN-ReLU unit and module (no conv bias and BN
+#: epsilon 1e-3 in both):
+#: - "keras": keras.applications' (BN without gamma; Keras "same" average pools, which average
+#:   the input pixels under the window only);
+#: - "torchvision": torchvision's `inception_v3` (BN with gamma; the modules' 3x3/1 average
+#:   pools count the zero padding, as PyTorch's `avg_pool2d(3, 1, 1)`).
+INCEPTION_V3_VARIANTS = {
+    fam.KERAS_VARIANT: dict(bn_scale=False, count_include_pad=False),
+    fam.TORCHVISION_VARIANT: dict(bn_scale=True, count_include_pad=True),
+}
+#: The auxiliary classifier sits on this module's output (the 17x17 grid).
+AUX_TAP = "mixed7"
+#: Smallest input with the auxiliary classifier: its 5x5/3 pool and 5x5 "valid" convolution
+#: need a 17x17 grid at mixed7.
+AUX_MIN_SIZE = 299
+#: torchvision's dropout before the classifier.
+TORCHVISION_DROPOUT = 0.5
+
 
 def _trunk(x, ctx):
     """The stem's conv-BN-ReLU units (each a `conv_bn_act` block) and max pools (regions), then
-    the eleven modules."""
+    the eleven modules, and the auxiliary classifier when asked for."""
+    options = INCEPTION_V3_VARIANTS[ctx.variant]
+    if ctx.options["aux_classifiers"]:
+        size = spatial_size(tuple(x.shape), ctx.data_format)
+        if any(s is not None and s < AUX_MIN_SIZE for s in size):
+            raise ValueError(
+                f"`aux_classifiers=True` needs an input of at least {AUX_MIN_SIZE}x"
+                f"{AUX_MIN_SIZE} (its 5x5/3 average pool and 5x5 convolution need the 17x17 "
+                f"grid); received input_shape={ctx.options['input_shape']!r}.")
+    aux = []
     for kind, layer, *unit in INCEPTION_V3_STEM:
         if kind == "pool":
             x = common.max_pool_region(x, layer, ctx, pool_name=layer)
             continue
         filters, kernel_size, strides, padding = unit
         x = conv_bn_act(x, filters, kernel_size, strides=strides, padding=padding,
-                        use_bias=False, bn_scale=False, data_format=ctx.data_format, name=layer)
+                        use_bias=False, bn_scale=options["bn_scale"],
+                        data_format=ctx.data_format, name=layer)
         if layer in _TAPS:
             ctx.tap(_TAPS[layer], x)
-    for block, kind, widths, options in INCEPTION_V3_MODULES:
-        x = _MODULES[kind](x, *widths, data_format=ctx.data_format, name=block, **options)
+    for block, kind, widths, module_options in INCEPTION_V3_MODULES:
+        pool = ({"count_include_pad": options["count_include_pad"]}
+                if kind in ("a", "b", "c") else {})
+        x = _MODULES[kind](x, *widths, bn_scale=options["bn_scale"], data_format=ctx.data_format,
+                           name=block, **pool, **module_options)
         if block in _TAPS:
             ctx.tap(_TAPS[block], x)
-    return x
+        if block == AUX_TAP and ctx.options["aux_classifiers"]:
+            aux.append(_aux_head(x, ctx, bn_scale=options["bn_scale"]))
+    return (x, aux) if aux else x
+
+
+def _aux_head(x, ctx, *, bn_scale):
+    """The auxiliary classifier on the 17x17 grid (the paper's side head; torchvision's
+    `InceptionAux`), the region `aux`: average pool 5x5/3 (`aux_avg_pool`), 1x1 conv 128
+    (`aux_1x1_*`), 5x5 "valid" conv 768 (`aux_5x5_*`), global average pool (`aux_global_pool`),
+    linear `classes` (`aux_predictions`)."""
+    label = f"avg 5x5 /3 → 1x1 128 → 5x5 768 → fc {ctx.classes}"
+    with identity.region(x, "aux_classifier", "aux", args={"classes": ctx.classes},
+                         label=label) as region:
+        y = layers.AveragePooling2D(5, strides=3, padding="valid", data_format=ctx.data_format,
+                                    name="aux_avg_pool")(x)
+        for filters, kernel, unit in ((128, 1, "aux_1x1"), (768, 5, "aux_5x5")):
+            y = conv_bn_act(y, filters, kernel, padding="valid", use_bias=False,
+                            bn_scale=bn_scale, data_format=ctx.data_format, name=unit)
+        y = layers.GlobalAveragePooling2D(data_format=ctx.data_format,
+                                          name="aux_global_pool")(y)
+        return region.done(layers.Dense(ctx.classes, activation=ctx.classifier_activation,
+                                        name="aux_predictions")(y))
+
+
+def _head(x, ctx):
+    """keras.applications' head (`avg_pool`, `predictions`); torchvision's has a 50% `dropout`
+    between them."""
+    if not (ctx.include_top and ctx.variant == fam.TORCHVISION_VARIANT):
+        return common.global_pool_head(x, ctx)
+    x = layers.GlobalAveragePooling2D(data_format=ctx.data_format, name="avg_pool")(x)
+    x = layers.Dropout(TORCHVISION_DROPOUT, name="dropout")(x)
+    return layers.Dense(ctx.classes, activation=ctx.classifier_activation,
+                        name="predictions")(x)
 
 
 def InceptionV3(include_top=True, weights="imagenet", input_tensor=None, input_shape=None,
                 pooling=None, classes=1000, classifier_activation="softmax",
-                name="inception_v3"):
+                name="inception_v3", *, aux_classifiers=False, variant="keras"):
     """Inception-V3, the ImageNet network of the paper (Table 1).
 
     Reference: Szegedy, Vanhoucke, Ioffe, Shlens, Wojna, "Rethinking the Inception Architecture
@@ -100,8 +166,10 @@ def InceptionV3(include_top=True, weights="imagenet", input_tensor=None, input_s
             (`predictions`). Default True.
         weights: `"imagenet"` (keras.applications' file, from the Keras cache, checked against
             its hash, downloaded when missing; the default, as in keras.applications), None
-            (random initialization) or the path of a weight file (keras.applications' legacy
-            HDF5 layout, `.weights.h5` or `.keras`).
+            (random initialization), `"torchvision"` (torchvision's ImageNet weights, with
+            `variant="torchvision"`, converted on load) or the path of a weight file
+            (keras.applications' legacy HDF5 layout, `.weights.h5` or `.keras`; or a PyTorch
+            `.pth`/`.safetensors` state dict with `variant="torchvision"`).
         input_tensor: optional Keras tensor to build the model on.
         input_shape: optional (H, W, 3); at least 75x75; must be static with a top, and
             (299, 299, 3) with a top and ImageNet weights. Default (299, 299, 3) with a top,
@@ -111,10 +179,18 @@ def InceptionV3(include_top=True, weights="imagenet", input_tensor=None, input_s
         classes: int, number of classes. Default 1000.
         classifier_activation: activation of `predictions`. Default `"softmax"`.
         name: model name. Default `"inception_v3"`.
+        aux_classifiers: bool, add the auxiliary classifier on `mixed7` (the paper's side
+            head, torchvision's `AuxLogits`, region `aux`); the model then has two outputs
+            `[predictions, aux_predictions]`. Needs `include_top=True` and an input of at
+            least 299x299. Default False.
+        variant: `"keras"` (keras.applications' structure, the default) or `"torchvision"`
+            (torchvision's `inception_v3`, which its weights fit; see the Note).
 
     Returns:
         A `keras.Model`: 23,851,784 parameters (23,817,352 trainable) with the top,
         21,802,784 without. The feature map (`mixed10`) has 2048 channels, 8x8 at 299.
+        With `variant="torchvision"` the trainable parameters equal torchvision's
+        `parameters()`: 23,834,568, 27,161,264 with the auxiliary classifier.
 
     Note:
         - Batch normalization has no learned scale (gamma), and convolutions no bias, as in the
@@ -126,20 +202,101 @@ def InceptionV3(include_top=True, weights="imagenet", input_tensor=None, input_s
         - Inputs are expected in [-1, 1]: use
           `cnnblocks.architectures.inception_v3.preprocess_input`.
 
+    Note:
+        `variant="torchvision"` builds torchvision's structure so that its weights (and timm's
+        `inception_v3.tv_in1k`, same keys) convert exactly: BN learns gamma (epsilon 1e-3),
+        the modules' 3x3/1 average pools count the zero padding (`mixed0_pool_pad` then a
+        "valid" pool: PyTorch's `count_include_pad=True`; Keras' "same" pool divides by the
+        pixels inside the image), and 50% `dropout` before `predictions`. torchvision's
+        weights expect `transform_input=True`, which maps its ImageNet normalization to
+        (x - 0.5) / 0.5 per channel: their recorded preprocessing is mean 0.5 and std 0.5,
+        that composition (timm records the same), i.e. this module's `preprocess_input`, with
+        torchvision's resize 342 and center crop 299.
+
     Example:
         >>> from cnnblocks import InceptionV3
         >>> model = InceptionV3(weights=None, include_top=False, input_shape=(75, 75, 3))
         >>> tuple(model.output.shape)
         (None, 1, 1, 2048)
     """
-    return common.build(FAMILY.model("inception_v3"), _trunk, min_size=75,
+    return common.build(FAMILY.model("inception_v3"), _trunk, head=_head, min_size=75,
+                        checks=lambda: _check_aux(aux_classifiers, include_top),
+                        options=dict(aux_classifiers=aux_classifiers, input_shape=input_shape),
                         include_top=include_top, weights=weights, input_tensor=input_tensor,
                         input_shape=input_shape, pooling=pooling, classes=classes,
-                        classifier_activation=classifier_activation, name=name)
+                        classifier_activation=classifier_activation, name=name,
+                        variant=variant)
+
+
+def _check_aux(aux_classifiers, include_top):
+    if not isinstance(aux_classifiers, bool):
+        raise TypeError(f"`aux_classifiers` must be a bool, received {aux_classifiers!r}.")
+    if aux_classifiers and include_top is False:
+        raise ValueError("`aux_classifiers=True` needs `include_top=True` (the auxiliary "
+                         "classifier is an extra classification head); received "
+                         f"include_top={include_top!r}.")
 
 
 preprocess_input, decode_predictions = preprocessing.family_utils(
     "tf", "pixels in [0, 255] scaled to [-1, 1]")
+
+#: torchvision's module of each stem unit and module (torchvision/models/inception.py).
+_TORCH_STEM = {"conv1": "Conv2d_1a_3x3", "conv2": "Conv2d_2a_3x3", "conv3": "Conv2d_2b_3x3",
+               "conv4": "Conv2d_3b_1x1", "conv5": "Conv2d_4a_3x3"}
+_TORCH_MODULES = ("Mixed_5b", "Mixed_5c", "Mixed_5d", "Mixed_6a", "Mixed_6b", "Mixed_6c",
+                  "Mixed_6d", "Mixed_6e", "Mixed_7a", "Mixed_7b", "Mixed_7c")
+#: Per module kind: our branch unit -> torchvision's (InceptionA ... InceptionE).
+_TORCH_BRANCHES = {
+    "a": {"1x1": "branch1x1", "5x5_reduce": "branch5x5_1", "5x5": "branch5x5_2",
+          "3x3dbl_reduce": "branch3x3dbl_1", "3x3dbl_1": "branch3x3dbl_2",
+          "3x3dbl_2": "branch3x3dbl_3", "pool_proj": "branch_pool"},
+    "reduction_a": {"3x3": "branch3x3", "3x3dbl_reduce": "branch3x3dbl_1",
+                    "3x3dbl_1": "branch3x3dbl_2", "3x3dbl_2": "branch3x3dbl_3"},
+    "b": {"1x1": "branch1x1", "7x7_reduce": "branch7x7_1", "7x7_1": "branch7x7_2",
+          "7x7_2": "branch7x7_3", "7x7dbl_reduce": "branch7x7dbl_1",
+          "7x7dbl_1": "branch7x7dbl_2", "7x7dbl_2": "branch7x7dbl_3",
+          "7x7dbl_3": "branch7x7dbl_4", "7x7dbl_4": "branch7x7dbl_5", "pool_proj": "branch_pool"},
+    "reduction_b": {"3x3_reduce": "branch3x3_1", "3x3": "branch3x3_2",
+                    "7x7x3_reduce": "branch7x7x3_1", "7x7x3_1": "branch7x7x3_2",
+                    "7x7x3_2": "branch7x7x3_3", "7x7x3_3": "branch7x7x3_4"},
+    "c": {"1x1": "branch1x1", "3x3_reduce": "branch3x3_1", "3x3_1x3": "branch3x3_2a",
+          "3x3_3x1": "branch3x3_2b", "3x3dbl_reduce": "branch3x3dbl_1",
+          "3x3dbl": "branch3x3dbl_2", "3x3dbl_1x3": "branch3x3dbl_3a",
+          "3x3dbl_3x1": "branch3x3dbl_3b", "pool_proj": "branch_pool"},
+}
+
+
+def _torch_layout():
+    """Keras layer -> torchvision module: each unit's `_conv`/`_bn` -> BasicConv2d's
+    `.conv`/`.bn`; the auxiliary classifier `AuxLogits.conv0`, `.conv1`, `.fc`; `fc`."""
+    found = {}
+
+    def basic(ours, theirs):
+        found[f"{ours}_conv"], found[f"{ours}_bn"] = f"{theirs}.conv", f"{theirs}.bn"
+
+    for ours, theirs in _TORCH_STEM.items():
+        basic(ours, theirs)
+    for (block, kind, _, _), theirs in zip(INCEPTION_V3_MODULES, _TORCH_MODULES):
+        for unit, branch in _TORCH_BRANCHES[kind].items():
+            basic(f"{block}_{unit}", f"{theirs}.{branch}")
+    basic("aux_1x1", "AuxLogits.conv0")
+    basic("aux_5x5", "AuxLogits.conv1")
+    found.update(aux_predictions="AuxLogits.fc", predictions="fc")
+    return fam.TorchLayout(found)
+
+
+#: torchvision's ImageNet weights (torchvision/models/inception.py, Inception_V3_Weights,
+#: torchvision 0.28): "ported from the original paper"; transform resize 342, crop 299,
+#: bilinear. Loading them torchvision sets `transform_input=True` (ImageNet normalization
+#: mapped to (x - 0.5) / 0.5): mean and std 0.5 here are that composition. The file holds the
+#: auxiliary classifier too.
+TORCHVISION_WEIGHTS = fam.torchvision_weights(
+    "inception_v3_google-0cc3c7bd.pth", "Inception_V3_Weights.IMAGENET1K_V1", top1=77.294,
+    top5=93.450, num_params=27_161_264, file_size_mb=103.903, input_size=299, resize_size=342,
+    mean=(0.5, 0.5, 0.5), std=(0.5, 0.5, 0.5),
+    notes="torchvision's transform_input=True is folded into mean/std 0.5 (timm's "
+          "inception_v3.tv_in1k config says the same); the file also holds the auxiliary "
+          "classifier (aux_classifiers=True loads it).")
 
 _BASE = "https://storage.googleapis.com/tensorflow/keras-applications/inception_v3/"
 _PAPER = ("Szegedy et al., Rethinking the Inception Architecture for Computer Vision, "
@@ -152,7 +309,8 @@ FAMILY = fam.Family(
     url="https://arxiv.org/abs/1512.00567",
     models=(fam.ModelEntry(
         name="inception_v3", title="Inception-V3", builder=InceptionV3, default_size=299,
-        keras_name="InceptionV3",
+        keras_name="InceptionV3", variants=tuple(INCEPTION_V3_VARIANTS),
+        pretrained={"torchvision": TORCHVISION_WEIGHTS}, torch_layout=_torch_layout(),
         # keras.applications' ImageNet files (inception_v3.py, Keras 3.15): (with top, no top).
         imagenet=(fam.WeightFile(_BASE + "inception_v3_weights_tf_dim_ordering_tf_kernels.h5",
                                  "9a0d58056eeedaa3f26cb7ebd46da564"),

@@ -34,25 +34,45 @@ RESNET_SPECS = {
 RESNET_WIDTHS = (64, 128, 256, 512)
 _MODULES = {"basic": residual_module, "bottleneck": bottleneck_module}
 
+#: The two structures, as options of the convolutions and modules:
+#: - "keras": keras.applications' ResNet v1 (conv biases, BN epsilon 1.001e-5, the stride of a
+#:   bottleneck on its first 1x1, Keras "same" padding: a stride-2 3x3 pads (0, 1));
+#: - "torchvision": torchvision's "v1.5" (no conv bias before BN, BN epsilon 1e-5 (PyTorch's
+#:   default), the stride on the 3x3, zero padding 1 on every side of a 3x3: `{block}_2_pad`).
+#: Both have the same layer names otherwise and, trainable, the same parameters up to the
+#: biases.
+RESNET_VARIANTS = {
+    fam.KERAS_VARIANT: dict(use_bias=True, bn_epsilon=RESNET_BN_EPSILON, stride_on="1x1",
+                            padding="same"),
+    fam.TORCHVISION_VARIANT: dict(use_bias=False, bn_epsilon=1e-5, stride_on="3x3",
+                                  padding="symmetric"),
+}
+
 
 def _trunk(depth):
     """Stem (`conv1`: 7x7/2 conv + BN + ReLU; `pool1`: 3x3/2 max pool, explicit zero padding),
     then the four stages; taps at the last module of each stage."""
     def body(x, ctx):
+        options = dict(RESNET_VARIANTS[ctx.variant])
+        stride_on = options.pop("stride_on")
         with identity.region(x, "stem", "conv1", args={"filters": 64, "kernel_size": 7,
                                                        "strides": 2},
                              label="7x7 64 /2") as stem:
             y = layers.ZeroPadding2D(3, data_format=ctx.data_format, name="conv1_pad")(x)
             x = stem.done(conv_bn_act(y, 64, 7, strides=2, padding="valid",
-                                      bn_epsilon=RESNET_BN_EPSILON,
+                                      use_bias=options["use_bias"],
+                                      bn_epsilon=options["bn_epsilon"],
                                       data_format=ctx.data_format, name="conv1"))
+        # Zero padding before the max pool equals PyTorch's -inf padding: the input is a ReLU's.
         x = common.max_pool_region(x, "pool1", ctx, pad=1)
         kind, stages = RESNET_SPECS[depth]
+        if kind == "bottleneck":
+            options["stride_on"] = stride_on
         for stage, (blocks, width) in enumerate(zip(stages, RESNET_WIDTHS), start=2):
             for block in range(1, blocks + 1):
                 strides = 2 if block == 1 and stage > 2 else 1
                 x = _MODULES[kind](x, width, strides=strides, data_format=ctx.data_format,
-                                   name=f"conv{stage}_block{block}")
+                                   name=f"conv{stage}_block{block}", **options)
             ctx.tap(f"C{stage}", x)
         return x
     return body
@@ -62,8 +82,27 @@ def _build(depth, **kwargs):
     return common.build(FAMILY.model(f"resnet{depth}"), _trunk(depth), min_size=32, **kwargs)
 
 
+def _torch_layout(depth):
+    """Keras layer -> torchvision module: `conv1`/`bn1`, `layer{s-1}.{b-1}.conv{i}`/`.bn{i}`,
+    the projection `downsample.0`/`.1` (where a module has one), `fc`."""
+    kind, stages = RESNET_SPECS[depth]
+    convs = 3 if kind == "bottleneck" else 2
+    found = {"conv1_conv": "conv1", "conv1_bn": "bn1", "predictions": "fc"}
+    for stage, blocks in enumerate(stages, start=2):
+        for block in range(1, blocks + 1):
+            ours, theirs = f"conv{stage}_block{block}", f"layer{stage - 1}.{block - 1}"
+            for i in range(1, convs + 1):
+                found[f"{ours}_{i}_conv"] = f"{theirs}.conv{i}"
+                found[f"{ours}_{i}_bn"] = f"{theirs}.bn{i}"
+            if block == 1 and (kind == "bottleneck" or stage > 2):
+                found[f"{ours}_0_conv"] = f"{theirs}.downsample.0"
+                found[f"{ours}_0_bn"] = f"{theirs}.downsample.1"
+    return fam.TorchLayout(found)
+
+
 def ResNet18(include_top=True, weights=None, input_tensor=None, input_shape=None,
-             pooling=None, classes=1000, classifier_activation="softmax", name="resnet18"):
+             pooling=None, classes=1000, classifier_activation="softmax", name="resnet18", *,
+             variant="keras"):
     """ResNet-18 v1: 8 basic modules (2+2+2+2 per stage).
 
     He et al., "Deep Residual Learning for Image Recognition", CVPR 2016,
@@ -78,8 +117,12 @@ def ResNet18(include_top=True, weights=None, input_tensor=None, input_shape=None
 
     Args:
         include_top: bool, add the global average pooling and the classifier. Default True.
-        weights: None (random initialization) or the path of a weight file; no ImageNet
-            file in keras.applications' format exists, so `"imagenet"` is refused.
+        weights: None (random initialization), `"torchvision"` (torchvision's ImageNet
+            weights, with `variant="torchvision"`; from the Keras cache, checked against the
+            hash in their URL, downloaded when missing, converted on load) or the path of a
+            weight file (Keras, or a PyTorch `.pth`/`.safetensors` state dict with
+            `variant="torchvision"`); no ImageNet file in keras.applications' format exists,
+            so `"imagenet"` is refused.
         input_tensor: optional Keras tensor to build the model on.
         input_shape: optional (H, W, 3); at least 32x32; must be static with a top, and
             (224, 224, 3) with a top and ImageNet weights.
@@ -87,6 +130,8 @@ def ResNet18(include_top=True, weights=None, input_tensor=None, input_shape=None
         classes: int, number of classes. Default 1000.
         classifier_activation: activation of `predictions`. Default `"softmax"`.
         name: model name. Default `"resnet18"`.
+        variant: `"keras"` (keras.applications' structure, the default) or `"torchvision"`
+            (torchvision's `resnet18`, which its and timm's weights fit: see the Note).
 
     Returns:
         A `keras.Model` with 11,703,912 parameters at the defaults (512 feature channels
@@ -104,6 +149,16 @@ def ResNet18(include_top=True, weights=None, input_tensor=None, input_shape=None
         redundant with BN's beta. BN epsilon is 1.001e-5. Shortcuts are identities except where
         the shape changes, which get a 1x1 projection + BN (the paper's option B).
 
+    Note:
+        `variant="torchvision"` builds torchvision's structure, so that its weights (and
+        timm's `resnet*` weights, which have the same keys) convert exactly: no convolution
+        bias, BN epsilon 1e-5, and zero padding 1 on every side of a strided 3x3
+        (`conv3_block1_1_pad` ...; Keras' "same" pads (0, 1) there). Same layer names
+        otherwise; trainable parameters equal torchvision's `parameters()` (11,689,512). Its
+        weights expect torchvision's preprocessing (RGB, ImageNet mean and std, resize 256,
+        center crop 224), recorded with each weight set in
+        `FAMILY.model("resnet18").pretrained`.
+
     Example:
         >>> from cnnblocks import ResNet18
         >>> model = ResNet18(include_top=False, input_shape=(64, 64, 3))
@@ -112,11 +167,12 @@ def ResNet18(include_top=True, weights=None, input_tensor=None, input_shape=None
     """
     return _build(18, include_top=include_top, weights=weights, input_tensor=input_tensor,
                   input_shape=input_shape, pooling=pooling, classes=classes,
-                  classifier_activation=classifier_activation, name=name)
+                  classifier_activation=classifier_activation, name=name, variant=variant)
 
 
 def ResNet34(include_top=True, weights=None, input_tensor=None, input_shape=None,
-             pooling=None, classes=1000, classifier_activation="softmax", name="resnet34"):
+             pooling=None, classes=1000, classifier_activation="softmax", name="resnet34", *,
+             variant="keras"):
     """ResNet-34 v1: 16 basic modules (3+4+6+3 per stage).
 
     He et al., "Deep Residual Learning for Image Recognition", CVPR 2016,
@@ -131,8 +187,12 @@ def ResNet34(include_top=True, weights=None, input_tensor=None, input_shape=None
 
     Args:
         include_top: bool, add the global average pooling and the classifier. Default True.
-        weights: None (random initialization) or the path of a weight file; no ImageNet
-            file in keras.applications' format exists, so `"imagenet"` is refused.
+        weights: None (random initialization), `"torchvision"` (torchvision's ImageNet
+            weights, with `variant="torchvision"`; from the Keras cache, checked against the
+            hash in their URL, downloaded when missing, converted on load) or the path of a
+            weight file (Keras, or a PyTorch `.pth`/`.safetensors` state dict with
+            `variant="torchvision"`); no ImageNet file in keras.applications' format exists,
+            so `"imagenet"` is refused.
         input_tensor: optional Keras tensor to build the model on.
         input_shape: optional (H, W, 3); at least 32x32; must be static with a top, and
             (224, 224, 3) with a top and ImageNet weights.
@@ -140,6 +200,8 @@ def ResNet34(include_top=True, weights=None, input_tensor=None, input_shape=None
         classes: int, number of classes. Default 1000.
         classifier_activation: activation of `predictions`. Default `"softmax"`.
         name: model name. Default `"resnet34"`.
+        variant: `"keras"` (keras.applications' structure, the default) or `"torchvision"`
+            (torchvision's `resnet34`, which its and timm's weights fit: see the Note).
 
     Returns:
         A `keras.Model` with 21,823,208 parameters at the defaults (512 feature channels
@@ -157,6 +219,16 @@ def ResNet34(include_top=True, weights=None, input_tensor=None, input_shape=None
         redundant with BN's beta. BN epsilon is 1.001e-5. Shortcuts are identities except where
         the shape changes, which get a 1x1 projection + BN (the paper's option B).
 
+    Note:
+        `variant="torchvision"` builds torchvision's structure, so that its weights (and
+        timm's `resnet*` weights, which have the same keys) convert exactly: no convolution
+        bias, BN epsilon 1e-5, and zero padding 1 on every side of a strided 3x3
+        (`conv3_block1_1_pad` ...; Keras' "same" pads (0, 1) there). Same layer names
+        otherwise; trainable parameters equal torchvision's `parameters()` (21,797,672). Its
+        weights expect torchvision's preprocessing (RGB, ImageNet mean and std, resize 256,
+        center crop 224), recorded with each weight set in
+        `FAMILY.model("resnet34").pretrained`.
+
     Example:
         >>> from cnnblocks import ResNet34
         >>> model = ResNet34(include_top=False, input_shape=(64, 64, 3))
@@ -165,11 +237,12 @@ def ResNet34(include_top=True, weights=None, input_tensor=None, input_shape=None
     """
     return _build(34, include_top=include_top, weights=weights, input_tensor=input_tensor,
                   input_shape=input_shape, pooling=pooling, classes=classes,
-                  classifier_activation=classifier_activation, name=name)
+                  classifier_activation=classifier_activation, name=name, variant=variant)
 
 
 def ResNet50(include_top=True, weights="imagenet", input_tensor=None, input_shape=None,
-             pooling=None, classes=1000, classifier_activation="softmax", name="resnet50"):
+             pooling=None, classes=1000, classifier_activation="softmax", name="resnet50", *,
+             variant="keras"):
     """ResNet-50 v1: 16 bottleneck modules (3+4+6+3 per stage).
 
     He et al., "Deep Residual Learning for Image Recognition", CVPR 2016,
@@ -186,7 +259,10 @@ def ResNet50(include_top=True, weights="imagenet", input_tensor=None, input_shap
         include_top: bool, add the global average pooling and the classifier. Default True.
         weights: `"imagenet"` (keras.applications' file, from the Keras cache, checked
             against its hash, downloaded when missing; the default, as in
-            keras.applications), None (random initialization) or the path of a weight file.
+            keras.applications), None (random initialization), `"torchvision"` or
+            `"torchvision_v2"` (torchvision's IMAGENET1K_V1 / V2 weights, with
+            `variant="torchvision"`, converted on load) or the path of a weight file (Keras, or
+            a PyTorch `.pth`/`.safetensors` state dict with `variant="torchvision"`).
         input_tensor: optional Keras tensor to build the model on.
         input_shape: optional (H, W, 3); at least 32x32; must be static with a top, and
             (224, 224, 3) with a top and ImageNet weights.
@@ -194,6 +270,8 @@ def ResNet50(include_top=True, weights="imagenet", input_tensor=None, input_shap
         classes: int, number of classes. Default 1000.
         classifier_activation: activation of `predictions`. Default `"softmax"`.
         name: model name. Default `"resnet50"`.
+        variant: `"keras"` (keras.applications' structure, the default) or `"torchvision"`
+            (torchvision's `resnet50`, which its and timm's weights fit: see the Note).
 
     Returns:
         A `keras.Model` with 25,636,712 parameters at the defaults (2048 feature channels
@@ -203,14 +281,24 @@ def ResNet50(include_top=True, weights="imagenet", input_tensor=None, input_shap
         Version 1, as the paper and keras.applications: in a bottleneck module the stride-2
         sits on the first 1x1 convolution. torchvision's "v1.5" moves it to the 3x3
         convolution: same parameters, more multiply-adds (ResNet-50: 3.858 G here vs 4.089 G),
-        slightly better accuracy; its weights belong to that variant (and have no conv
-        biases), so they do not transfer as they are.
+        slightly better accuracy; its weights belong to that structure (and have no conv
+        biases): build it with `variant="torchvision"` for them.
 
     Note:
         As keras.applications, every convolution has a bias even where BatchNormalization
         follows it (the released Caffe models have none): 1 extra parameter per output channel,
         redundant with BN's beta. BN epsilon is 1.001e-5. Shortcuts are identities except where
         the shape changes, which get a 1x1 projection + BN (the paper's option B).
+
+    Note:
+        `variant="torchvision"` builds torchvision's structure, so that its weights (and
+        timm's `resnet*` weights, which have the same keys) convert exactly: no convolution
+        bias, BN epsilon 1e-5, the stride of a bottleneck on its 3x3 ("v1.5"), and zero padding
+        1 on every side of a strided 3x3 (`conv3_block1_2_pad` ...; Keras' "same" pads (0, 1)
+        there). Same layer names otherwise; trainable parameters equal torchvision's
+        `parameters()` (25,557,032). Its weights expect torchvision's preprocessing (RGB,
+        ImageNet mean and std, resize 256, center crop 224), recorded with each weight set in
+        `FAMILY.model("resnet50").pretrained`.
 
     Example:
         >>> from cnnblocks import ResNet50
@@ -220,11 +308,12 @@ def ResNet50(include_top=True, weights="imagenet", input_tensor=None, input_shap
     """
     return _build(50, include_top=include_top, weights=weights, input_tensor=input_tensor,
                   input_shape=input_shape, pooling=pooling, classes=classes,
-                  classifier_activation=classifier_activation, name=name)
+                  classifier_activation=classifier_activation, name=name, variant=variant)
 
 
 def ResNet101(include_top=True, weights="imagenet", input_tensor=None, input_shape=None,
-              pooling=None, classes=1000, classifier_activation="softmax", name="resnet101"):
+              pooling=None, classes=1000, classifier_activation="softmax", name="resnet101", *,
+             variant="keras"):
     """ResNet-101 v1: 33 bottleneck modules (3+4+23+3 per stage).
 
     He et al., "Deep Residual Learning for Image Recognition", CVPR 2016,
@@ -241,7 +330,10 @@ def ResNet101(include_top=True, weights="imagenet", input_tensor=None, input_sha
         include_top: bool, add the global average pooling and the classifier. Default True.
         weights: `"imagenet"` (keras.applications' file, from the Keras cache, checked
             against its hash, downloaded when missing; the default, as in
-            keras.applications), None (random initialization) or the path of a weight file.
+            keras.applications), None (random initialization), `"torchvision"` or
+            `"torchvision_v2"` (torchvision's IMAGENET1K_V1 / V2 weights, with
+            `variant="torchvision"`, converted on load) or the path of a weight file (Keras, or
+            a PyTorch `.pth`/`.safetensors` state dict with `variant="torchvision"`).
         input_tensor: optional Keras tensor to build the model on.
         input_shape: optional (H, W, 3); at least 32x32; must be static with a top, and
             (224, 224, 3) with a top and ImageNet weights.
@@ -249,6 +341,8 @@ def ResNet101(include_top=True, weights="imagenet", input_tensor=None, input_sha
         classes: int, number of classes. Default 1000.
         classifier_activation: activation of `predictions`. Default `"softmax"`.
         name: model name. Default `"resnet101"`.
+        variant: `"keras"` (keras.applications' structure, the default) or `"torchvision"`
+            (torchvision's `resnet101`, which its and timm's weights fit: see the Note).
 
     Returns:
         A `keras.Model` with 44,707,176 parameters at the defaults (2048 feature channels
@@ -258,14 +352,24 @@ def ResNet101(include_top=True, weights="imagenet", input_tensor=None, input_sha
         Version 1, as the paper and keras.applications: in a bottleneck module the stride-2
         sits on the first 1x1 convolution. torchvision's "v1.5" moves it to the 3x3
         convolution: same parameters, more multiply-adds (ResNet-50: 3.858 G here vs 4.089 G),
-        slightly better accuracy; its weights belong to that variant (and have no conv
-        biases), so they do not transfer as they are.
+        slightly better accuracy; its weights belong to that structure (and have no conv
+        biases): build it with `variant="torchvision"` for them.
 
     Note:
         As keras.applications, every convolution has a bias even where BatchNormalization
         follows it (the released Caffe models have none): 1 extra parameter per output channel,
         redundant with BN's beta. BN epsilon is 1.001e-5. Shortcuts are identities except where
         the shape changes, which get a 1x1 projection + BN (the paper's option B).
+
+    Note:
+        `variant="torchvision"` builds torchvision's structure, so that its weights (and
+        timm's `resnet*` weights, which have the same keys) convert exactly: no convolution
+        bias, BN epsilon 1e-5, the stride of a bottleneck on its 3x3 ("v1.5"), and zero padding
+        1 on every side of a strided 3x3 (`conv3_block1_2_pad` ...; Keras' "same" pads (0, 1)
+        there). Same layer names otherwise; trainable parameters equal torchvision's
+        `parameters()` (44,549,160). Its weights expect torchvision's preprocessing (RGB,
+        ImageNet mean and std, resize 256, center crop 224), recorded with each weight set in
+        `FAMILY.model("resnet101").pretrained`.
 
     Example:
         >>> from cnnblocks import ResNet101
@@ -275,11 +379,12 @@ def ResNet101(include_top=True, weights="imagenet", input_tensor=None, input_sha
     """
     return _build(101, include_top=include_top, weights=weights, input_tensor=input_tensor,
                   input_shape=input_shape, pooling=pooling, classes=classes,
-                  classifier_activation=classifier_activation, name=name)
+                  classifier_activation=classifier_activation, name=name, variant=variant)
 
 
 def ResNet152(include_top=True, weights="imagenet", input_tensor=None, input_shape=None,
-              pooling=None, classes=1000, classifier_activation="softmax", name="resnet152"):
+              pooling=None, classes=1000, classifier_activation="softmax", name="resnet152", *,
+             variant="keras"):
     """ResNet-152 v1: 50 bottleneck modules (3+8+36+3 per stage).
 
     He et al., "Deep Residual Learning for Image Recognition", CVPR 2016,
@@ -296,7 +401,10 @@ def ResNet152(include_top=True, weights="imagenet", input_tensor=None, input_sha
         include_top: bool, add the global average pooling and the classifier. Default True.
         weights: `"imagenet"` (keras.applications' file, from the Keras cache, checked
             against its hash, downloaded when missing; the default, as in
-            keras.applications), None (random initialization) or the path of a weight file.
+            keras.applications), None (random initialization), `"torchvision"` or
+            `"torchvision_v2"` (torchvision's IMAGENET1K_V1 / V2 weights, with
+            `variant="torchvision"`, converted on load) or the path of a weight file (Keras, or
+            a PyTorch `.pth`/`.safetensors` state dict with `variant="torchvision"`).
         input_tensor: optional Keras tensor to build the model on.
         input_shape: optional (H, W, 3); at least 32x32; must be static with a top, and
             (224, 224, 3) with a top and ImageNet weights.
@@ -304,6 +412,8 @@ def ResNet152(include_top=True, weights="imagenet", input_tensor=None, input_sha
         classes: int, number of classes. Default 1000.
         classifier_activation: activation of `predictions`. Default `"softmax"`.
         name: model name. Default `"resnet152"`.
+        variant: `"keras"` (keras.applications' structure, the default) or `"torchvision"`
+            (torchvision's `resnet152`, which its and timm's weights fit: see the Note).
 
     Returns:
         A `keras.Model` with 60,419,944 parameters at the defaults (2048 feature channels
@@ -313,14 +423,24 @@ def ResNet152(include_top=True, weights="imagenet", input_tensor=None, input_sha
         Version 1, as the paper and keras.applications: in a bottleneck module the stride-2
         sits on the first 1x1 convolution. torchvision's "v1.5" moves it to the 3x3
         convolution: same parameters, more multiply-adds (ResNet-50: 3.858 G here vs 4.089 G),
-        slightly better accuracy; its weights belong to that variant (and have no conv
-        biases), so they do not transfer as they are.
+        slightly better accuracy; its weights belong to that structure (and have no conv
+        biases): build it with `variant="torchvision"` for them.
 
     Note:
         As keras.applications, every convolution has a bias even where BatchNormalization
         follows it (the released Caffe models have none): 1 extra parameter per output channel,
         redundant with BN's beta. BN epsilon is 1.001e-5. Shortcuts are identities except where
         the shape changes, which get a 1x1 projection + BN (the paper's option B).
+
+    Note:
+        `variant="torchvision"` builds torchvision's structure, so that its weights (and
+        timm's `resnet*` weights, which have the same keys) convert exactly: no convolution
+        bias, BN epsilon 1e-5, the stride of a bottleneck on its 3x3 ("v1.5"), and zero padding
+        1 on every side of a strided 3x3 (`conv3_block1_2_pad` ...; Keras' "same" pads (0, 1)
+        there). Same layer names otherwise; trainable parameters equal torchvision's
+        `parameters()` (60,192,808). Its weights expect torchvision's preprocessing (RGB,
+        ImageNet mean and std, resize 256, center crop 224), recorded with each weight set in
+        `FAMILY.model("resnet152").pretrained`.
 
     Example:
         >>> from cnnblocks import ResNet152
@@ -330,7 +450,7 @@ def ResNet152(include_top=True, weights="imagenet", input_tensor=None, input_sha
     """
     return _build(152, include_top=include_top, weights=weights, input_tensor=input_tensor,
                   input_shape=input_shape, pooling=pooling, classes=classes,
-                  classifier_activation=classifier_activation, name=name)
+                  classifier_activation=classifier_activation, name=name, variant=variant)
 
 
 preprocess_input, decode_predictions = preprocessing.family_utils(
@@ -439,24 +559,64 @@ _IMAGENET = {
                          "ee4c566cf9a93f14d82f913c2dc6dd0c")),
 }
 
+#: torchvision's ImageNet weights (torchvision/models/resnet.py, `ResNet{d}_Weights`,
+#: torchvision 0.28): file (its name carries the SHA-256 prefix torch hub checks), acc@1, acc@5,
+#: num_params, _file_size (MB), and the resize size of its transform (crop 224, bilinear).
+#: IMAGENET1K_V2 ("new training recipe", resize 232) is torchvision's DEFAULT where it exists.
+_TORCHVISION = {
+    18: {"torchvision": ("resnet18-f37072fd.pth", "V1", 69.758, 89.078, 11_689_512, 44.661,
+                         256)},
+    34: {"torchvision": ("resnet34-b627a593.pth", "V1", 73.314, 91.420, 21_797_672, 83.275,
+                         256)},
+    50: {"torchvision": ("resnet50-0676ba61.pth", "V1", 76.130, 92.862, 25_557_032, 97.781,
+                         256),
+         "torchvision_v2": ("resnet50-11ad3fa6.pth", "V2", 80.858, 95.434, 25_557_032, 97.79,
+                            232)},
+    101: {"torchvision": ("resnet101-63fe2227.pth", "V1", 77.374, 93.546, 44_549_160, 170.511,
+                          256),
+          "torchvision_v2": ("resnet101-cd907fc2.pth", "V2", 81.886, 95.780, 44_549_160,
+                             170.53, 232)},
+    152: {"torchvision": ("resnet152-394f9c45.pth", "V1", 78.312, 94.046, 60_192_808, 230.434,
+                          256),
+          "torchvision_v2": ("resnet152-f82ba261.pth", "V2", 82.284, 96.002, 60_192_808,
+                             230.474, 232)},
+}
+
+
+def _pretrained(depth):
+    return {name: fam.torchvision_weights(
+        filename, f"ResNet{depth}_Weights.IMAGENET1K_{version}", name=name, top1=top1,
+        top5=top5, num_params=params, file_size_mb=size, resize_size=resize)
+        for name, (filename, version, top1, top5, params, size, resize)
+        in _TORCHVISION[depth].items()}
+
+
 FAMILY = fam.Family(
     name="resnet",
     title="ResNet",
     paper="He et al., Deep Residual Learning for Image Recognition, CVPR 2016",
     url="https://arxiv.org/abs/1512.03385",
     models=(
-        fam.ModelEntry(name="resnet18", title="ResNet-18", builder=ResNet18, default_size=224,
-                       reference=_reference(18)),
-        fam.ModelEntry(name="resnet34", title="ResNet-34", builder=ResNet34, default_size=224,
-                       reference=_reference(34)),
-        fam.ModelEntry(name="resnet50", title="ResNet-50", builder=ResNet50, default_size=224,
-                       imagenet=_IMAGENET[50], reference=_reference(50), keras_name="ResNet50"),
+        fam.ModelEntry(name="resnet18", title="ResNet-18", builder=ResNet18,
+                       default_size=224, imagenet=None, reference=_reference(18),
+                       keras_name=None, variants=tuple(RESNET_VARIANTS),
+                       pretrained=_pretrained(18), torch_layout=_torch_layout(18)),
+        fam.ModelEntry(name="resnet34", title="ResNet-34", builder=ResNet34,
+                       default_size=224, imagenet=None, reference=_reference(34),
+                       keras_name=None, variants=tuple(RESNET_VARIANTS),
+                       pretrained=_pretrained(34), torch_layout=_torch_layout(34)),
+        fam.ModelEntry(name="resnet50", title="ResNet-50", builder=ResNet50,
+                       default_size=224, imagenet=_IMAGENET[50], reference=_reference(50),
+                       keras_name="ResNet50", variants=tuple(RESNET_VARIANTS),
+                       pretrained=_pretrained(50), torch_layout=_torch_layout(50)),
         fam.ModelEntry(name="resnet101", title="ResNet-101", builder=ResNet101,
                        default_size=224, imagenet=_IMAGENET[101], reference=_reference(101),
-                       keras_name="ResNet101"),
+                       keras_name="ResNet101", variants=tuple(RESNET_VARIANTS),
+                       pretrained=_pretrained(101), torch_layout=_torch_layout(101)),
         fam.ModelEntry(name="resnet152", title="ResNet-152", builder=ResNet152,
                        default_size=224, imagenet=_IMAGENET[152], reference=_reference(152),
-                       keras_name="ResNet152"),
+                       keras_name="ResNet152", variants=tuple(RESNET_VARIANTS),
+                       pretrained=_pretrained(152), torch_layout=_torch_layout(152)),
     ),
     preprocess_input=preprocess_input,
     decode_predictions=decode_predictions,

@@ -1,10 +1,15 @@
 """VGG (Simonyan & Zisserman, "Very Deep Convolutional Networks for Large-Scale Image
-Recognition", ICLR 2015, https://arxiv.org/abs/1409.1556), configurations A, B, D and E.
+Recognition", ICLR 2015, https://arxiv.org/abs/1409.1556), configurations A, B, D and E, and
+their batch-normalized versions (torchvision's `vgg11_bn` ...).
 
 Layer names, parameter counts and weight order equal keras.applications' VGG16/VGG19, whose
-ImageNet files load into VGG16/VGG19 here. Everything about the family is in this module: the
-spec table, the builders, the weight files, the preprocessing and the published numbers.
+ImageNet files load into VGG16/VGG19 here. `variant="torchvision"` gives torchvision's head
+(adaptive 7x7 average pool, dropout), which its ImageNet weights fit. Everything about the
+family is in this module: the spec table, the builders, the weight files, the preprocessing
+and the published numbers.
 """
+
+import dataclasses
 
 from keras import layers
 
@@ -12,8 +17,9 @@ from cnnblocks import family as fam
 from cnnblocks import preprocessing
 from cnnblocks.architectures import common
 from cnnblocks.blocks import vgg_block
+from cnnblocks.layers import AdaptiveAveragePooling2D
 
-__all__ = ["VGG11", "VGG13", "VGG16", "VGG19"]
+__all__ = ["VGG11", "VGG13", "VGG16", "VGG19", "VGG11BN", "VGG13BN", "VGG16BN", "VGG19BN"]
 
 #: Convolutions per block (blocks 1-5 have 64, 128, 256, 512, 512 filters), Table 1 of the paper.
 #: Configuration C (1x1 convolutions) and A-LRN are not built.
@@ -26,38 +32,73 @@ VGG_SPECS = {
 VGG_WIDTHS = (64, 128, 256, 512, 512)
 
 
-def _trunk(depth):
-    """Five VGG blocks; the taps are the last convolution before each pool (C2-C4) and the
+#: The classifier's dropout rate in torchvision's VGG (after fc1 and fc2).
+TORCHVISION_DROPOUT = 0.5
+
+
+def _trunk(depth, batch_norm):
+    """Five VGG blocks; the taps are the last activation before each pool (C2-C4) and the
     last pool (C5)."""
     def body(x, ctx):
         convs = VGG_SPECS[depth]
         for i, (n, width) in enumerate(zip(convs, VGG_WIDTHS), start=1):
-            x = vgg_block(x, width, n, data_format=ctx.data_format, name=f"block{i}")
+            x = vgg_block(x, width, n, batch_norm=batch_norm, data_format=ctx.data_format,
+                          name=f"block{i}")
+        last = "_relu" if batch_norm else ""
         for stage, block in (("C2", 3), ("C3", 4), ("C4", 5)):
-            ctx.tap(stage, f"block{block}_conv{convs[block - 1]}")
+            ctx.tap(stage, f"block{block}_conv{convs[block - 1]}{last}")
         ctx.tap("C5", x)
         return x
     return body
 
 
 def _head(x, ctx):
-    """`flatten`, `fc1` and `fc2` (4096, ReLU) and `predictions`; global pooling without."""
+    """`flatten`, `fc1` and `fc2` (4096, ReLU) and `predictions`; global pooling without.
+
+    torchvision's head (`variant="torchvision"`) starts with `avg_pool`, an adaptive average
+    pool to 7x7 (the identity at 224x224; other sizes keep the classifier's 25,088 inputs),
+    and has `fc1_dropout` and `fc2_dropout` (50%) after fc1 and fc2.
+    """
     if not ctx.include_top:
         return common.global_pooling(x, ctx)
+    torchvision = ctx.variant == fam.TORCHVISION_VARIANT
+    if torchvision:
+        x = AdaptiveAveragePooling2D(7, data_format=ctx.data_format, name="avg_pool")(x)
     x = layers.Flatten(data_format=ctx.data_format, name="flatten")(x)
-    x = layers.Dense(4096, activation="relu", name="fc1")(x)
-    x = layers.Dense(4096, activation="relu", name="fc2")(x)
+    for fc in ("fc1", "fc2"):
+        x = layers.Dense(4096, activation="relu", name=fc)(x)
+        if torchvision:
+            x = layers.Dropout(TORCHVISION_DROPOUT, name=f"{fc}_dropout")(x)
     return layers.Dense(ctx.classes, activation=ctx.classifier_activation,
                         name="predictions")(x)
 
 
-def _build(depth, **kwargs):
-    return common.build(FAMILY.model(f"vgg{depth}"), _trunk(depth), head=_head, min_size=32,
+def _build(depth, batch_norm=False, **kwargs):
+    name = f"vgg{depth}_bn" if batch_norm else f"vgg{depth}"
+    return common.build(FAMILY.model(name), _trunk(depth, batch_norm), head=_head, min_size=32,
                         **kwargs)
 
 
+def _torch_layout(depth, batch_norm):
+    """Keras layer -> torchvision module: `features.{i}` in the order of torchvision's
+    `make_layers` (conv, [BN,] ReLU per convolution, one max pool per block), the classifier
+    `classifier.0/3/6`; timm's VGG (`pre_logits.fc1` is a 7x7 convolution, `pre_logits.fc2`
+    a 1x1, `head.fc`) as the second choice. fc1 follows `flatten`."""
+    found, index = {}, 0
+    for block, convs in enumerate(VGG_SPECS[depth], start=1):
+        for conv in range(1, convs + 1):
+            found[f"block{block}_conv{conv}"] = f"features.{index}"
+            if batch_norm:
+                found[f"block{block}_conv{conv}_bn"] = f"features.{index + 1}"
+            index += 3 if batch_norm else 2
+        index += 1  # the max pool
+    found.update(fc1=("classifier.0", "pre_logits.fc1"), fc2=("classifier.3", "pre_logits.fc2"),
+                 predictions=("classifier.6", "head.fc"))
+    return fam.TorchLayout(found, flatten={"fc1": "flatten"})
+
+
 def VGG11(include_top=True, weights=None, input_tensor=None, input_shape=None, pooling=None,
-          classes=1000, classifier_activation="softmax", name="vgg11"):
+          classes=1000, classifier_activation="softmax", name="vgg11", *, variant="keras"):
     """VGG-11, configuration A of the paper (8 convolutions + 3 fully connected layers).
 
     Five VGG blocks of 1, 1, 2, 2, 2 convolutions (64, 128, 256, 512, 512 filters, 3x3, each
@@ -67,14 +108,20 @@ def VGG11(include_top=True, weights=None, input_tensor=None, input_shape=None, p
 
     Args:
         include_top: bool, add the three fully connected layers. Default True.
-        weights: None (random initialization) or the path of a weight file. No ImageNet file
-            in keras.applications' format exists for VGG-11, so `"imagenet"` is refused.
+        weights: None (random initialization), `"torchvision"` (torchvision's ImageNet
+            weights, with `variant="torchvision"`, converted on load) or the path of a weight
+            file (Keras, or a PyTorch `.pth`/`.safetensors` state dict with
+            `variant="torchvision"`). No ImageNet file in keras.applications' format exists for
+            VGG-11, so `"imagenet"` is refused.
         input_tensor: optional Keras tensor to build the model on.
         input_shape: optional (H, W, 3); at least 32x32; must be static with a top.
         pooling: None, `"avg"` or `"max"` global pooling when `include_top=False`.
         classes: int, number of classes. Default 1000.
         classifier_activation: activation of `predictions`. Default `"softmax"`.
         name: model name. Default `"vgg11"`.
+        variant: `"keras"` (keras.applications' head, the default) or `"torchvision"`
+            (torchvision's `vgg11`: an adaptive 7x7 average pool `avg_pool` before `flatten`
+            and 50% dropout after fc1 and fc2), which torchvision's weights fit.
 
     Returns:
         A `keras.Model` with 132,863,336 parameters at the defaults.
@@ -84,6 +131,12 @@ def VGG11(include_top=True, weights=None, input_tensor=None, input_shape=None, p
         layers turned into convolutions) is not built; inputs are expected preprocessed with
         `cnnblocks.architectures.vgg.preprocess_input` (Caffe style: BGR, mean subtracted).
 
+    Note:
+        torchvision's weights convert exactly into `variant="torchvision"`: its trunk is the
+        same; fc1's rows are permuted from PyTorch's channel-first flatten order. They expect
+        torchvision's preprocessing (RGB, ImageNet mean and std, resize 256, center crop 224;
+        `FAMILY.model(...).pretrained`), not this module's `preprocess_input`.
+
     Example:
         >>> from cnnblocks import VGG11
         >>> model = VGG11(include_top=False, input_shape=(64, 64, 3))
@@ -92,11 +145,11 @@ def VGG11(include_top=True, weights=None, input_tensor=None, input_shape=None, p
     """
     return _build(11, include_top=include_top, weights=weights, input_tensor=input_tensor,
                   input_shape=input_shape, pooling=pooling, classes=classes,
-                  classifier_activation=classifier_activation, name=name)
+                  classifier_activation=classifier_activation, name=name, variant=variant)
 
 
 def VGG13(include_top=True, weights=None, input_tensor=None, input_shape=None, pooling=None,
-          classes=1000, classifier_activation="softmax", name="vgg13"):
+          classes=1000, classifier_activation="softmax", name="vgg13", *, variant="keras"):
     """VGG-13, configuration B of the paper (10 convolutions + 3 fully connected layers).
 
     Five VGG blocks of 2 convolutions each (64, 128, 256, 512, 512 filters, 3x3, each block
@@ -105,20 +158,32 @@ def VGG13(include_top=True, weights=None, input_tensor=None, input_shape=None, p
 
     Args:
         include_top: bool, add the three fully connected layers. Default True.
-        weights: None (random initialization) or the path of a weight file. No ImageNet file
-            in keras.applications' format exists for VGG-13, so `"imagenet"` is refused.
+        weights: None (random initialization), `"torchvision"` (torchvision's ImageNet
+            weights, with `variant="torchvision"`, converted on load) or the path of a weight
+            file (Keras, or a PyTorch `.pth`/`.safetensors` state dict with
+            `variant="torchvision"`). No ImageNet file in keras.applications' format exists for
+            VGG-13, so `"imagenet"` is refused.
         input_tensor: optional Keras tensor to build the model on.
         input_shape: optional (H, W, 3); at least 32x32; must be static with a top.
         pooling: None, `"avg"` or `"max"` global pooling when `include_top=False`.
         classes: int, number of classes. Default 1000.
         classifier_activation: activation of `predictions`. Default `"softmax"`.
         name: model name. Default `"vgg13"`.
+        variant: `"keras"` (keras.applications' head, the default) or `"torchvision"`
+            (torchvision's `vgg13`: an adaptive 7x7 average pool `avg_pool` before `flatten`
+            and 50% dropout after fc1 and fc2), which torchvision's weights fit.
 
     Returns:
         A `keras.Model` with 133,047,848 parameters at the defaults (torchvision's vgg13).
 
     Note:
         As VGG11: no dense evaluation; Caffe-style preprocessing.
+
+    Note:
+        torchvision's weights convert exactly into `variant="torchvision"`: its trunk is the
+        same; fc1's rows are permuted from PyTorch's channel-first flatten order. They expect
+        torchvision's preprocessing (RGB, ImageNet mean and std, resize 256, center crop 224;
+        `FAMILY.model(...).pretrained`), not this module's `preprocess_input`.
 
     Example:
         >>> from cnnblocks import VGG13
@@ -128,11 +193,12 @@ def VGG13(include_top=True, weights=None, input_tensor=None, input_shape=None, p
     """
     return _build(13, include_top=include_top, weights=weights, input_tensor=input_tensor,
                   input_shape=input_shape, pooling=pooling, classes=classes,
-                  classifier_activation=classifier_activation, name=name)
+                  classifier_activation=classifier_activation, name=name, variant=variant)
 
 
 def VGG16(include_top=True, weights="imagenet", input_tensor=None, input_shape=None,
-          pooling=None, classes=1000, classifier_activation="softmax", name="vgg16"):
+          pooling=None, classes=1000, classifier_activation="softmax", name="vgg16", *,
+          variant="keras"):
     """VGG-16, configuration D of the paper (13 convolutions + 3 fully connected layers).
 
     Five VGG blocks of 2, 2, 3, 3, 3 convolutions (64, 128, 256, 512, 512 filters, 3x3, each
@@ -143,7 +209,8 @@ def VGG16(include_top=True, weights="imagenet", input_tensor=None, input_shape=N
         include_top: bool, add the three fully connected layers. Default True.
         weights: `"imagenet"` (keras.applications' file, from the Keras cache, checked against
             its hash, downloaded when missing; the default, as in keras.applications), None
-            (random initialization) or the path of a weight file.
+            (random initialization), `"torchvision"` (torchvision's ImageNet weights, with
+            `variant="torchvision"`, converted on load) or the path of a weight file.
         input_tensor: optional Keras tensor to build the model on.
         input_shape: optional (H, W, 3); at least 32x32; must be static with a top, and
             (224, 224, 3) with a top and ImageNet weights.
@@ -151,6 +218,9 @@ def VGG16(include_top=True, weights="imagenet", input_tensor=None, input_shape=N
         classes: int, number of classes. Default 1000.
         classifier_activation: activation of `predictions`. Default `"softmax"`.
         name: model name. Default `"vgg16"`.
+        variant: `"keras"` (keras.applications' head, the default) or `"torchvision"`
+            (torchvision's `vgg16`: an adaptive 7x7 average pool `avg_pool` before `flatten`
+            and 50% dropout after fc1 and fc2), which torchvision's weights fit.
 
     Returns:
         A `keras.Model` with 138,357,544 parameters at the defaults.
@@ -158,6 +228,12 @@ def VGG16(include_top=True, weights="imagenet", input_tensor=None, input_shape=N
     Note:
         As in keras.applications, the paper's test-time dense evaluation is not built; inputs
         are expected preprocessed with `cnnblocks.architectures.vgg.preprocess_input`.
+
+    Note:
+        torchvision's weights convert exactly into `variant="torchvision"`: its trunk is the
+        same; fc1's rows are permuted from PyTorch's channel-first flatten order. They expect
+        torchvision's preprocessing (RGB, ImageNet mean and std, resize 256, center crop 224;
+        `FAMILY.model(...).pretrained`), not this module's `preprocess_input`.
 
     Example:
         >>> from cnnblocks import VGG16
@@ -167,11 +243,12 @@ def VGG16(include_top=True, weights="imagenet", input_tensor=None, input_shape=N
     """
     return _build(16, include_top=include_top, weights=weights, input_tensor=input_tensor,
                   input_shape=input_shape, pooling=pooling, classes=classes,
-                  classifier_activation=classifier_activation, name=name)
+                  classifier_activation=classifier_activation, name=name, variant=variant)
 
 
 def VGG19(include_top=True, weights="imagenet", input_tensor=None, input_shape=None,
-          pooling=None, classes=1000, classifier_activation="softmax", name="vgg19"):
+          pooling=None, classes=1000, classifier_activation="softmax", name="vgg19", *,
+          variant="keras"):
     """VGG-19, configuration E of the paper (16 convolutions + 3 fully connected layers).
 
     Five VGG blocks of 2, 2, 4, 4, 4 convolutions (64, 128, 256, 512, 512 filters, 3x3, each
@@ -181,7 +258,9 @@ def VGG19(include_top=True, weights="imagenet", input_tensor=None, input_shape=N
     Args:
         include_top: bool, add the three fully connected layers. Default True.
         weights: `"imagenet"` (keras.applications' file; the default, as in
-            keras.applications), None (random initialization) or the path of a weight file.
+            keras.applications), None (random initialization), `"torchvision"` (torchvision's
+            ImageNet weights, with `variant="torchvision"`, converted on load) or the path of a
+            weight file.
         input_tensor: optional Keras tensor to build the model on.
         input_shape: optional (H, W, 3); at least 32x32; must be static with a top, and
             (224, 224, 3) with a top and ImageNet weights.
@@ -189,12 +268,21 @@ def VGG19(include_top=True, weights="imagenet", input_tensor=None, input_shape=N
         classes: int, number of classes. Default 1000.
         classifier_activation: activation of `predictions`. Default `"softmax"`.
         name: model name. Default `"vgg19"`.
+        variant: `"keras"` (keras.applications' head, the default) or `"torchvision"`
+            (torchvision's `vgg19`: an adaptive 7x7 average pool `avg_pool` before `flatten`
+            and 50% dropout after fc1 and fc2), which torchvision's weights fit.
 
     Returns:
         A `keras.Model` with 143,667,240 parameters at the defaults.
 
     Note:
         As VGG16: no dense evaluation; Caffe-style preprocessing.
+
+    Note:
+        torchvision's weights convert exactly into `variant="torchvision"`: its trunk is the
+        same; fc1's rows are permuted from PyTorch's channel-first flatten order. They expect
+        torchvision's preprocessing (RGB, ImageNet mean and std, resize 256, center crop 224;
+        `FAMILY.model(...).pretrained`), not this module's `preprocess_input`.
 
     Example:
         >>> from cnnblocks import VGG19
@@ -204,7 +292,211 @@ def VGG19(include_top=True, weights="imagenet", input_tensor=None, input_shape=N
     """
     return _build(19, include_top=include_top, weights=weights, input_tensor=input_tensor,
                   input_shape=input_shape, pooling=pooling, classes=classes,
-                  classifier_activation=classifier_activation, name=name)
+                  classifier_activation=classifier_activation, name=name, variant=variant)
+
+
+def VGG11BN(include_top=True, weights=None, input_tensor=None, input_shape=None,
+            pooling=None, classes=1000, classifier_activation="softmax", name="vgg11_bn", *,
+            variant="keras"):
+    """VGG-11 with batch normalization (torchvision's `vgg11_bn`), configuration A.
+
+    Configuration A of the paper (8 3x3 convolutions in five blocks of 1, 1, 2, 2, 2
+    with 64, 128, 256, 512, 512 filters, each block ending in 2x2/2 max pooling, then FC-4096,
+    FC-4096 and the classifier), with BatchNormalization between every convolution and its
+    ReLU, as torchvision's `vgg11_bn`: layers `block1_conv1`, `block1_conv1_bn`,
+    `block1_conv1_relu`, ..., `block5_pool`, `flatten`, `fc1`, `fc2`, `predictions`.
+
+    Args:
+        include_top: bool, add the three fully connected layers. Default True.
+        weights: None (random initialization), `"torchvision"` (torchvision's ImageNet
+            weights, with `variant="torchvision"`; from the Keras cache, checked against the
+            hash in their URL, downloaded when missing, converted on load) or the path of a
+            weight file (Keras, or a PyTorch `.pth`/`.safetensors` state dict with
+            `variant="torchvision"`). keras.applications has no VGG with batch norm, so
+            `"imagenet"` is refused.
+        input_tensor: optional Keras tensor to build the model on.
+        input_shape: optional (H, W, 3); at least 32x32; must be static with a top.
+        pooling: None, `"avg"` or `"max"` global pooling when `include_top=False`.
+        classes: int, number of classes. Default 1000.
+        classifier_activation: activation of `predictions`. Default `"softmax"`.
+        name: model name. Default `"vgg11_bn"`.
+        variant: `"keras"` (the head of keras.applications' VGG, the default) or
+            `"torchvision"` (an adaptive 7x7 average pool `avg_pool` before `flatten` and 50%
+            dropout after fc1 and fc2, as torchvision), which torchvision's weights fit.
+
+    Returns:
+        A `keras.Model` with 132,874,344 parameters at the defaults, 132,868,840 of them
+        trainable (torchvision's `parameters()`: Keras also counts BN's moving statistics).
+
+    Note:
+        The paper has no batch normalization (it predates it); torchvision's VGG-BN keeps the
+        convolution biases before BN and uses BN epsilon 1e-5, as here. Its weights expect
+        torchvision's preprocessing (RGB, ImageNet mean and std, resize 256, center crop 224;
+        `FAMILY.model("vgg11_bn").pretrained`), not this module's `preprocess_input`.
+
+    Example:
+        >>> from cnnblocks import VGG11BN
+        >>> model = VGG11BN(include_top=False, input_shape=(64, 64, 3))
+        >>> tuple(model.output.shape)
+        (None, 2, 2, 512)
+    """
+    return _build(11, True, include_top=include_top, weights=weights,
+                  input_tensor=input_tensor, input_shape=input_shape, pooling=pooling,
+                  classes=classes, classifier_activation=classifier_activation, name=name,
+                  variant=variant)
+
+
+def VGG13BN(include_top=True, weights=None, input_tensor=None, input_shape=None,
+            pooling=None, classes=1000, classifier_activation="softmax", name="vgg13_bn", *,
+            variant="keras"):
+    """VGG-13 with batch normalization (torchvision's `vgg13_bn`), configuration B.
+
+    Configuration B of the paper (10 3x3 convolutions in five blocks of 2, 2, 2, 2, 2
+    with 64, 128, 256, 512, 512 filters, each block ending in 2x2/2 max pooling, then FC-4096,
+    FC-4096 and the classifier), with BatchNormalization between every convolution and its
+    ReLU, as torchvision's `vgg13_bn`: layers `block1_conv1`, `block1_conv1_bn`,
+    `block1_conv1_relu`, ..., `block5_pool`, `flatten`, `fc1`, `fc2`, `predictions`.
+
+    Args:
+        include_top: bool, add the three fully connected layers. Default True.
+        weights: None (random initialization), `"torchvision"` (torchvision's ImageNet
+            weights, with `variant="torchvision"`; from the Keras cache, checked against the
+            hash in their URL, downloaded when missing, converted on load) or the path of a
+            weight file (Keras, or a PyTorch `.pth`/`.safetensors` state dict with
+            `variant="torchvision"`). keras.applications has no VGG with batch norm, so
+            `"imagenet"` is refused.
+        input_tensor: optional Keras tensor to build the model on.
+        input_shape: optional (H, W, 3); at least 32x32; must be static with a top.
+        pooling: None, `"avg"` or `"max"` global pooling when `include_top=False`.
+        classes: int, number of classes. Default 1000.
+        classifier_activation: activation of `predictions`. Default `"softmax"`.
+        name: model name. Default `"vgg13_bn"`.
+        variant: `"keras"` (the head of keras.applications' VGG, the default) or
+            `"torchvision"` (an adaptive 7x7 average pool `avg_pool` before `flatten` and 50%
+            dropout after fc1 and fc2, as torchvision), which torchvision's weights fit.
+
+    Returns:
+        A `keras.Model` with 133,059,624 parameters at the defaults, 133,053,736 of them
+        trainable (torchvision's `parameters()`: Keras also counts BN's moving statistics).
+
+    Note:
+        The paper has no batch normalization (it predates it); torchvision's VGG-BN keeps the
+        convolution biases before BN and uses BN epsilon 1e-5, as here. Its weights expect
+        torchvision's preprocessing (RGB, ImageNet mean and std, resize 256, center crop 224;
+        `FAMILY.model("vgg13_bn").pretrained`), not this module's `preprocess_input`.
+
+    Example:
+        >>> from cnnblocks import VGG13BN
+        >>> model = VGG13BN(include_top=False, input_shape=(64, 64, 3))
+        >>> tuple(model.output.shape)
+        (None, 2, 2, 512)
+    """
+    return _build(13, True, include_top=include_top, weights=weights,
+                  input_tensor=input_tensor, input_shape=input_shape, pooling=pooling,
+                  classes=classes, classifier_activation=classifier_activation, name=name,
+                  variant=variant)
+
+
+def VGG16BN(include_top=True, weights=None, input_tensor=None, input_shape=None,
+            pooling=None, classes=1000, classifier_activation="softmax", name="vgg16_bn", *,
+            variant="keras"):
+    """VGG-16 with batch normalization (torchvision's `vgg16_bn`), configuration D.
+
+    Configuration D of the paper (13 3x3 convolutions in five blocks of 2, 2, 3, 3, 3
+    with 64, 128, 256, 512, 512 filters, each block ending in 2x2/2 max pooling, then FC-4096,
+    FC-4096 and the classifier), with BatchNormalization between every convolution and its
+    ReLU, as torchvision's `vgg16_bn`: layers `block1_conv1`, `block1_conv1_bn`,
+    `block1_conv1_relu`, ..., `block5_pool`, `flatten`, `fc1`, `fc2`, `predictions`.
+
+    Args:
+        include_top: bool, add the three fully connected layers. Default True.
+        weights: None (random initialization), `"torchvision"` (torchvision's ImageNet
+            weights, with `variant="torchvision"`; from the Keras cache, checked against the
+            hash in their URL, downloaded when missing, converted on load) or the path of a
+            weight file (Keras, or a PyTorch `.pth`/`.safetensors` state dict with
+            `variant="torchvision"`). keras.applications has no VGG with batch norm, so
+            `"imagenet"` is refused.
+        input_tensor: optional Keras tensor to build the model on.
+        input_shape: optional (H, W, 3); at least 32x32; must be static with a top.
+        pooling: None, `"avg"` or `"max"` global pooling when `include_top=False`.
+        classes: int, number of classes. Default 1000.
+        classifier_activation: activation of `predictions`. Default `"softmax"`.
+        name: model name. Default `"vgg16_bn"`.
+        variant: `"keras"` (the head of keras.applications' VGG, the default) or
+            `"torchvision"` (an adaptive 7x7 average pool `avg_pool` before `flatten` and 50%
+            dropout after fc1 and fc2, as torchvision), which torchvision's weights fit.
+
+    Returns:
+        A `keras.Model` with 138,374,440 parameters at the defaults, 138,365,992 of them
+        trainable (torchvision's `parameters()`: Keras also counts BN's moving statistics).
+
+    Note:
+        The paper has no batch normalization (it predates it); torchvision's VGG-BN keeps the
+        convolution biases before BN and uses BN epsilon 1e-5, as here. Its weights expect
+        torchvision's preprocessing (RGB, ImageNet mean and std, resize 256, center crop 224;
+        `FAMILY.model("vgg16_bn").pretrained`), not this module's `preprocess_input`.
+
+    Example:
+        >>> from cnnblocks import VGG16BN
+        >>> model = VGG16BN(include_top=False, input_shape=(64, 64, 3))
+        >>> tuple(model.output.shape)
+        (None, 2, 2, 512)
+    """
+    return _build(16, True, include_top=include_top, weights=weights,
+                  input_tensor=input_tensor, input_shape=input_shape, pooling=pooling,
+                  classes=classes, classifier_activation=classifier_activation, name=name,
+                  variant=variant)
+
+
+def VGG19BN(include_top=True, weights=None, input_tensor=None, input_shape=None,
+            pooling=None, classes=1000, classifier_activation="softmax", name="vgg19_bn", *,
+            variant="keras"):
+    """VGG-19 with batch normalization (torchvision's `vgg19_bn`), configuration E.
+
+    Configuration E of the paper (16 3x3 convolutions in five blocks of 2, 2, 4, 4, 4
+    with 64, 128, 256, 512, 512 filters, each block ending in 2x2/2 max pooling, then FC-4096,
+    FC-4096 and the classifier), with BatchNormalization between every convolution and its
+    ReLU, as torchvision's `vgg19_bn`: layers `block1_conv1`, `block1_conv1_bn`,
+    `block1_conv1_relu`, ..., `block5_pool`, `flatten`, `fc1`, `fc2`, `predictions`.
+
+    Args:
+        include_top: bool, add the three fully connected layers. Default True.
+        weights: None (random initialization), `"torchvision"` (torchvision's ImageNet
+            weights, with `variant="torchvision"`; from the Keras cache, checked against the
+            hash in their URL, downloaded when missing, converted on load) or the path of a
+            weight file (Keras, or a PyTorch `.pth`/`.safetensors` state dict with
+            `variant="torchvision"`). keras.applications has no VGG with batch norm, so
+            `"imagenet"` is refused.
+        input_tensor: optional Keras tensor to build the model on.
+        input_shape: optional (H, W, 3); at least 32x32; must be static with a top.
+        pooling: None, `"avg"` or `"max"` global pooling when `include_top=False`.
+        classes: int, number of classes. Default 1000.
+        classifier_activation: activation of `predictions`. Default `"softmax"`.
+        name: model name. Default `"vgg19_bn"`.
+        variant: `"keras"` (the head of keras.applications' VGG, the default) or
+            `"torchvision"` (an adaptive 7x7 average pool `avg_pool` before `flatten` and 50%
+            dropout after fc1 and fc2, as torchvision), which torchvision's weights fit.
+
+    Returns:
+        A `keras.Model` with 143,689,256 parameters at the defaults, 143,678,248 of them
+        trainable (torchvision's `parameters()`: Keras also counts BN's moving statistics).
+
+    Note:
+        The paper has no batch normalization (it predates it); torchvision's VGG-BN keeps the
+        convolution biases before BN and uses BN epsilon 1e-5, as here. Its weights expect
+        torchvision's preprocessing (RGB, ImageNet mean and std, resize 256, center crop 224;
+        `FAMILY.model("vgg19_bn").pretrained`), not this module's `preprocess_input`.
+
+    Example:
+        >>> from cnnblocks import VGG19BN
+        >>> model = VGG19BN(include_top=False, input_shape=(64, 64, 3))
+        >>> tuple(model.output.shape)
+        (None, 2, 2, 512)
+    """
+    return _build(19, True, include_top=include_top, weights=weights,
+                  input_tensor=input_tensor, input_shape=input_shape, pooling=pooling,
+                  classes=classes, classifier_activation=classifier_activation, name=name,
+                  variant=variant)
 
 
 preprocess_input, decode_predictions = preprocessing.family_utils(
@@ -241,7 +533,16 @@ _PUBLISHED = {
 }
 
 
-def _reference(depth):
+#: torchvision's VGG-BN parameters (`vgg{d}_bn` num_params: trainable weights). Keras adds the
+#: BN moving mean and variance: 2 per BN channel; the BN channels are the convolutions' filters
+#: summed (A: 64 + 128 + 2*256 + 2*512 + 2*512 = 2,752; B: 2,944; D: 4,224; E: 5,504).
+_BN_CHANNELS = {11: 2_752, 13: 2_944, 16: 4_224, 19: 5_504}
+_TORCHVISION_BN_PARAMS = {11: 132_868_840, 13: 133_053_736, 16: 138_365_992, 19: 143_678_248}
+
+
+def _reference(depth, batch_norm=False):
+    if batch_norm:
+        return _bn_reference(depth)
     column, params, source, macs, millions = _PUBLISHED[depth]
     rows = []
     for i, (convs, width) in enumerate(zip(VGG_SPECS[depth], VGG_WIDTHS), start=1):
@@ -268,6 +569,43 @@ def _reference(depth):
     )
 
 
+def _bn_reference(depth):
+    plain = _reference(depth)
+    trainable = _TORCHVISION_BN_PARAMS[depth]
+    source = fam.TORCHVISION.format(f"vgg{depth}_bn num_params")
+    return dataclasses.replace(
+        plain,
+        paper=plain.paper + " (batch normalization: torchvision's vgg_bn)",
+        params=fam.exact(trainable + 2 * _BN_CHANNELS[depth],
+                         f"derived: {source} + 2 x {_BN_CHANNELS[depth]:,} BN channels "
+                         "(comment in this module)", fam.KERAS_PARAMS + "; conv bias=True"),
+        trainable_params=fam.exact(trainable, source, fam.TRAINABLE),
+        table=tuple(r for r in plain.table if r.params is None),
+        table_source=plain.table_source + " (the paper's parameter totals are without BN)")
+
+
+#: torchvision's ImageNet weights (torchvision/models/vgg.py, `VGG{d}[_BN]_Weights.IMAGENET1K_V1`,
+#: torchvision 0.28): file (its name carries the SHA-256 prefix), acc@1, acc@5, num_params,
+#: _file_size (MB). Transform: resize 256, crop 224, bilinear, ImageNet mean/std.
+_TORCHVISION = {
+    "vgg11": ("vgg11-8a719046.pth", 69.020, 88.628, 132_863_336, 506.84),
+    "vgg11_bn": ("vgg11_bn-6002323d.pth", 70.370, 89.810, 132_868_840, 506.881),
+    "vgg13": ("vgg13-19584684.pth", 69.928, 89.246, 133_047_848, 507.545),
+    "vgg13_bn": ("vgg13_bn-abd245e5.pth", 71.586, 90.374, 133_053_736, 507.59),
+    "vgg16": ("vgg16-397923af.pth", 71.592, 90.382, 138_357_544, 527.796),
+    "vgg16_bn": ("vgg16_bn-6c64b313.pth", 73.360, 91.516, 138_365_992, 527.866),
+    "vgg19": ("vgg19-dcbb9e9d.pth", 72.376, 90.876, 143_667_240, 548.051),
+    "vgg19_bn": ("vgg19_bn-c79401a0.pth", 74.218, 91.842, 143_678_248, 548.143),
+}
+
+
+def _pretrained(name):
+    filename, top1, top5, params, size = _TORCHVISION[name]
+    enum = name.upper() + "_Weights.IMAGENET1K_V1"  # VGG11_BN_Weights.IMAGENET1K_V1
+    return {"torchvision": fam.torchvision_weights(filename, enum, top1=top1, top5=top5,
+                                                   num_params=params, file_size_mb=size)}
+
+
 _BASE = "https://storage.googleapis.com/tensorflow/keras-applications/"
 #: keras.applications' ImageNet files (vgg16.py, vgg19.py, Keras 3.15): (with top, no top).
 _IMAGENET = {
@@ -288,14 +626,46 @@ FAMILY = fam.Family(
           "Recognition, ICLR 2015",
     url="https://arxiv.org/abs/1409.1556",
     models=(
-        fam.ModelEntry(name="vgg11", title="VGG-11", builder=VGG11, default_size=224,
-                       reference=_reference(11)),
-        fam.ModelEntry(name="vgg13", title="VGG-13", builder=VGG13, default_size=224,
-                       reference=_reference(13)),
-        fam.ModelEntry(name="vgg16", title="VGG-16", builder=VGG16, default_size=224,
-                       imagenet=_IMAGENET[16], reference=_reference(16), keras_name="VGG16"),
-        fam.ModelEntry(name="vgg19", title="VGG-19", builder=VGG19, default_size=224,
-                       imagenet=_IMAGENET[19], reference=_reference(19), keras_name="VGG19"),
+        fam.ModelEntry(name="vgg11", title="VGG-11", builder=VGG11,
+                       default_size=224, imagenet=None, reference=_reference(11),
+                       keras_name=None,
+                       variants=(fam.KERAS_VARIANT, fam.TORCHVISION_VARIANT),
+                       pretrained=_pretrained("vgg11"), torch_layout=_torch_layout(11, False)),
+        fam.ModelEntry(name="vgg13", title="VGG-13", builder=VGG13,
+                       default_size=224, imagenet=None, reference=_reference(13),
+                       keras_name=None,
+                       variants=(fam.KERAS_VARIANT, fam.TORCHVISION_VARIANT),
+                       pretrained=_pretrained("vgg13"), torch_layout=_torch_layout(13, False)),
+        fam.ModelEntry(name="vgg16", title="VGG-16", builder=VGG16,
+                       default_size=224, imagenet=_IMAGENET[16], reference=_reference(16),
+                       keras_name="VGG16",
+                       variants=(fam.KERAS_VARIANT, fam.TORCHVISION_VARIANT),
+                       pretrained=_pretrained("vgg16"), torch_layout=_torch_layout(16, False)),
+        fam.ModelEntry(name="vgg19", title="VGG-19", builder=VGG19,
+                       default_size=224, imagenet=_IMAGENET[19], reference=_reference(19),
+                       keras_name="VGG19",
+                       variants=(fam.KERAS_VARIANT, fam.TORCHVISION_VARIANT),
+                       pretrained=_pretrained("vgg19"), torch_layout=_torch_layout(19, False)),
+        fam.ModelEntry(name="vgg11_bn", title="VGG-11 BN", builder=VGG11BN,
+                       default_size=224, imagenet=None, reference=_reference(11, True),
+                       keras_name=None,
+                       variants=(fam.KERAS_VARIANT, fam.TORCHVISION_VARIANT),
+                       pretrained=_pretrained("vgg11_bn"), torch_layout=_torch_layout(11, True)),
+        fam.ModelEntry(name="vgg13_bn", title="VGG-13 BN", builder=VGG13BN,
+                       default_size=224, imagenet=None, reference=_reference(13, True),
+                       keras_name=None,
+                       variants=(fam.KERAS_VARIANT, fam.TORCHVISION_VARIANT),
+                       pretrained=_pretrained("vgg13_bn"), torch_layout=_torch_layout(13, True)),
+        fam.ModelEntry(name="vgg16_bn", title="VGG-16 BN", builder=VGG16BN,
+                       default_size=224, imagenet=None, reference=_reference(16, True),
+                       keras_name=None,
+                       variants=(fam.KERAS_VARIANT, fam.TORCHVISION_VARIANT),
+                       pretrained=_pretrained("vgg16_bn"), torch_layout=_torch_layout(16, True)),
+        fam.ModelEntry(name="vgg19_bn", title="VGG-19 BN", builder=VGG19BN,
+                       default_size=224, imagenet=None, reference=_reference(19, True),
+                       keras_name=None,
+                       variants=(fam.KERAS_VARIANT, fam.TORCHVISION_VARIANT),
+                       pretrained=_pretrained("vgg19_bn"), torch_layout=_torch_layout(19, True)),
     ),
     preprocess_input=preprocess_input,
     decode_predictions=decode_predictions,

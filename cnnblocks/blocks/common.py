@@ -95,6 +95,45 @@ def kernel_text(kernel_size):
     return f"{pair[0]}x{pair[1]}"
 
 
+PADDINGS = ("same", "valid", "symmetric")
+
+
+def _padding_amounts(padding, kernel_size):
+    """`(rows, cols)` of explicit zero padding on each side, or None for "same"/"valid"."""
+    if isinstance(padding, str):
+        check.choice(padding, "padding", PADDINGS)
+        if padding == "symmetric":
+            return ((kernel_size[0] - 1) // 2, (kernel_size[1] - 1) // 2)
+        return None
+    values = padding if isinstance(padding, (list, tuple)) else (padding, padding)
+    if len(values) != 2 or any(isinstance(v, bool) or not isinstance(v, numbers.Integral)
+                               or v < 0 for v in values):
+        raise ValueError("`padding` must be 'same', 'valid', 'symmetric', a non-negative "
+                         f"integer or a pair of them; received {padding!r}.")
+    return (int(values[0]), int(values[1]))
+
+
+def resolve_padding(padding, kernel_size, strides):
+    """`(keras padding, explicit amounts or None)` for a convolution or a pool.
+
+    `"same"` and `"valid"` are Keras' (on an even input, a stride-2 "same" convolution pads
+    only the bottom and right). An int or a pair `(rows, cols)` is zero padding on every side,
+    as PyTorch's `padding=`, always as its own `ZeroPadding2D` layer before a "valid"
+    convolution (keras.applications' ResNet v2 and DenseNet have such layers even where "same"
+    would pad alike). `"symmetric"` is `(k - 1) // 2` on every side with no extra layer where
+    that equals "same" (stride 1, odd kernel), else explicit padding.
+    """
+    amounts = _padding_amounts(padding, kernel_size)
+    if amounts is None:
+        return padding, None
+    if padding == "symmetric" and strides == (1, 1) and all(
+            2 * p == k - 1 for p, k in zip(amounts, kernel_size)):
+        return "same", None
+    if amounts == (0, 0):
+        return "valid", None
+    return "valid", amounts
+
+
 def _conv_label(a):
     if a.get("depthwise"):
         multiplier = a.get("depth_multiplier", 1)
@@ -113,16 +152,6 @@ def pad_suffix(conv_suffix):
     if conv_suffix.endswith("conv"):
         return conv_suffix[:-len("conv")] + "pad"
     return conv_suffix + "_pad"
-
-
-def _padding(padding):
-    """`padding` checked: `"same"`, `"valid"` or a positive int (explicit symmetric padding)."""
-    if isinstance(padding, str):
-        return check.choice(padding, "padding", ("same", "valid"))
-    if isinstance(padding, bool) or not isinstance(padding, numbers.Integral) or padding <= 0:
-        raise ValueError("`padding` must be 'same', 'valid' or a positive integer (explicit "
-                         f"symmetric zero padding); received {padding!r}.")
-    return int(padding)
 
 
 #: Activations `relu_layer=True` realizes as a `keras.layers.ReLU` layer: name -> max_value.
@@ -180,10 +209,12 @@ def conv_bn_act(
             `channels * depth_multiplier` channels; an int must equal that).
         kernel_size: int or pair.
         strides: int or pair. Default 1.
-        padding: `"same"`, `"valid"`, or an int `p`: explicit symmetric zero padding of `p`
-            on every side (a `ZeroPadding2D` layer named with `pad_suffix`, e.g.
-            `conv2_block1_2_pad`) then a `"valid"` convolution, as PyTorch and Caffe pad
-            (`"same"` pads (0, 1) where a stride-2 convolution meets an even size). Default
+        padding: `"same"` or `"valid"` (Keras'), or zero padding on every side as PyTorch's
+            `padding=`: an int or a pair `(rows, cols)` (a `ZeroPadding2D` layer named with
+            `pad_suffix`, e.g. `conv2_block1_2_pad`, before a "valid" convolution), or
+            `"symmetric"` (`(k - 1) // 2`, e.g. 1 for a 3x3, with no extra layer where it equals
+            "same": stride 1). On an even input a stride-2 "same" convolution pads only the
+            bottom and right (0, 1), where PyTorch's `padding=1` pads (1, 1). Default
             `"same"`.
         use_bias: bool, whether the convolution has a bias. Default True.
         batch_norm: bool, add a `BatchNormalization` after the convolution. Default True.
@@ -214,6 +245,8 @@ def conv_bn_act(
         name: str or None, the prefix of the layer names.
         suffixes: triple `(conv, bn, act)` appended to `name`; default
             `("_conv", "_bn", "_" + activation)`, e.g. `conv1_conv`, `conv1_bn`, `conv1_relu`.
+            An explicit padding layer is named after the convolution: `_conv` becomes `_pad`
+            (`conv1_pad`), any other conv suffix gets `_pad` appended.
 
     Returns:
         The output tensor: `filters` channels (`channels * depth_multiplier` for a depthwise
@@ -260,7 +293,7 @@ def conv_bn_act(
                          f"filters={filters}.")
     kernel_size = check.pair(kernel_size, "kernel_size")
     strides = check.pair(strides, "strides")
-    padding = _padding(padding)
+    padding, amounts = resolve_padding(padding, kernel_size, strides)
     if suffixes is not None and (not isinstance(suffixes, (list, tuple)) or len(suffixes) != 3
                                  or not all(isinstance(s, str) for s in suffixes)):
         raise TypeError("`suffixes` must be None or three strings (conv, bn, activation), "
@@ -273,9 +306,8 @@ def conv_bn_act(
 
     def convolve(x):
         pad = padding
-        if isinstance(pad, int):
-            x = layers.ZeroPadding2D(pad, data_format=data_format, name=pad_name)(x)
-            pad = "valid"
+        if amounts is not None:
+            x = layers.ZeroPadding2D(amounts, data_format=data_format, name=pad_name)(x)
         if depthwise:
             return layers.DepthwiseConv2D(kernel_size, strides=strides, padding=pad,
                                           depth_multiplier=depth_multiplier, use_bias=use_bias,

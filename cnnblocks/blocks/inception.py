@@ -60,7 +60,7 @@ def naive_inception_module(x, f1, f3, f5, *, data_format=None, name=None):
 @block_function(lambda a: (f"{a['f1']} | {a['f3_reduce']}→{a['f3']} | "
                            f"{a['f5_reduce']}→{a['f5']} | pool→{a['pool_proj']}"))
 def inception_module(x, f1, f3_reduce, f3, f5_reduce, f5, pool_proj, *, norm=None,
-                     data_format=None, name=None):
+                     f5_kernel_size=5, data_format=None, name=None):
     """The Inception module with dimension reductions (GoogLeNet, Figure 2b).
 
     The arguments are the columns of GoogLeNet's Table 1 (`#1x1`, `#3x3 reduce`, `#3x3`,
@@ -77,6 +77,9 @@ def inception_module(x, f1, f3_reduce, f3, f5_reduce, f5, pool_proj, *, norm=Non
         pool_proj: int, 1x1 filters after the 3x3/1 max pool.
         norm: None (the paper: convolutions with bias, no normalization) or `"batchnorm"`
             (BN after every convolution, convolutions without bias). Default None.
+        f5_kernel_size: int, the kernel of the "5x5" branch's convolution (its layers keep the
+            names `{name}_5x5*`). Default 5 (the paper); torchvision's GoogLeNet has 3
+            (pytorch/vision#906), which its weights need.
         data_format: `"channels_last"`, `"channels_first"` or None (Keras' setting).
         name: str or None; layers are `{name}_1x1`, `{name}_3x3_reduce`, `{name}_3x3`,
             `{name}_5x5_reduce`, `{name}_5x5`, `{name}_pool`, `{name}_pool_proj`,
@@ -86,7 +89,8 @@ def inception_module(x, f1, f3_reduce, f3, f5_reduce, f5, pool_proj, *, norm=Non
         Tensor of the input's spatial size with `f1 + f3 + f5 + pool_proj` channels.
 
     Parameters (norm=None):
-        `(c+1) f1 + (c+1) r3 + (9 r3 + 1) f3 + (c+1) r5 + (25 r5 + 1) f5 + (c+1) pp`.
+        `(c+1) f1 + (c+1) r3 + (9 r3 + 1) f3 + (c+1) r5 + (25 r5 + 1) f5 + (c+1) pp`
+        (`k*k r5` for the 5x5 branch with `f5_kernel_size=k`).
 
     Example:
         >>> import keras
@@ -102,13 +106,14 @@ def inception_module(x, f1, f3_reduce, f3, f5_reduce, f5, pool_proj, *, norm=Non
     for arg, value in widths.items():
         check.positive_int(value, arg)
     check.choice(norm, "norm", (None, "batchnorm"))
+    f5_kernel_size = check.positive_int(f5_kernel_size, "f5_kernel_size")
     check_input(x, data_format)
     conv = dict(norm=norm, data_format=data_format, name=name)
     b1 = _branch_conv(x, f1, 1, branch="1x1", **conv)
     b3 = _branch_conv(x, f3_reduce, 1, branch="3x3_reduce", **conv)
     b3 = _branch_conv(b3, f3, 3, branch="3x3", **conv)
     b5 = _branch_conv(x, f5_reduce, 1, branch="5x5_reduce", **conv)
-    b5 = _branch_conv(b5, f5, 5, branch="5x5", **conv)
+    b5 = _branch_conv(b5, f5, f5_kernel_size, branch="5x5", **conv)
     bp = layers.MaxPooling2D(3, strides=1, padding="same", data_format=data_format,
                              name=layer_name(name, "_pool"))(x)
     bp = _branch_conv(bp, pool_proj, 1, branch="pool_proj", **conv)

@@ -14,8 +14,6 @@ keras.applications; the convolutions are `mixed0_1x1_conv`, `mixed0_1x1_bn`, `mi
 `mixed0_5x5_reduce_conv`, ... (keras.applications leaves them unnamed).
 """
 
-import functools
-
 from keras import layers
 
 from cnnblocks import _validation as check
@@ -25,12 +23,13 @@ from cnnblocks.identity import block_function
 
 
 def _prepare(x, widths, name, data_format, use_bias, bn_scale, bn_epsilon, min_size=1,
-             why="the module"):
+             why="the module", count_include_pad=False):
     """Validates the common arguments; returns (axis, unit, avg_pool) for the module body."""
     data_format, axis = resolve_data_format(data_format)
     for arg, value in widths.items():
         check.positive_int(value, arg)
-    check_options(use_bias=use_bias, bn_scale=bn_scale, bn_epsilon=bn_epsilon)
+    check_options(use_bias=use_bias, bn_scale=bn_scale, bn_epsilon=bn_epsilon,
+                  count_include_pad=count_include_pad)
     check_input(x, data_format, min_size=min_size, why=why)
 
     def unit(t, filters, kernel_size, branch, *, strides=1, padding="same"):
@@ -38,10 +37,24 @@ def _prepare(x, widths, name, data_format, use_bias, bn_scale, bn_epsilon, min_s
                            use_bias=use_bias, bn_scale=bn_scale, bn_epsilon=bn_epsilon,
                            data_format=data_format, name=layer_name(name, f"_{branch}"))
 
-    pool = functools.partial(layers.AveragePooling2D, 3, strides=1, padding="same",
-                             data_format=data_format, name=layer_name(name, "_pool"))
+    def pool():
+        if not count_include_pad:  # Keras "same": the average over the input pixels only
+            return layers.AveragePooling2D(3, strides=1, padding="same", data_format=data_format,
+                                           name=layer_name(name, "_pool"))
+        pad = layers.ZeroPadding2D(1, data_format=data_format, name=layer_name(name, "_pool_pad"))
+        avg = layers.AveragePooling2D(3, strides=1, padding="valid", data_format=data_format,
+                                      name=layer_name(name, "_pool"))
+        return lambda t: avg(pad(t))
+
     return axis, unit, pool, data_format
 
+
+_POOL_DOC = """
+        count_include_pad: bool. False: the 3x3/1 average pool is Keras' "same" pool, which
+            averages the input pixels under the window only (keras.applications). True: zero
+            padding 1 (`{name}_pool_pad`) then a "valid" pool, so border averages count the
+            padding, as PyTorch's `avg_pool2d(3, 1, 1)` (torchvision's Inception-V3).
+            Default False."""
 
 _OPTIONS_DOC = """
         use_bias: bool, convolutions with bias. Default False (keras.applications).
@@ -54,7 +67,8 @@ _OPTIONS_DOC = """
 @block_function(lambda a: (f"{a['f1']} | {a['f5_reduce']}→{a['f5']} | {a['f3_reduce']}→{a['f3']}→{a['f3']} | "
                            f"pool→{a['pool_proj']}"))
 def inception_v3_a(x, f1, f5_reduce, f5, f3_reduce, f3, pool_proj, *, use_bias=False,
-                   bn_scale=False, bn_epsilon=1e-3, data_format=None, name=None):
+                   bn_scale=False, bn_epsilon=1e-3, count_include_pad=False, data_format=None,
+                   name=None):
     """The 35x35 Inception-V3 module: 1x1 | 1x1-5x5 | 1x1-3x3-3x3 | avgpool-1x1.
 
     Args:
@@ -62,7 +76,7 @@ def inception_v3_a(x, f1, f5_reduce, f5, f3_reduce, f3, pool_proj, *, use_bias=F
         f1: int, the 1x1 branch.
         f5_reduce, f5: ints, the 1x1 and 5x5 convolutions of the second branch.
         f3_reduce, f3: ints, the 1x1 and the two 3x3 convolutions of the third branch.
-        pool_proj: int, the 1x1 after the 3x3/1 average pool.{options}
+        pool_proj: int, the 1x1 after the 3x3/1 average pool.{pool}{options}
 
     Returns:
         Tensor of the input's spatial size, `f1 + f5 + f3 + pool_proj` channels.
@@ -76,7 +90,8 @@ def inception_v3_a(x, f1, f5_reduce, f5, f3_reduce, f3, pool_proj, *, use_bias=F
     """
     axis, unit, pool, _ = _prepare(
         x, dict(f1=f1, f5_reduce=f5_reduce, f5=f5, f3_reduce=f3_reduce, f3=f3,
-                pool_proj=pool_proj), name, data_format, use_bias, bn_scale, bn_epsilon)
+                pool_proj=pool_proj), name, data_format, use_bias, bn_scale, bn_epsilon,
+        count_include_pad=count_include_pad)
     b1 = unit(x, f1, 1, "1x1")
     b5 = unit(unit(x, f5_reduce, 1, "5x5_reduce"), f5, 5, "5x5")
     b3 = unit(x, f3_reduce, 1, "3x3dbl_reduce")
@@ -120,7 +135,8 @@ def inception_v3_reduction_a(x, f3, f3dbl_reduce, f3dbl, *, use_bias=False, bn_s
 @block_function(lambda a: (f"{a['f1']} | {a['f7_reduce']}→1x7→7x1 {a['f7']} | "
                            f"{a['f7dbl_reduce']}→7x1→1x7→7x1→1x7 {a['f7dbl']} | pool→{a['pool_proj']}"))
 def inception_v3_b(x, f1, f7_reduce, f7, f7dbl_reduce, f7dbl, pool_proj, *, use_bias=False,
-                   bn_scale=False, bn_epsilon=1e-3, data_format=None, name=None):
+                   bn_scale=False, bn_epsilon=1e-3, count_include_pad=False, data_format=None,
+                   name=None):
     """The 17x17 module with factorized 7x7s: 1x1 | 1x1-1x7-7x1 | 1x1-7x1-1x7-7x1-1x7 | pool-1x1.
 
     Args:
@@ -129,7 +145,7 @@ def inception_v3_b(x, f1, f7_reduce, f7, f7dbl_reduce, f7dbl, pool_proj, *, use_
         f7_reduce, f7: ints; the second branch is 1x1 (f7_reduce), 1x7 (f7_reduce), 7x1 (f7).
         f7dbl_reduce, f7dbl: ints; the third branch is 1x1, 7x1, 1x7, 7x1 (all f7dbl_reduce)
             and a final 1x7 (f7dbl).
-        pool_proj: int, the 1x1 after the 3x3/1 average pool.{options}
+        pool_proj: int, the 1x1 after the 3x3/1 average pool.{pool}{options}
 
     Returns:
         Tensor of the input's spatial size, `f1 + f7 + f7dbl + pool_proj` channels.
@@ -143,7 +159,8 @@ def inception_v3_b(x, f1, f7_reduce, f7, f7dbl_reduce, f7dbl, pool_proj, *, use_
     """
     axis, unit, pool, _ = _prepare(
         x, dict(f1=f1, f7_reduce=f7_reduce, f7=f7, f7dbl_reduce=f7dbl_reduce, f7dbl=f7dbl,
-                pool_proj=pool_proj), name, data_format, use_bias, bn_scale, bn_epsilon)
+                pool_proj=pool_proj), name, data_format, use_bias, bn_scale, bn_epsilon,
+        count_include_pad=count_include_pad)
     b1 = unit(x, f1, 1, "1x1")
     b7 = unit(x, f7_reduce, 1, "7x7_reduce")
     b7 = unit(unit(b7, f7_reduce, (1, 7), "7x7_1"), f7, (7, 1), "7x7_2")
@@ -193,8 +210,8 @@ def inception_v3_reduction_b(x, f3_reduce, f3, f7_reduce, f7, *, use_bias=False,
 @block_function(lambda a: (f"{a['f1']} | {a['f3_reduce']}→(1x3, 3x1) {a['f3']} | "
                            f"{a['f3dbl_reduce']}→{a['f3dbl']}→(1x3, 3x1) {a['f3dbl']} | pool→{a['pool_proj']}"))
 def inception_v3_c(x, f1, f3_reduce, f3, f3dbl_reduce, f3dbl, pool_proj, *, use_bias=False,
-                   bn_scale=False, bn_epsilon=1e-3, concat_names=None, data_format=None,
-                   name=None):
+                   bn_scale=False, bn_epsilon=1e-3, count_include_pad=False, concat_names=None,
+                   data_format=None, name=None):
     """The 8x8 module with expanded filter banks: 1x1 | 1x1-(1x3,3x1) | 1x1-3x3-(1x3,3x1) | pool.
 
     Args:
@@ -206,7 +223,7 @@ def inception_v3_c(x, f1, f3_reduce, f3, f3dbl_reduce, f3dbl, pool_proj, *, use_
         pool_proj: int, the 1x1 after the 3x3/1 average pool.
         concat_names: pair of str or None, names of the two inner concatenations; default
             `{name}_3x3_concat` and `{name}_3x3dbl_concat`. (keras.applications names the first
-            `mixed9_0` in mixed9 and `mixed9_1` in mixed10.){options}
+            `mixed9_0` in mixed9 and `mixed9_1` in mixed10.){pool}{options}
 
     Returns:
         Tensor of the input's spatial size, `f1 + 2 f3 + 2 f3dbl + pool_proj` channels.
@@ -220,7 +237,8 @@ def inception_v3_c(x, f1, f3_reduce, f3, f3dbl_reduce, f3dbl, pool_proj, *, use_
     """
     axis, unit, pool, _ = _prepare(
         x, dict(f1=f1, f3_reduce=f3_reduce, f3=f3, f3dbl_reduce=f3dbl_reduce, f3dbl=f3dbl,
-                pool_proj=pool_proj), name, data_format, use_bias, bn_scale, bn_epsilon)
+                pool_proj=pool_proj), name, data_format, use_bias, bn_scale, bn_epsilon,
+        count_include_pad=count_include_pad)
     if concat_names is None:
         concat_names = (layer_name(name, "_3x3_concat"), layer_name(name, "_3x3dbl_concat"))
     if not isinstance(concat_names, (list, tuple)) or len(concat_names) != 2:
@@ -239,5 +257,5 @@ def inception_v3_c(x, f1, f3_reduce, f3, f3dbl_reduce, f3dbl, pool_proj, *, use_
 
 for _f in (inception_v3_a, inception_v3_reduction_a, inception_v3_b, inception_v3_reduction_b,
            inception_v3_c):
-    _f.__doc__ = _f.__doc__.replace("{options}", _OPTIONS_DOC)
+    _f.__doc__ = _f.__doc__.replace("{pool}", _POOL_DOC).replace("{options}", _OPTIONS_DOC)
 del _f

@@ -16,6 +16,7 @@ from cnnblocks.identity import block_function
 
 SHORTCUTS = ("auto", "identity", "projection")
 STRIDE_ON = ("1x1", "3x3")
+PADDINGS = ("same", "symmetric")
 #: BatchNormalization epsilon of keras.applications' ResNet family.
 RESNET_BN_EPSILON = 1.001e-5
 
@@ -34,26 +35,28 @@ def _shortcut(x, out_channels, strides, shortcut, *, in_channels, unit, name):
                 suffixes=("_0_conv", "_0_bn", ""))
 
 
-def _check_common(x, filters, strides, shortcut, name, data_format):
+def _check_common(x, filters, strides, shortcut, name, data_format, padding):
     data_format, axis = resolve_data_format(data_format)
     filters = check.positive_int(filters, "filters")
     strides = check.pair(strides, "strides")
     check.choice(shortcut, "shortcut", SHORTCUTS)
+    check.choice(padding, "padding", PADDINGS)
     shape = check_input(x, data_format)
     return data_format, filters, strides, channels(shape, data_format)
 
 
-def _unit(batch_norm, use_bias, bn_epsilon, data_format):
+def _unit(batch_norm, use_bias, bn_epsilon, data_format, padding="same"):
     def unit(x, filters, kernel_size, *, strides=1, activation="relu", name=None, suffixes):
-        return conv_bn_act(x, filters, kernel_size, strides=strides, batch_norm=batch_norm,
-                           use_bias=use_bias, bn_epsilon=bn_epsilon, activation=activation,
-                           data_format=data_format, name=name, suffixes=suffixes)
+        return conv_bn_act(x, filters, kernel_size, strides=strides, padding=padding,
+                           batch_norm=batch_norm, use_bias=use_bias, bn_epsilon=bn_epsilon,
+                           activation=activation, data_format=data_format, name=name,
+                           suffixes=suffixes)
     return unit
 
 
 @block_function(lambda a: f"{a['filters']}, {a['filters']}{stride_text(a['strides'])}")
 def residual_module(x, filters, *, strides=1, shortcut="auto", batch_norm=True, use_bias=True,
-                    bn_epsilon=RESNET_BN_EPSILON, data_format=None, name=None):
+                    bn_epsilon=RESNET_BN_EPSILON, padding="same", data_format=None, name=None):
     """The basic residual module: two 3x3 convolutions plus a shortcut, then ReLU.
 
     Used by ResNet-18 and ResNet-34. The stride, if any, is on the first 3x3 convolution and on
@@ -71,6 +74,10 @@ def residual_module(x, filters, *, strides=1, shortcut="auto", batch_norm=True, 
         use_bias: bool, convolutions with bias (keras.applications ResNet keeps them even
             before BN). Default True.
         bn_epsilon: float. Default 1.001e-5 (keras.applications ResNet).
+        padding: `"same"` (Keras: a stride-2 3x3 convolution on an even input pads only the
+            bottom and right, as keras.applications) or `"symmetric"` (zero padding 1 on every
+            side, as PyTorch's `padding=1`; a strided first 3x3 gets a `{name}_1_pad` layer).
+            Default `"same"`.
         data_format: `"channels_last"`, `"channels_first"` or None (Keras' setting).
         name: str or None; e.g. `"conv2_block1"` gives `conv2_block1_1_conv`, ..., `_add`, `_out`.
 
@@ -89,9 +96,9 @@ def residual_module(x, filters, *, strides=1, shortcut="auto", batch_norm=True, 
         (None, 28, 28, 128)
     """
     data_format, filters, strides, c_in = _check_common(x, filters, strides, shortcut, name,
-                                                        data_format)
+                                                        data_format, padding)
     check_options(batch_norm=batch_norm, use_bias=use_bias, bn_epsilon=bn_epsilon)
-    unit = _unit(batch_norm, use_bias, bn_epsilon, data_format)
+    unit = _unit(batch_norm, use_bias, bn_epsilon, data_format, padding)
     sc = _shortcut(x, filters, strides, shortcut, in_channels=c_in, unit=unit, name=name)
     y = unit(x, filters, 3, strides=strides, name=name, suffixes=("_1_conv", "_1_bn", "_1_relu"))
     y = unit(y, filters, 3, activation=None, name=name, suffixes=("_2_conv", "_2_bn", ""))
@@ -102,7 +109,8 @@ def residual_module(x, filters, *, strides=1, shortcut="auto", batch_norm=True, 
 @block_function(lambda a: (f"{a['filters']}→{a['filters']}→{a['expansion'] * a['filters']}"
                            f"{stride_text(a['strides'])}"))
 def bottleneck_module(x, filters, *, strides=1, expansion=4, shortcut="auto", stride_on="1x1",
-                      use_bias=True, bn_epsilon=RESNET_BN_EPSILON, data_format=None, name=None):
+                      use_bias=True, bn_epsilon=RESNET_BN_EPSILON, padding="same", data_format=None,
+                      name=None):
     """The bottleneck residual module: 1x1 (reduce), 3x3, 1x1 (expand), each with BN.
 
     Used by ResNet-50/101/152. With `name="conv2_block1"` the layers carry exactly the names of
@@ -119,6 +127,10 @@ def bottleneck_module(x, filters, *, strides=1, expansion=4, shortcut="auto", st
             parameters, more multiply-adds, slightly better accuracy). Default `"1x1"`.
         use_bias: bool, convolutions with bias (keras.applications). Default True.
         bn_epsilon: float. Default 1.001e-5 (keras.applications ResNet).
+        padding: `"same"` (Keras: a stride-2 3x3 convolution on an even input pads only the
+            bottom and right, as keras.applications) or `"symmetric"` (zero padding 1 on every
+            side, as PyTorch's `padding=1`; a strided 3x3 gets a `{name}_2_pad` layer).
+            Default `"same"`.
         data_format: `"channels_last"`, `"channels_first"` or None (Keras' setting).
         name: str or None, the prefix of every layer name.
 
@@ -137,11 +149,11 @@ def bottleneck_module(x, filters, *, strides=1, expansion=4, shortcut="auto", st
         (None, 56, 56, 256)
     """
     data_format, filters, strides, c_in = _check_common(x, filters, strides, shortcut, name,
-                                                        data_format)
+                                                        data_format, padding)
     expansion = check.positive_int(expansion, "expansion")
     check.choice(stride_on, "stride_on", STRIDE_ON)
     check_options(use_bias=use_bias, bn_epsilon=bn_epsilon)
-    unit = _unit(True, use_bias, bn_epsilon, data_format)
+    unit = _unit(True, use_bias, bn_epsilon, data_format, padding)
     out = expansion * filters
     sc = _shortcut(x, out, strides, shortcut, in_channels=c_in, unit=unit, name=name)
     s1, s3 = (strides, 1) if stride_on == "1x1" else (1, strides)

@@ -9,18 +9,26 @@ from cnnblocks.blocks.common import (check_input, check_options, conv_bn_act, la
 from cnnblocks.identity import block_function
 
 
+#: BatchNormalization epsilon of the VGG-BN models (torchvision's `vgg11_bn` ...: PyTorch's
+#: default), the only published VGG with batch norm.
+VGG_BN_EPSILON = 1e-5
+
+
 def _label(a):
-    return f"{a['filters']} ×{a['convs']}" + (" + pool" if a["pool"] else "")
+    bn = " BN" if a.get("batch_norm") else ""
+    return f"{a['filters']}{bn} ×{a['convs']}" + (" + pool" if a["pool"] else "")
 
 
 @block_function(_label)
 def vgg_block(x, filters, convs=2, *, kernel_size=3, activation="relu", pool=True,
-              data_format=None, name=None):
+              batch_norm=False, bn_epsilon=VGG_BN_EPSILON, data_format=None, name=None):
     """A stack of same-padded convolutions followed by 2x2/2 max pooling.
 
     Each convolution has a bias and its activation fused in, as in the paper (no batch norm).
     With `name="block1"` the layers are `block1_conv1`, `block1_conv2`, ..., `block1_pool`,
-    the names keras.applications' VGG16/VGG19 use.
+    the names keras.applications' VGG16/VGG19 use. With `batch_norm=True` (torchvision's
+    `vgg11_bn` ...) each convolution keeps its bias and is followed by
+    `block1_conv1_bn` and `block1_conv1_relu`.
 
     Args:
         x: rank-4 input tensor.
@@ -29,6 +37,9 @@ def vgg_block(x, filters, convs=2, *, kernel_size=3, activation="relu", pool=Tru
         kernel_size: int or pair. Default 3.
         activation: str or None. Default `"relu"`.
         pool: bool, end with `MaxPooling2D(2, strides=2)`. Default True.
+        batch_norm: bool, BatchNormalization between each convolution and its activation.
+            Default False (the paper).
+        bn_epsilon: float, the BN epsilon. Default 1e-5 (torchvision's VGG-BN).
         data_format: `"channels_last"`, `"channels_first"` or None (Keras' setting).
         name: str or None, prefix of every layer name.
 
@@ -36,7 +47,8 @@ def vgg_block(x, filters, convs=2, *, kernel_size=3, activation="relu", pool=Tru
         Tensor with `filters` channels; height and width halved (floor) when `pool`.
 
     Parameters:
-        `k*k*c_in*f + f` for the first convolution, `k*k*f*f + f` for each further one.
+        `k*k*c_in*f + f` for the first convolution, `k*k*f*f + f` for each further one; with
+        batch norm `4 f` more per convolution (2 trainable).
 
     Example:
         >>> import keras
@@ -50,12 +62,15 @@ def vgg_block(x, filters, convs=2, *, kernel_size=3, activation="relu", pool=Tru
     filters = check.positive_int(filters, "filters")
     convs = check.positive_int(convs, "convs")
     check.pair(kernel_size, "kernel_size")
-    check_options(pool=pool)
+    check_options(pool=pool, batch_norm=batch_norm)
     check.activation(activation)
     check_input(x, data_format, min_size=2 if pool else 1, why="2x2/2 max pooling")
     for i in range(1, convs + 1):
-        x = conv_bn_act(x, filters, kernel_size, batch_norm=False, activation=activation,
-                        data_format=data_format, name=name, suffixes=(f"_conv{i}", "", ""))
+        suffixes = ((f"_conv{i}", f"_conv{i}_bn", f"_conv{i}_relu") if batch_norm else
+                    (f"_conv{i}", "", ""))
+        x = conv_bn_act(x, filters, kernel_size, batch_norm=batch_norm, bn_epsilon=bn_epsilon,
+                        activation=activation, data_format=data_format, name=name,
+                        suffixes=suffixes)
     if pool:
         x = layers.MaxPooling2D(2, strides=2, data_format=data_format,
                                 name=layer_name(name, "_pool"))(x)
