@@ -45,6 +45,7 @@ setup(
         "dev": [
             "pytest>=8",
             "pytest-xdist>=3.5",
+            "hypothesis>=6.100",  # tests/test_fuzz.py
             "scikit-learn>=1.4",
             "sphinx>=7.2",
             "myst-parser>=3",

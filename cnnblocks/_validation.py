@@ -12,12 +12,14 @@ right rank with a known channel count; activations are resolved up front.
 import math
 import numbers
 
+import numpy as np
+
 
 def describe(value, limit=80):
     """A short text for `value` in a message: arrays and tensors by type and shape, anything
     else by its repr, cut to `limit` characters."""
     shape = getattr(value, "shape", None)
-    if shape is not None and not isinstance(value, (str, bytes, numbers.Number)):
+    if shape is not None and not isinstance(value, (str, bytes, numbers.Number, np.generic)):
         try:
             shape = tuple(shape)
         except TypeError:
@@ -29,7 +31,7 @@ def describe(value, limit=80):
 
 def boolean(value, arg):
     """Returns `value` if it is a bool (`True`/`False`, NumPy's too), else TypeError."""
-    if isinstance(value, bool) or type(value).__name__ == "bool_":
+    if isinstance(value, (bool, np.bool_)):
         return bool(value)
     raise TypeError(f"`{arg}` must be True or False, received {describe(value)}.")
 
@@ -40,7 +42,8 @@ def positive_number(value, arg, *, allow_zero=False):
         raise TypeError(f"`{arg}` must be a number, received {describe(value)}.")
     if not math.isfinite(value) or value < 0 or (value == 0 and not allow_zero):
         bound = ">= 0" if allow_zero else "> 0"
-        raise ValueError(f"`{arg}` must be a finite number {bound}, received {value!r}.")
+        raise ValueError(f"`{arg}` must be a finite number {bound}, received "
+                         f"{describe(value)}.")
     return float(value)
 
 
@@ -49,7 +52,7 @@ def fraction(value, arg):
     if isinstance(value, bool) or not isinstance(value, numbers.Real):
         raise TypeError(f"`{arg}` must be a number in [0, 1), received {describe(value)}.")
     if not 0.0 <= value < 1.0:
-        raise ValueError(f"`{arg}` must be in [0, 1), received {value!r}.")
+        raise ValueError(f"`{arg}` must be in [0, 1), received {describe(value)}.")
     return float(value)
 
 
@@ -89,7 +92,7 @@ def positive_int(value, arg):
         raise TypeError(f"`{arg}` must be a positive integer, received {describe(value)} "
                         f"(type {type(value).__name__}).")
     if value <= 0:
-        raise ValueError(f"`{arg}` must be a positive integer, received {value!r}.")
+        raise ValueError(f"`{arg}` must be a positive integer, received {describe(value)}.")
     return int(value)
 
 
@@ -119,15 +122,27 @@ def pair(value, arg):
 
 
 def choice(value, arg, choices):
-    """Returns `value` if it is one of `choices`, else raises ValueError listing them."""
-    try:
-        known = value in choices
-    except (TypeError, ValueError):  # an array compared with strings
-        known = False
-    if not known or isinstance(value, bool) and not any(c is value for c in choices):
+    """Returns `value` if it is one of `choices`, else raises ValueError listing them.
+
+    A value matches a choice only if it is that choice or an equal value of its type (a str
+    for a string choice): an array, a list or a bool never matches (`np.array(["avg"]) in
+    ("avg",)` is true in Python, but the array is not the string)."""
+    if not any(_is_choice(value, c) for c in choices):
         allowed = ", ".join(repr(c) for c in choices)
         raise ValueError(f"`{arg}` must be one of {allowed}; received {describe(value)}.")
     return value
+
+
+def _is_choice(value, option):
+    if value is option:
+        return True
+    if option is None or isinstance(value, bool) != isinstance(option, bool) \
+            or not isinstance(value, type(option)):
+        return False
+    try:
+        return bool(value == option)
+    except (TypeError, ValueError):
+        return False
 
 
 def nonempty_str_or_none(value, arg):
@@ -135,7 +150,8 @@ def nonempty_str_or_none(value, arg):
     if value is None:
         return None
     if not isinstance(value, str) or not value:
-        raise TypeError(f"`{arg}` must be a non-empty string or None, received {value!r}.")
+        raise TypeError(f"`{arg}` must be a non-empty string or None, received "
+                        f"{describe(value)}.")
     return value
 
 
@@ -162,5 +178,5 @@ def layer_prefix(value, arg="name"):
         raise TypeError(f"`{arg}` must be a non-empty string or None, received "
                         f"{describe(value)}.")
     if "/" in value:
-        raise ValueError(f"`{arg}` must not contain '/', received {value!r}.")
+        raise ValueError(f"`{arg}` must not contain '/', received {describe(value)}.")
     return value

@@ -6,8 +6,10 @@
 """
 
 import difflib
+import inspect
 import re
 
+from cnnblocks import _validation as check
 from cnnblocks.architectures import FAMILIES
 
 
@@ -34,7 +36,7 @@ def entry(name, arg="name"):
         ValueError: unknown name; the message lists close matches and the known models.
     """
     if not isinstance(name, str):
-        raise TypeError(f"`{arg}` must be a model name (str), received {name!r:.80}.")
+        raise TypeError(f"`{arg}` must be a model name (str), received {check.describe(name)}.")
     entries = _entries()
     by_canonical = {canonical(key): value for key, value in entries.items()}
     found = by_canonical.get(canonical(name))
@@ -45,7 +47,7 @@ def entry(name, arg="name"):
                     "(`cnnblocks list` shows them all.)")
         else:
             hint = f" Known models: {', '.join(sorted(entries))}."
-        raise ValueError(f"Unknown model {name!r:.80}.{hint}")
+        raise ValueError(f"Unknown model {check.describe(name, 60)} (`{arg}`).{hint}")
     return found
 
 
@@ -71,6 +73,8 @@ def create_model(model_name, **kwargs):
 
     Raises:
         ValueError: unknown name; the message lists close matches.
+        TypeError: `model_name` is not a string, or a keyword is not an argument of the
+            builder (named in the message).
 
     Example:
         >>> import cnnblocks
@@ -79,6 +83,11 @@ def create_model(model_name, **kwargs):
         'backbone'
     """
     found = entry(model_name, "model_name")
+    known = inspect.signature(found.builder).parameters
+    for arg in kwargs:
+        if arg not in known:
+            raise TypeError(f"`{arg}` is not an argument of {found.builder.__name__}; it takes "
+                            f"{', '.join(known)}.")
     kwargs.setdefault("weights", None)
     weights = kwargs["weights"]
     if "variant" not in kwargs and isinstance(weights, str) and weights in found.pretrained:

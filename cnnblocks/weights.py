@@ -159,14 +159,17 @@ TORCH_SUFFIXES = (".pth", ".pt", ".bin", ".safetensors")
 
 
 def resolve(weights, entry, include_top):
-    """The weight file a builder's `weights` argument means: None, or a checked local path."""
+    """The weight file a builder's `weights` argument means: None, or a checked local path
+    (an ImageNet file with its published hash; any file readable as HDF5 or `.keras`)."""
     if weights is None:
         return None
     if isinstance(weights, str) and weights == "imagenet":
         return imagenet_file(entry, include_top)
     if isinstance(weights, str) and weights in entry.pretrained:
         return pretrained_file(entry, weights)
-    return os.fspath(weights)
+    path = os.fspath(weights)
+    _readable(path)  # a damaged file is refused before anything is built
+    return path
 
 
 def load(model, weights, path, entry):
@@ -199,7 +202,14 @@ def _readable(path):
     except Exception as exc:  # h5py and zipfile raise several types for damaged files
         raise WeightFileError(
             f"The weight file {path!r} is corrupt or truncated ({type(exc).__name__}: "
-            f"{str(exc)[:200]}); it is not a readable HDF5 or .keras file. Replace it.") from None
+            f"{_excerpt(exc, 200)}); it is not a readable HDF5 or .keras file. Replace it.") \
+            from None
+
+
+def _excerpt(exc, limit):
+    """The start of an exception's message on one line (Keras' messages span several)."""
+    text = " ".join(str(exc).split())
+    return text if len(text) <= limit else text[:limit - 3] + "..."
 
 
 def load_into(model, path):
@@ -226,8 +236,8 @@ def load_into(model, path):
         done = True
     except Exception as exc:
         raise WeightFileError(f"The weight file {path!r} does not fit model {model.name!r} "
-                              f"({type(exc).__name__}: {str(exc)[:300]}). The model's weights "
-                              "are unchanged.") from None
+                              f"({type(exc).__name__}: {_excerpt(exc, 300)}). The model's "
+                              "weights are unchanged.") from None
     finally:
         if not done:
             for variable, value in zip(model.weights, snapshot):

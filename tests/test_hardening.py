@@ -62,7 +62,7 @@ BAD_CALLS = [
     ("name_with_slash", lambda: vgg_block(image(), 4, name="a/b"), ValueError,
      "`name` must not contain '/', received 'a/b'."),
     ("create_model_unknown", lambda: cnnblocks.create_model("resnet5"), ValueError,
-     "Unknown model 'resnet5'. Did you mean"),
+     "Unknown model 'resnet5' (`model_name`). Did you mean"),
 ]
 
 

@@ -119,7 +119,7 @@ def check_builder_args(*, include_top, weights, pooling, classes, classifier_act
 
 
 def input_shape_for(input_shape, *, default_size, min_size, data_format, require_static,
-                    weights):
+                    weights, arg="input_shape"):
     """Resolves the image shape as keras.applications does, with clear errors.
 
     Args:
@@ -130,6 +130,8 @@ def input_shape_for(input_shape, *, default_size, min_size, data_format, require
         require_static: True when a classifier is attached (height and width must be known).
         weights: the `weights` argument (ImageNet weights need 3 channels, and with a top
             the default size).
+        arg: where the shape comes from, for the messages: `"input_shape"`, or
+            `"input_tensor"` when it is the shape of the given tensor.
 
     Returns:
         The 3-tuple shape for `keras.Input`.
@@ -147,23 +149,27 @@ def input_shape_for(input_shape, *, default_size, min_size, data_format, require
     for dim in shape:
         if dim is not None:
             check.positive_int(dim, "input_shape")
+    # What the messages call the shape, and how they echo it.
+    what = "`input_shape`" if arg == "input_shape" else f"`{arg}`'s image shape"
+    echo = (f"`input_shape={check.describe(shape)}`" if arg == "input_shape" else
+            f"`{arg}` with image shape {check.describe(shape)}")
     channels = shape[-1] if last else shape[0]
     spatial = shape[:2] if last else shape[1:]
     if channels is None:
-        raise ValueError(f"`input_shape` must give the channel count; received {shape!r}.")
+        raise ValueError(f"{what} must give the channel count; received "
+                         f"{check.describe(shape)}.")
     if weights == "imagenet" and channels != 3:
-        raise ValueError("ImageNet weights need 3 input channels; received "
-                         f"input_shape={shape!r}.")
+        raise ValueError(f"ImageNet weights need 3 input channels; received {echo}.")
     if weights == "imagenet" and require_static and shape != default:
-        raise ValueError("With `weights='imagenet'` and `include_top=True`, `input_shape` must "
-                         f"be {default}; received {shape!r}.")
+        raise ValueError(f"With `weights='imagenet'` and `include_top=True`, {what} must "
+                         f"be {default}; received {check.describe(shape)}.")
     if require_static and None in spatial:
-        raise ValueError("With `include_top=True`, `input_shape` must be static (no None "
-                         f"height or width); received {shape!r}.")
+        raise ValueError(f"With `include_top=True`, {what} must be static (no None "
+                         f"height or width); received {check.describe(shape)}.")
     for dim in spatial:
         if dim is not None and dim < min_size:
             raise ValueError(f"Input size must be at least {min_size}x{min_size}; received "
-                             f"input_shape={shape!r}.")
+                             f"{echo}.")
     return shape
 
 
@@ -245,14 +251,18 @@ def build(entry, body, *, include_top, weights, input_tensor, input_shape, pooli
                     for a, b in zip(input_shape, given))):
             raise ValueError(f"`input_shape` {check.describe(input_shape)} conflicts with "
                              f"`input_tensor`'s shape {given}; give one of them.")
-        if input_shape is None:
-            input_shape = given
+    source = "input_shape"
+    if input_tensor is not None and input_shape is None:
+        input_shape, source = given, "input_tensor"
     shape = input_shape_for(input_shape, default_size=entry.default_size, min_size=min_size,
                             data_format=data_format, require_static=include_top and static_top,
-                            weights=weights)
+                            weights=weights, arg=source)
     # The weight file is found (and checked) before anything is built: offline, the error
     # comes at once.
-    weight_path = weight_files.resolve(weights, entry, include_top)
+    try:
+        weight_path = weight_files.resolve(weights, entry, include_top)
+    except weight_files.WeightFileError as err:
+        raise weight_files.WeightFileError(f"`weights`: {err}") from None
     inputs, x = model_input(input_tensor, shape)
     ctx = BuildContext(data_format=data_format, axis=axis, include_top=include_top,
                        pooling=pooling, classes=classes,
@@ -268,7 +278,10 @@ def build(entry, body, *, include_top, weights, input_tensor, input_shape, pooli
     identity.record_model(inputs, family=entry.family, model=entry.name, variant=variant,
                           taps=ctx.taps)
     if weight_path is not None:
-        weight_files.load(model, weights, weight_path, entry)
+        try:
+            weight_files.load(model, weights, weight_path, entry)
+        except weight_files.WeightFileError as err:
+            raise weight_files.WeightFileError(f"`weights`: {err}") from None
     return model
 
 

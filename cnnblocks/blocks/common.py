@@ -62,7 +62,8 @@ def check_input(x, data_format, *, min_size=1, why="the block", arg="x"):
     Args:
         x: the block's input.
         data_format: the resolved data format.
-        min_size: smallest height and width the block can take.
+        min_size: smallest height and width the block can take: an int, or a pair
+            (height, width).
         why: what needs `min_size`, for the message.
         arg: the argument's name.
 
@@ -73,11 +74,11 @@ def check_input(x, data_format, *, min_size=1, why="the block", arg="x"):
     shape = check.image_tensor(x, arg)
     if channels(shape, data_format) is None:
         raise ValueError(f"`{arg}` must have a known channel count; received shape {shape}.")
-    for size in spatial_size(shape, data_format):
-        if size is not None and size < min_size:
-            raise ValueError(f"`{arg}` has spatial size {spatial_size(shape, data_format)}, "
-                             f"too small for {why} (needs at least {min_size}x{min_size}); "
-                             f"received shape {shape}.")
+    need = tuple(min_size) if isinstance(min_size, (list, tuple)) else (min_size, min_size)
+    size = spatial_size(shape, data_format)
+    if any(s is not None and s < n for s, n in zip(size, need)):
+        raise ValueError(f"`{arg}` has spatial size {size}, too small for {why} (needs at "
+                         f"least {need[0]}x{need[1]}); received shape {shape}.")
     return shape
 
 
@@ -132,6 +133,22 @@ def resolve_padding(padding, kernel_size, strides):
     if amounts == (0, 0):
         return "valid", None
     return "valid", amounts
+
+
+def _check_suffixes(suffixes, *, batch_norm, activation):
+    """`suffixes`: three strings without '/', distinct for the layers the unit creates."""
+    if not isinstance(suffixes, (list, tuple)) or len(suffixes) != 3 \
+            or not all(isinstance(s, str) for s in suffixes):
+        raise TypeError("`suffixes` must be None or three strings (conv, bn, activation), "
+                        f"received {check.describe(suffixes)}.")
+    if any("/" in s for s in suffixes):
+        raise ValueError(f"`suffixes` must not contain '/', received {check.describe(suffixes)}.")
+    created = (suffixes[:1] if not batch_norm else
+               suffixes[:2] if activation is None else suffixes)
+    if len(set(created)) != len(created):
+        raise ValueError("`suffixes` must differ for the layers the unit creates (conv, then BN "
+                         "and activation with batch norm); received "
+                         f"{check.describe(suffixes)}.")
 
 
 def _conv_label(a):
@@ -294,12 +311,16 @@ def conv_bn_act(
     kernel_size = check.pair(kernel_size, "kernel_size")
     strides = check.pair(strides, "strides")
     padding, amounts = resolve_padding(padding, kernel_size, strides)
-    if suffixes is not None and (not isinstance(suffixes, (list, tuple)) or len(suffixes) != 3
-                                 or not all(isinstance(s, str) for s in suffixes)):
-        raise TypeError("`suffixes` must be None or three strings (conv, bn, activation), "
-                        f"received {check.describe(suffixes)}.")
+    if padding == "valid" and amounts is None:
+        check_input(x, data_format, min_size=kernel_size,
+                    why=f"a {kernel_text(kernel_size)} 'valid' convolution")
+    if suffixes is not None:
+        _check_suffixes(suffixes, batch_norm=batch_norm or preactivation,
+                        activation=activation)
     if suffixes is None:
         suffixes = ("_conv", "_bn", f"_{activation}" if isinstance(activation, str) else "_act")
+    else:
+        _check_suffixes(suffixes, batch_norm=batch_norm, activation=activation)
     conv_name, bn_name, act_name = (layer_name(name, s) for s in suffixes)
     pad_name = layer_name(name, pad_suffix(suffixes[0]))
     fused = None if batch_norm or preactivation else activation

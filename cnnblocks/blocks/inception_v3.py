@@ -221,9 +221,10 @@ def inception_v3_c(x, f1, f3_reduce, f3, f3dbl_reduce, f3dbl, pool_proj, *, use_
         f3dbl_reduce, f3dbl: ints; 1x1 (f3dbl_reduce), 3x3 (f3dbl), then parallel 1x3 and 3x1
             (f3dbl each).
         pool_proj: int, the 1x1 after the 3x3/1 average pool.
-        concat_names: pair of str or None, names of the two inner concatenations; default
-            `{name}_3x3_concat` and `{name}_3x3dbl_concat`. (keras.applications names the first
-            `mixed9_0` in mixed9 and `mixed9_1` in mixed10.){pool}{options}
+        concat_names: None or a pair, the names of the two inner concatenations (each a str,
+            or None for its default); default `{name}_3x3_concat` and `{name}_3x3dbl_concat`.
+            (keras.applications names the first `mixed9_0` in mixed9 and `mixed9_1` in
+            mixed10.){pool}{options}
 
     Returns:
         Tensor of the input's spatial size, `f1 + 2 f3 + 2 f3dbl + pool_proj` channels.
@@ -239,11 +240,7 @@ def inception_v3_c(x, f1, f3_reduce, f3, f3dbl_reduce, f3dbl, pool_proj, *, use_
         x, dict(f1=f1, f3_reduce=f3_reduce, f3=f3, f3dbl_reduce=f3dbl_reduce, f3dbl=f3dbl,
                 pool_proj=pool_proj), name, data_format, use_bias, bn_scale, bn_epsilon,
         count_include_pad=count_include_pad)
-    if concat_names is None:
-        concat_names = (layer_name(name, "_3x3_concat"), layer_name(name, "_3x3dbl_concat"))
-    if not isinstance(concat_names, (list, tuple)) or len(concat_names) != 2:
-        raise ValueError(f"`concat_names` must be None or a pair of names, "
-                         f"received {concat_names!r}.")
+    concat_names = _concat_names(concat_names, name)
     b1 = unit(x, f1, 1, "1x1")
     b3 = unit(x, f3_reduce, 1, "3x3_reduce")
     b3 = layers.Concatenate(axis=axis, name=concat_names[0])(
@@ -253,6 +250,25 @@ def inception_v3_c(x, f1, f3_reduce, f3, f3dbl_reduce, f3dbl, pool_proj, *, use_
         [unit(bd, f3dbl, (1, 3), "3x3dbl_1x3"), unit(bd, f3dbl, (3, 1), "3x3dbl_3x1")])
     bp = unit(pool()(x), pool_proj, 1, "pool_proj")
     return layers.Concatenate(axis=axis, name=name)([b1, b3, bd, bp])
+
+
+def _concat_names(concat_names, name):
+    """The names of inception_v3_c's two inner concatenations: `concat_names` (a pair; None
+    for either gives its default, `{name}_3x3_concat` / `{name}_3x3dbl_concat`), checked to be
+    layer names different from each other and from `name` (the final concatenation)."""
+    defaults = (layer_name(name, "_3x3_concat"), layer_name(name, "_3x3dbl_concat"))
+    if concat_names is None:
+        return defaults
+    if not isinstance(concat_names, (list, tuple)) or len(concat_names) != 2:
+        raise ValueError(f"`concat_names` must be None or a pair of names, "
+                         f"received {check.describe(concat_names)}.")
+    for i, value in enumerate(concat_names):
+        check.layer_prefix(value, f"concat_names[{i}]")
+    names = tuple(d if n is None else n for n, d in zip(concat_names, defaults))
+    if names[0] == names[1] or name in names:
+        raise ValueError(f"`concat_names` must differ from each other and from `name` "
+                         f"({name!r:.40}); received {check.describe(concat_names)}.")
+    return names
 
 
 for _f in (inception_v3_a, inception_v3_reduction_a, inception_v3_b, inception_v3_reduction_b,

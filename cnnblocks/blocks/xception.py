@@ -15,6 +15,8 @@ keras.applications leaves unnamed, is `block2_0_conv` / `block2_0_bn`, and the a
 Unlike ResNet, the add takes `[residual, shortcut]` (keras.applications' order).
 """
 
+import numbers
+
 from keras import layers
 
 from cnnblocks import _validation as check
@@ -26,7 +28,7 @@ SHORTCUTS = ("auto", "identity", "projection")
 
 
 def _label(a):
-    widths = [a["filters"]] * 3 if isinstance(a["filters"], int) else a["filters"]
+    widths = a["filters"] if isinstance(a["filters"], (list, tuple)) else [a["filters"]] * 3
     return " → ".join(f"sep {w}" for w in widths) + (" + pool /2" if a["pool"] else "")
 
 
@@ -65,7 +67,7 @@ def xception_module(x, filters, *, pool=False, activate_first=True, shortcut="au
     """
     data_format, _ = resolve_data_format(data_format)
     widths = (check.positive_int(filters, "filters"),) * 3 \
-        if isinstance(filters, int) and not isinstance(filters, bool) \
+        if isinstance(filters, numbers.Integral) and not isinstance(filters, bool) \
         else check.positive_ints(filters, "filters")
     check_options(pool=pool, activate_first=activate_first, bn_epsilon=bn_epsilon)
     check.choice(shortcut, "shortcut", SHORTCUTS)
