@@ -29,6 +29,11 @@ setup(
     extras_require={
         "tf": ["tensorflow>=2.18"],
         "tf-cpu": ["tensorflow-cpu>=2.18"],
+        # The other Keras backends (KERAS_BACKEND=jax / torch). JAX's CPU build; for torch,
+        # install a CPU build first (dev.sh: torch==2.13.0, on disk on the project's machines)
+        # or pip takes PyPI's CUDA build (several GB, also runs on the CPU).
+        "jax": ["jax[cpu]>=0.4.30"],
+        "torch": ["torch>=2.1"],
         "dev": [
             "pytest>=8",
             "pytest-xdist>=3.5",

@@ -22,8 +22,10 @@ than 1e-3 (the worker measures it: `per_device_bn_loss`).
 """
 
 import doctest
+import importlib.util
 import json
 import os
+import re
 import socket
 import subprocess
 import sys
@@ -42,7 +44,6 @@ MESH = keras.distribution.DeviceMesh((1, 2), ("batch", "model"), devices=["cpu:0
 
 
 def jax_installed():
-    import importlib.util
     return importlib.util.find_spec("jax") is not None
 
 
@@ -259,3 +260,58 @@ def test_two_processes_on_loopback_train_identical_weights(tmp_path):
     for key in first.files:
         np.testing.assert_array_equal(first[key], second[key], err_msg=key)
     assert np.all(np.isfinite(first["losses"]))
+
+
+# ------------------------------------------------------ examples/distributed_training.py --------
+EXAMPLE = ROOT / "examples" / "distributed_training.py"
+
+
+def run_example(backend, *args):
+    env = dict(os.environ, KERAS_BACKEND=backend, TF_CPP_MIN_LOG_LEVEL="3")
+    env.pop("XLA_FLAGS", None)
+    return subprocess.run([sys.executable, str(EXAMPLE), *args], env=env, cwd=ROOT,
+                          capture_output=True, text=True, timeout=600)
+
+
+@pytest.mark.heavy
+@pytest.mark.backend_independent
+@needs_jax
+@pytest.mark.parametrize("strategy, lines", [
+    ("data-parallel", ["strategy: DataParallel, 2 device(s), batch split",
+                       "global batch 16 = 8 per replica",
+                       "variables: 0 of 22 split, 22 replicated, over 2 device(s)"]),
+    ("model-parallel", ["strategy: ModelParallel, 2 device(s), variables split on the 'model' "
+                        "axis", "variables: 22 of 22 split, 0 replicated, over 2 device(s)"]),
+])
+def test_example_on_jax(strategy, lines):
+    result = run_example("jax", "--strategy", strategy, "--cpu-replicas", "2", "--model",
+                         "vgg11", "--steps", "2", "--batch-size", "16")
+    assert result.returncode == 0, result.stderr[-3000:]
+    print(result.stdout)
+    assert "jax CPU devices: cpu:0, cpu:1" in result.stdout
+    for line in lines:
+        assert line in result.stdout
+    assert re.search(r"epoch 1: loss \d+\.\d+, accuracy", result.stdout)
+
+
+# (backend, strategy, words of the refusal). Cheap: the example stops before building.
+REFUSALS = [
+    ("jax", "mirrored", "tf.distribute.MirroredStrategy is a TensorFlow strategy: on the jax "
+                        "backend it does nothing and the model would train on one device. "
+                        "Use --strategy default or data-parallel or model-parallel here"),
+    ("tensorflow", "data-parallel", "keras.distribution, which Keras 3.15 implements for the "
+                                    "JAX backend only. Use --strategy default or mirrored"),
+    ("torch", "model-parallel", "Use --strategy default here, or set KERAS_BACKEND=jax."),
+]
+
+
+@pytest.mark.backend_independent
+@pytest.mark.parametrize("backend, strategy, words", REFUSALS, ids=[r[1] for r in REFUSALS])
+def test_example_refuses_a_strategy_of_another_backend(backend, strategy, words):
+    if importlib.util.find_spec({"tensorflow": "tensorflow"}.get(backend, backend)) is None:
+        pytest.skip(f"{backend} is not installed")
+    result = run_example(backend, "--strategy", strategy)
+    assert result.returncode == 2
+    assert f"error: --strategy {strategy} does not apply to the {backend} backend" in (
+        result.stderr)
+    assert words in result.stderr, result.stderr[-2000:]

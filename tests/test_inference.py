@@ -48,8 +48,8 @@ ARCHITECTURES = [
 
 def relative_error(got, want):
     got, want = keras.tree.flatten(got), keras.tree.flatten(want)
-    return max(float(np.abs(np.asarray(g) - np.asarray(w)).max() / np.abs(np.asarray(w)).max())
-               for g, w in zip(got, want))
+    got, want = map(keras.ops.convert_to_numpy, got), map(keras.ops.convert_to_numpy, want)
+    return max(float(np.abs(g - w).max() / np.abs(w).max()) for g, w in zip(got, want))
 
 
 def batch(size, n=2, seed=1):
@@ -245,7 +245,8 @@ def test_optimize_for_inference_bfloat16(resnet50):
     assert result.get_layer("conv5_block3_out").compute_dtype == "bfloat16"
     assert result.get_layer("predictions").compute_dtype == "float32"  # the output layer
     x = batch(32, n=8)
-    want, got = np.asarray(resnet50(x, training=False)), np.asarray(result(x))
+    want = keras.ops.convert_to_numpy(resnet50(x, training=False))
+    got = keras.ops.convert_to_numpy(result(x))
     assert got.dtype == np.float32
     error = relative_error(got, want)
     top5 = np.mean([len(set(np.argsort(-w)[:5]) & set(np.argsort(-g)[:5])) / 5
@@ -261,7 +262,7 @@ def test_bfloat16_softmax_output_is_float32():
     x = layers.Dense(3, activation="softmax", name="predictions")(x)
     result = optimize_for_inference(keras.Model(inputs, x), dtype="bfloat16")
     assert result.get_layer("fc1").compute_dtype == "bfloat16"
-    probabilities = np.asarray(result(np.ones((2, 4), "float32")))
+    probabilities = keras.ops.convert_to_numpy(result(np.ones((2, 4), "float32")))
     assert probabilities.dtype == np.float32
     np.testing.assert_allclose(probabilities.sum(axis=-1), 1, rtol=1e-6)
 
@@ -295,6 +296,7 @@ def test_bad_dtype_is_a_value_error(dtype):
 
 # ------------------------------------------------------------------------ benchmark -------
 @pytest.mark.heavy
+@pytest.mark.tf_only(reason="checks the TensorFlow page: tf.function, oneDNN")
 def test_benchmark_smoke(tmp_path):
     """`benchmarks/bench_vs_keras.py --quick` runs and writes its table (no timing asserted)."""
     out = tmp_path / "bench.md"
