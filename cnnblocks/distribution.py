@@ -12,19 +12,19 @@ variable of the model. Both work on every backend (they only read the model); th
 distribution they feed trains on JAX (Keras 3.15: `ModelParallel` and `DataParallel` are
 implemented for JAX only).
 
-Which axis is sharded, for a mesh axis of size `n` (`axis`, default `"model"`):
+Which dimension is split over the mesh axis `axis` (default `"model"`), by layer type:
 
-| layer | variables | sharded dimension |
-|---|---|---|
-| `Conv1D/2D/3D` | kernel `(..., in, out)`, bias `(out,)` | output channels |
-| `Conv*Transpose` | kernel `(..., out, in)`, bias `(out,)` | output channels |
-| `DepthwiseConv1D/2D` | kernel `(..., in, multiplier)`, bias `(in * multiplier,)` | input channels (= output groups) |
-| `SeparableConv1D/2D` | depthwise kernel `(..., in, m)`; pointwise kernel `(1, ..., in * m, out)`, bias | input channels; output channels |
-| `Dense` | kernel `(in, out)`, bias `(out,)` | output units |
-| `BatchNormalization` | gamma, beta, moving mean and variance `(channels,)` | channels |
+- `Conv1D/2D/3D`: kernel `(..., in, out)` and bias `(out,)` on the output channels;
+- `Conv1DTranspose/2D/3D`: kernel `(..., out, in)` and bias on the output channels;
+- `DepthwiseConv1D/2D`: kernel `(..., in, multiplier)` on the input channels (the output
+  groups), bias `(in * multiplier,)`;
+- `SeparableConv1D/2D`: depthwise kernel on the input channels, pointwise kernel
+  `(1, ..., in * m, out)` and bias on the output channels;
+- `Dense`: kernel `(in, out)` and bias on the output units;
+- `BatchNormalization`: gamma, beta, moving mean and variance `(channels,)` on the channels;
 
-so a convolution and the batch norm after it are split the same way. A dimension that `n`
-does not divide stays replicated (e.g. a 10-class head on 4 devices): JAX cannot split it
+so a convolution and the batch norm after it are split the same way. A dimension that the axis
+size does not divide stays replicated (e.g. a 10-class head on 4 devices): JAX cannot split it
 evenly.
 
 Example:

@@ -1,11 +1,12 @@
-"""Multi-device training of a cnnblocks model, on the route each Keras backend has:
+"""Multi-device training of a cnnblocks model on the route of the Keras backend in use:
+`tf.distribute.MirroredStrategy` on TensorFlow, `keras.distribution`'s DataParallel or
+ModelParallel on JAX.
 
-    KERAS_BACKEND=tensorflow python examples/distributed_training.py --strategy mirrored \
-        --cpu-replicas 2 --steps 2
-    KERAS_BACKEND=jax python examples/distributed_training.py --strategy data-parallel \
-        --cpu-replicas 2 --steps 2
-    KERAS_BACKEND=jax python examples/distributed_training.py --strategy model-parallel \
-        --cpu-replicas 2 --steps 2
+    python examples/distributed_training.py --strategy mirrored --cpu-replicas 2 --steps 2
+    python examples/distributed_training.py --strategy data-parallel --cpu-replicas 2 --steps 2
+    python examples/distributed_training.py --strategy model-parallel --cpu-replicas 2 --steps 2
+
+(the first with `KERAS_BACKEND=tensorflow`, the other two with `KERAS_BACKEND=jax`).
 
 Strategies:
   * `mirrored` (TensorFlow backend): `tf.distribute.MirroredStrategy`, one replica of the
