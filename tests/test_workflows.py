@@ -147,7 +147,9 @@ def test_custom_block_cnn_learns_the_digits(examples):
     print(result)
     assert result["params"] == 108_946
     assert result["accuracy"] >= 0.97, result
-    assert result["cpu_s"] < 120, result
+    # PyTorch runs Keras eagerly, one small operation at a time on these 8x8 maps: 280 s of CPU
+    # measured on 2 loaded cores (TensorFlow 11 s, JAX 16 s, same run).
+    assert result["cpu_s"] < {"torch": 600}.get(keras.backend.backend(), 120), result
 
 
 def test_custom_cnn_is_made_of_blocks(examples):
