@@ -98,3 +98,21 @@ def test_tensorflow_weight_file_loads_here(tf_reference):
     errors = relative_errors(ref.outputs(model, ref.batch("resnet18")),
                              tf_reference / "resnet18.npz")
     assert max(errors) <= TOLERANCE, errors
+
+
+@pytest.mark.heavy
+def test_benchmark_runs_here_and_refuses_the_tensorflow_parts(tmp_path):
+    """`bench_vs_keras.py --quick` on this backend: its table names the backend, and the
+    TensorFlow-only inference table is refused with a note instead of failing."""
+    out = tmp_path / "bench.md"
+    result = subprocess.run(
+        [sys.executable, str(ROOT / "benchmarks" / "bench_vs_keras.py"), "--quick", "--models",
+         "resnet50", "--input-size", "32", "--no-scaling", "--no-memory", "--out", str(out)],
+        capture_output=True, text=True, timeout=900, cwd=ROOT)
+    assert result.returncode == 0, result.stderr[-3000:]
+    title = {"jax": "JAX", "torch": "PyTorch"}[BACKEND]
+    text = out.read_text()
+    assert f"## On the {title} backend" in text
+    assert f"| {title} | resnet50 | 32 |" in text
+    assert f"Inference rewrites: not measured on {title}: that table is TensorFlow-only" in text
+    assert "warning: resnet50: outputs differ" not in result.stderr
