@@ -1,18 +1,37 @@
 #!/usr/bin/env bash
 # The project's one entry point on a bare Linux machine with Python 3.10+:
 #   ./dev.sh demo    set everything up, then run the main job
-#   ./dev.sh test    set everything up, then run the whole test suite
-#   ./dev.sh bench   set everything up, then benchmark against keras.applications
-#                    (report also written to docs/benchmarks.md; a quiet machine, tens of minutes)
+#   ./dev.sh test    set everything up, then run the whole test suite (TensorFlow backend)
+#   ./dev.sh test-backends
+#                    set up, add the JAX and PyTorch backends, then run the suite on each
+#                    (KERAS_BACKEND=jax, then torch; tests marked tf_only or
+#                    backend_independent are deselected: the TensorFlow pass runs those)
+#   ./dev.sh bench   set everything up, then benchmark against keras.applications on
+#                    TensorFlow, then ResNet50 on JAX and PyTorch (report also written to
+#                    docs/benchmarks.md; a quiet machine, tens of minutes)
 #   ./dev.sh setup   only set up (.venv with the package and its dev extras, Graphviz's dot,
 #                    Chromium for the documentation's browser test where apt-get can install it)
-# Extra arguments after `test` go to pytest.
+#   ./dev.sh setup-backends
+#                    set up, then add the JAX and PyTorch backends to .venv
+# Extra arguments after `test` / `test-backends` go to pytest (BACKENDS="jax" picks the
+# backends of test-backends).
+#
+# The extra backends: `pip install -e .[jax,torch]` after `pip install $TORCH_SPEC`
+# (default torch==2.13.0). PyPI's Linux x86_64 torch wheels are CUDA builds that pull several
+# GB of CUDA libraries; this project's machines keep PyTorch 2.13.0's CPU build
+# (2.13.0+cpu) where their pip looks (find-links), and pip prefers it for torch==2.13.0, so
+# nothing CUDA is installed (~900 MB for torch and its dependencies). Elsewhere set
+# TORCH_PIP_ARGS to pip options that reach a CPU build (e.g. PyTorch's own CPU package index
+# with --index-url), or accept the CUDA build, which also runs on the CPU. JAX: jax[cpu]
+# from PyPI (~600 MB).
 set -euo pipefail
 cd "$(dirname "$0")"
 
 PYTHON=${PYTHON:-python3}
 VENV=.venv
 STAMP=$VENV/.cnnblocks-installed
+BACKENDS_STAMP=$VENV/.cnnblocks-backends-installed
+TORCH_SPEC=${TORCH_SPEC:-torch==2.13.0}
 export TF_CPP_MIN_LOG_LEVEL=${TF_CPP_MIN_LOG_LEVEL:-2}
 
 say() { printf '[dev.sh] %s\n' "$*" >&2; }
@@ -83,12 +102,27 @@ ensure_chromium() {
          Install it to run that test: Debian/Ubuntu: sudo apt-get install chromium"
 }
 
+ensure_backends() {
+  local want
+  want="$(cat setup.py pyproject.toml | cksum) $TORCH_SPEC ${TORCH_PIP_ARGS:-}"
+  if [ -f "$BACKENDS_STAMP" ] && [ "$(cat "$BACKENDS_STAMP")" = "$want" ]; then return 0; fi
+  say "installing the PyTorch ($TORCH_SPEC, CPU build) and JAX (jax[cpu]) backends into $VENV"
+  # shellcheck disable=SC2086  # TORCH_PIP_ARGS is a list of pip options
+  "$VENV/bin/python" -m pip install -q "$TORCH_SPEC" ${TORCH_PIP_ARGS:-}
+  "$VENV/bin/python" -m pip install -q -e ".[jax,torch]"
+  if ! "$VENV/bin/python" -c 'import sys, torch; sys.exit(torch.version.cuda is not None)'; then
+    say "note: this torch is a CUDA build (it runs on the CPU too); see TORCH_PIP_ARGS above"
+  fi
+  echo "$want" > "$BACKENDS_STAMP"
+}
+
 setup() { ensure_python; ensure_venv; ensure_package; ensure_dot; ensure_chromium; }
 
 cmd=${1:-}
 [ $# -gt 0 ] && shift
 case "$cmd" in
   setup) setup ;;
+  setup-backends) setup; ensure_backends ;;
   demo)
     setup
     say "main job 1/2: cnnblocks verify (every architecture against the published numbers)"
@@ -101,14 +135,35 @@ case "$cmd" in
   test)
     setup
     # Two workers, one test file each (module fixtures build each big model once per file).
-    exec "$VENV/bin/python" -m pytest -n "${PYTEST_WORKERS:-2}" --dist loadfile "$@"
+    KERAS_BACKEND=tensorflow exec "$VENV/bin/python" -m pytest -n "${PYTEST_WORKERS:-2}" \
+      --dist loadfile "$@"
+    ;;
+  test-backends)
+    setup
+    ensure_backends
+    status=0
+    for backend in ${BACKENDS:-jax torch}; do
+      say "the test suite on the $backend backend"
+      start=$SECONDS
+      KERAS_BACKEND=$backend "$VENV/bin/python" -m pytest -n "${PYTEST_WORKERS:-2}" \
+        --dist loadfile -m "not tf_only and not backend_independent" "$@" || status=$?
+      say "$backend pass: $((SECONDS - start)) s"
+    done
+    exit "$status"
     ;;
   bench)
     setup
-    exec "$VENV/bin/python" benchmarks/bench_vs_keras.py --out docs/benchmarks.md "$@"
+    ensure_backends
+    KERAS_BACKEND=tensorflow "$VENV/bin/python" benchmarks/bench_vs_keras.py \
+      --out docs/benchmarks.md "$@"
+    for backend in jax torch; do  # the ResNet50 forward ratio on the other backends
+      KERAS_BACKEND=$backend "$VENV/bin/python" benchmarks/bench_vs_keras.py --models resnet50 \
+        --no-memory --no-inference --no-scaling --append --out docs/benchmarks.md
+    done
     ;;
   *)
-    echo "usage: ./dev.sh demo | test [pytest args] | bench [benchmark args] | setup" >&2
+    echo "usage: ./dev.sh demo | test [pytest args] | test-backends [pytest args] |" \
+         "bench [benchmark args] | setup | setup-backends" >&2
     exit 2
     ;;
 esac

@@ -33,8 +33,12 @@ setup(
     extras_require={
         "tf": ["tensorflow>=2.18"],
         "tf-cpu": ["tensorflow-cpu>=2.18"],
-        # PyTorch weight files: `.safetensors` reading (a `.pth` needs nothing: cnnblocks has a
-        # restricted reader), and torch/torchvision/timm as the oracles of tests/test_convert.py
+        # The other Keras backends (KERAS_BACKEND=jax / torch). JAX's CPU build; for torch,
+        # install a CPU build first (dev.sh: torch==2.13.0, on disk on the project's machines)
+        # or pip takes PyPI's CUDA build (several GB, also runs on the CPU). torch also brings
+        # the oracles of tests/test_convert.py (torchvision, timm) and `.safetensors` reading
+        # (a `.pth` needs nothing: cnnblocks has a restricted reader).
+        "jax": ["jax[cpu]>=0.4.30"],
         "torch": [
             "torch>=2.1",
             "torchvision>=0.16",

@@ -45,7 +45,15 @@ AVX2 AMD EPYC this was written on they were faster (keras ResNet50 at batch 16: 
 batch against 1.46 s with Eigen's kernels, one run), and they are the only kernels that fuse a
 convolution with its bias, residual add and ReLU. The page records which kernels ran.
 
-The inference tables (ResNet50 and MobileNetV2, when in `--models`) compare the
+On the JAX and PyTorch backends (`KERAS_BACKEND=jax` / `torch`), the same comparison table is
+measured with each backend's own inference call in place of `tf.function`: JAX,
+`jax.jit(model.stateless_call)` (XLA, the variables passed as arguments); PyTorch, the eager
+`model(x, training=False)` under `torch.no_grad()`. `./dev.sh bench` adds the ResNet50 row on
+both to the page, after the TensorFlow figures; every section and table names its backend.
+The TensorFlow-only parts, the inference-rewrites table (its goals are for TensorFlow's oneDNN
+kernels) and the oneDNN switch, are refused on another backend with a message.
+
+The inference tables (ResNet50 and MobileNetV2, when in `--models`; TensorFlow only) compare the
 keras.applications model (the baseline), cnnblocks', its `fold_batchnorm` copy and its
 `optimize_for_inference(dtype="bfloat16")` copy, the four interleaved. Their error is measured
 against the float32 cnnblocks model on a fixed batch of 8 random images, after the model's BN
@@ -73,12 +81,16 @@ os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")
 os.environ.setdefault("TF_ENABLE_ONEDNN_OPTS", "1")
 
 import numpy as np  # noqa: E402
-import tensorflow as tf  # noqa: E402  (the benchmark is outside the package)
 import keras  # noqa: E402
 
 import cnnblocks  # noqa: E402
 
-tf.get_logger().setLevel("ERROR")  # one tf.function per model and batch size: retracing is fine
+BACKEND = keras.backend.backend()
+#: The backends' names as the page writes them.
+BACKEND_TITLES = {"tensorflow": "TensorFlow", "jax": "JAX", "torch": "PyTorch"}
+if BACKEND == "tensorflow":
+    import tensorflow as tf  # noqa: E402  (the benchmark is outside the package)
+    tf.get_logger().setLevel("ERROR")  # one tf.function per model and batch size: retracing ok
 HERE = os.path.dirname(os.path.abspath(__file__))
 
 #: Smallest input of the models that need more than 32x32.
@@ -116,20 +128,43 @@ def build(library, name, size):
 
 
 def forward(model):
-    """The model's inference call compiled into a TensorFlow graph (no XLA)."""
-    return tf.function(lambda x: model(x, training=False), jit_compile=False)
+    """The model's inference call as this backend runs it fastest without changing it:
+    TensorFlow, a `tf.function` (a graph, no XLA); JAX, `jax.jit` of `model.stateless_call`
+    with the variables as arguments (an XLA program); PyTorch, the eager call under
+    `torch.no_grad()`."""
+    if BACKEND == "tensorflow":
+        return tf.function(lambda x: model(x, training=False), jit_compile=False)
+    if BACKEND == "jax":
+        import jax
+        trainable = [v.value for v in model.trainable_variables]
+        non_trainable = [v.value for v in model.non_trainable_variables]
+        call = jax.jit(lambda t, n, x: model.stateless_call(t, n, x, training=False)[0])
+        return lambda x: call(trainable, non_trainable, x)
+    if BACKEND == "torch":
+        import torch
+
+        def call(x):
+            with torch.no_grad():
+                return model(x, training=False)
+        return call
+    raise SystemExit(f"the benchmark knows the tensorflow, jax and torch backends; "
+                     f"KERAS_BACKEND is {BACKEND!r}")
+
+
+def to_numpy(out):
+    return keras.ops.convert_to_numpy(out)
 
 
 def batch_of(n, size, seed=0):
-    return tf.constant(np.random.RandomState(seed).standard_normal((n, size, size, 3)),
-                       tf.float32)
+    return keras.ops.convert_to_tensor(
+        np.random.RandomState(seed).standard_normal((n, size, size, 3)).astype("float32"))
 
 
 def seconds_per_call(fn, x, calls):
     start = time.perf_counter()
     for _ in range(calls):
         out = fn(x)
-        keras.tree.map_structure(lambda t: t.numpy(), out)  # wait for the result
+        keras.tree.map_structure(to_numpy, out)  # wait for the result
     return (time.perf_counter() - start) / calls
 
 
@@ -185,7 +220,7 @@ def memory_child(library, name, size, batch):
     fn = forward(model)
     x = batch_of(batch, size)
     for _ in range(2):
-        fn(x).numpy()
+        to_numpy(fn(x))
     print(json.dumps({"mib": (_vm_hwm_kib() - baseline) / 1024}))
 
 
@@ -221,17 +256,27 @@ def median_ratio(numerator, denominator, *, resamples=2000, seed=0):
 
 # ------------------------------------------------------------------------------ machine ------
 def matmul_peak_gflops(n, repeats):
-    """Best float32 GFLOP/s of an n x n by n x n `tf.matmul` (2 n^3 float operations)."""
-    a = tf.random.normal((n, n))
-    b = tf.random.normal((n, n))
-    fn = tf.function(lambda a, b: tf.matmul(a, b), jit_compile=False)
-    fn(a, b).numpy()
+    """Best float32 GFLOP/s of an n x n by n x n matrix product (2 n^3 float operations) on
+    this backend: `tf.matmul` in a `tf.function`, a jitted `jnp.matmul`, `torch.matmul`."""
+    rng = np.random.RandomState(0)
+    a, b = (keras.ops.convert_to_tensor(rng.standard_normal((n, n)).astype("float32"))
+            for _ in range(2))
+    if BACKEND == "tensorflow":
+        fn = tf.function(lambda a, b: tf.matmul(a, b), jit_compile=False)
+    elif BACKEND == "jax":
+        import jax
+        fn = jax.jit(lambda a, b: a @ b)
+    else:
+        fn = keras.ops.matmul
+    to_numpy(fn(a, b))
     best = min(seconds_per_call(lambda _: fn(a, b), None, 1) for _ in range(repeats))
     return 2 * n ** 3 / best / 1e9
 
 
 def onednn_state():
     """Whether TensorFlow runs its oneDNN CPU kernels in this process, in words."""
+    if BACKEND != "tensorflow":
+        return "not used (another backend)"
     try:  # TensorFlow's own answer (a private module: the benchmark is not the package).
         from tensorflow.python.util import _pywrap_util_port
         on = bool(_pywrap_util_port.IsMklEnabled())
@@ -252,6 +297,12 @@ def native_bfloat16():
     return [flag for flag in ("avx512_bf16", "amx_bf16") if flag in flags]
 
 
+def backend_version():
+    """`TensorFlow 2.21.0`, `JAX 0.10.2`, `PyTorch 2.13.0+cpu`."""
+    module = {"tensorflow": "tensorflow", "jax": "jax", "torch": "torch"}[BACKEND]
+    return f"{BACKEND_TITLES[BACKEND]} {__import__(module).__version__}"
+
+
 def machine_description():
     cpu = platform.processor() or "unknown CPU"
     try:
@@ -268,7 +319,7 @@ def machine_description():
     return {"cpu": cpu, "cores": cores, "load": load, "busy": loads[0] > 0.5 * cores,
             "onednn": onednn_state(),
             "python": platform.python_version(),
-            "tensorflow": tf.__version__, "keras": keras.__version__,
+            "backend": backend_version(), "keras": keras.__version__,
             "cnnblocks": cnnblocks.__version__}
 
 
@@ -313,8 +364,8 @@ def compare(name, size, args, peak):
     row["gmacs"] = macs / 1e9
     fns = {lib: forward(m) for lib, m in models.items()}
     x1 = batch_of(1, size)
-    row["same_output"] = bool(np.allclose(fns["cnnblocks"](x1).numpy(), fns["keras"](x1).numpy(),
-                                          rtol=1e-4, atol=1e-6))
+    row["same_output"] = bool(np.allclose(to_numpy(fns["cnnblocks"](x1)),
+                                          to_numpy(fns["keras"](x1)), rtol=1e-4, atol=1e-6))
     for batch in BATCHES:
         row[f"b{batch}"] = interleaved_throughput(
             fns, batch_of(batch, size), repeats=args.repeats, warmup=args.warmup,
@@ -330,7 +381,7 @@ def compare(name, size, args, peak):
 
 
 def comparison_table(rows):
-    head = ("| model | input | GMACs | build s cnnblocks / keras | ratio [95%] | "
+    head = ("| backend | model | input | GMACs | build s cnnblocks / keras | ratio [95%] | "
             "b1 img/s cnnblocks / keras | ratio [95%] | "
             "b16 img/s cnnblocks / keras | ratio [95%] | "
             "peak MiB cnnblocks / keras | ratio [95%] | "
@@ -351,7 +402,8 @@ def comparison_table(rows):
         share = [f"{100 * gf[lib] / r['peak']:.0f}%" for lib in LIBRARIES]
         gflops = f"{gf['cnnblocks']:.1f} / {gf['keras']:.1f} ({share[0]} / {share[1]})"
         lines.append(
-            f"| {r['model']} | {r['size']} | {r['gmacs']:.2f} | {build} | {build_ratio} | "
+            f"| {BACKEND_TITLES[BACKEND]} | {r['model']} | {r['size']} | {r['gmacs']:.2f} | "
+            f"{build} | {build_ratio} | "
             f"{b1} | {b1_ratio} | {b16} | {b16_ratio} | {mem} | {mem_ratio} | {gflops} |")
     return "\n".join(lines)
 
@@ -381,8 +433,8 @@ def inference_rows(name, size, args):
     }
     fns = {key: forward(m) for key, m in variants.items()}
     x = batch_of(8, size, seed=1)
-    reference = fns[f"cnnblocks {title}"](x).numpy()
-    errors = {key: output_error(reference, fns[key](x).numpy())
+    reference = to_numpy(fns[f"cnnblocks {title}"](x))
+    errors = {key: output_error(reference, to_numpy(fns[key](x)))
               for key in ("fold_batchnorm", "optimize_for_inference bfloat16")}
     speed = {batch: interleaved_throughput(fns, batch_of(batch, size),
                                            repeats=args.inference_repeats, warmup=args.warmup,
@@ -439,6 +491,9 @@ def parse_args(argv=None):
     p.add_argument("--quick", action="store_true",
                    help="smoke test: 1 repeat, 1 warm-up call, 1 call per sample, small matmul")
     p.add_argument("--out", default=None, help="also write the markdown report to this file")
+    p.add_argument("--append", action="store_true",
+                   help="append the report to --out as a section (the page's other backends "
+                        "stay) instead of writing the file anew")
     p.add_argument("--memory-child", nargs=4, default=None, help=argparse.SUPPRESS)
     args = p.parse_args(argv)
     if args.quick:
@@ -465,22 +520,29 @@ def main(argv=None):
     machine = machine_description()
     peak = matmul_peak_gflops(args.matmul_size, 3 if args.quick else 10)
     command = " ".join(["benchmarks/bench_vs_keras.py"] + (argv or sys.argv[1:]))
-    report = [
-        "# Benchmarks: cnnblocks vs keras.applications",
+    title = BACKEND_TITLES[BACKEND]
+    call = {"tensorflow": "a `tf.function` (no XLA)",
+            "jax": "`jax.jit(model.stateless_call)` (XLA)",
+            "torch": "the eager call under `torch.no_grad()`"}[BACKEND]
+    kernels = (f"; TensorFlow's oneDNN CPU kernels {machine['onednn']}"
+               if BACKEND == "tensorflow" else "")
+    report = [] if args.append else ["# Benchmarks: cnnblocks vs keras.applications", ""]
+    report += [
+        f"## On the {title} backend",
         "",
-        f"Written by `{command}` (`./dev.sh bench` runs it on every shared architecture); "
+        f"Written by `{command}` (`./dev.sh bench` runs it on every shared architecture on "
+        "TensorFlow, then on ResNet50 on JAX and PyTorch); "
         "its docstring says exactly what each figure is. In short: median of interleaved "
         "samples (A B, B A, A B, ...) with random weights; build = seconds to call the builder; "
-        "img/s = images per second through a `tf.function` (no XLA) at batch 1 and 16; "
+        f"img/s = images per second through {call} at batch 1 and 16; "
         "peak MiB = growth of a fresh process's peak RSS (VmHWM) over building the model and "
         "two batch-16 forwards; GFLOP/s = 2 x multiply-adds (`cnnblocks.count_macs`) x "
         "images/s at batch 16, against the float32 matmul peak below.",
         "",
         f"Machine: {machine['cpu']}, {machine['cores']} cores usable; load average at start "
-        f"{machine['load']}; Python {machine['python']}, TensorFlow {machine['tensorflow']}, "
-        f"Keras {machine['keras']}, cnnblocks {machine['cnnblocks']}; TensorFlow's oneDNN CPU "
-        f"kernels {machine['onednn']}. float32 matmul peak "
-        f"({args.matmul_size}x{args.matmul_size}): {peak:.1f} GFLOP/s.",
+        f"{machine['load']}; Python {machine['python']}, Keras backend {machine['backend']}, "
+        f"Keras {machine['keras']}, cnnblocks {machine['cnnblocks']}{kernels}. float32 matmul "
+        f"peak on {title} ({args.matmul_size}x{args.matmul_size}): {peak:.1f} GFLOP/s.",
         f"Settings: repeats {args.repeats} ({args.inference_repeats} for the inference "
         f"table), warm-up {args.warmup}, ~{args.target_seconds:g} s "
         f"per throughput sample{', quick smoke run' if args.quick else ''}; "
@@ -510,17 +572,24 @@ def main(argv=None):
         print(table, flush=True)
         report += [table, ""]
     bf16 = native_bfloat16()
+    if args.inference and BACKEND != "tensorflow":
+        note = (f"Inference rewrites: not measured on {title}: that table is TensorFlow-only "
+                "(its goals are set for TensorFlow's oneDNN kernels); run it with "
+                "KERAS_BACKEND=tensorflow. (`--no-inference` skips it without this note.)")
+        print(f"skipping: {note}", file=sys.stderr, flush=True)
+        report += [note, ""]
     for name in INFERENCE_GOALS:
-        if not (args.inference and name in args.models and builder("cnnblocks", name)):
+        if not (args.inference and BACKEND == "tensorflow" and name in args.models
+                and builder("cnnblocks", name)):
             continue
-        title = SHARED[name][0]
+        model_title = SHARED[name][0]
         size = input_size(name, args.input_size)
-        print(f"measuring the {title} inference rewrites at {size}x{size} ...",
+        print(f"measuring the {model_title} inference rewrites at {size}x{size} ...",
               file=sys.stderr, flush=True)
         table, _ = inference_rows(name, size, args)
         section = [
-            f"## Inference rewrites ({title}, {size}x{size})", "",
-            f"keras.applications {title} (the baseline), cnnblocks {title}, "
+            f"### Inference rewrites ({model_title}, {size}x{size}, {title} backend)", "",
+            f"keras.applications {model_title} (the baseline), cnnblocks {model_title}, "
             "`cnnblocks.fold_batchnorm` of it and `cnnblocks.optimize_for_inference(dtype="
             "\"bfloat16\")` of it, the four interleaved; speed-up = median batch-16 images/s "
             "over keras', with its 95% bootstrap interval. The error columns compare with the "
@@ -528,7 +597,7 @@ def main(argv=None):
             "every weight) on a fixed batch of 8 random images: max |difference| / max "
             "|reference| of the softmax outputs, and the mean overlap of the top-5 classes. "
             f"The folded model has no BatchNormalization left: it runs the convolutions (with "
-            f"bias) of {title} without BN, so its speed-up is what removing BN is worth on "
+            f"bias) of {model_title} without BN, so its speed-up is what removing BN is worth on "
             "this machine.", "",
             "Native bfloat16 arithmetic on this CPU: " + (
                 f"yes ({', '.join(bf16)})." if bf16 else
@@ -541,15 +610,16 @@ def main(argv=None):
         sys.path.insert(0, HERE)
         import scaling
         print("measuring the ResNet depth scaling ...", file=sys.stderr, flush=True)
-        section = scaling.report(repeats=args.repeats, quick=args.quick)
+        section = scaling.report(repeats=args.repeats, quick=args.quick).replace(
+            "## ResNet depth scaling (", f"### ResNet depth scaling ({title} backend, ", 1)
         print("\n" + section, flush=True)
         report += [section, ""]
-    report += [f"Load average at the end: {machine_description()['load']}."]
-    print(report[-1])
+    report += [f"Load average at the end: {machine_description()['load']}.", ""]
+    print(report[-2])
     if args.out:
         os.makedirs(os.path.dirname(os.path.abspath(args.out)), exist_ok=True)
-        with open(args.out, "w") as f:
-            f.write("\n".join(report).rstrip() + "\n")
+        with open(args.out, "a" if args.append else "w") as f:
+            f.write(("\n" if args.append else "") + "\n".join(report).rstrip() + "\n")
         print(f"written to {args.out}", file=sys.stderr)
     return 0
 

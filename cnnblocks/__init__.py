@@ -6,7 +6,7 @@ from cnnblocks import blocks  # noqa: E402
 from cnnblocks import architectures  # noqa: E402
 from cnnblocks.architectures import *  # noqa: E402,F401,F403
 from cnnblocks.registry import create_model, list_models  # noqa: E402
-from cnnblocks import published, testing  # noqa: E402
+from cnnblocks import distribution, published, testing  # noqa: E402
 from cnnblocks.analysis import count_macs, summarize, weight_depth  # noqa: E402
 from cnnblocks.receptive import receptive_field  # noqa: E402
 from cnnblocks.identity import block_records  # noqa: E402
@@ -17,7 +17,7 @@ from cnnblocks.features import feature_extractor, feature_info  # noqa: E402
 from cnnblocks.inference import fold_batchnorm, optimize_for_inference  # noqa: E402
 
 __all__ = [
-    "__version__", "architectures", "blocks", "published", "testing",
+    "__version__", "architectures", "blocks", "distribution", "published", "testing",
     "create_model", "list_models",
     "count_macs", "summarize", "weight_depth", "block_records", "receptive_field",
     "plot", "to_dot",

@@ -1,4 +1,14 @@
-"""Shared test setup: quiet TensorFlow, deterministic seeds."""
+"""Shared test setup: quiet TensorFlow, deterministic seeds, and the backend markers.
+
+Markers (registered in pyproject.toml):
+
+- `tf_only(reason)`: the test needs the TensorFlow backend in this process (a `tf.function`,
+  TensorFlow's profiler, `tf.distribute`); it is skipped, with its reason shown, when
+  `KERAS_BACKEND` is another backend.
+- `backend_independent`: the test does its work in subprocesses with their own, fixed
+  `KERAS_BACKEND` (e.g. the JAX `keras.distribution` runs), so the backend of this process
+  changes nothing: one pass runs it (`./dev.sh test`); `./dev.sh test-backends` deselects it.
+"""
 
 import os
 
@@ -6,6 +16,23 @@ os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")
 
 import keras  # noqa: E402
 import pytest  # noqa: E402
+
+BACKEND = keras.backend.backend()
+
+
+def pytest_report_header(config):
+    return f"keras {keras.__version__}, backend {BACKEND}"
+
+
+def pytest_collection_modifyitems(config, items):
+    if BACKEND == "tensorflow":
+        return
+    for item in items:
+        marker = item.get_closest_marker("tf_only")
+        if marker is not None:
+            why = marker.kwargs.get("reason") or (marker.args[0] if marker.args else "")
+            item.add_marker(pytest.mark.skip(
+                reason=f"TensorFlow only ({why}); this run's backend is {BACKEND}"))
 
 
 @pytest.fixture(autouse=True)

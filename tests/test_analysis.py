@@ -401,6 +401,7 @@ def _tf_profile(model, size):
 
 
 @pytest.mark.heavy
+@pytest.mark.tf_only(reason="TensorFlow's profiler counts a tf.function graph")
 @pytest.mark.parametrize("name, ctor, size, macs, depth", KERAS_MODELS,
                          ids=[row[0] for row in KERAS_MODELS])
 def test_tf_profiler_agrees(keras_models, name, ctor, size, macs, depth):

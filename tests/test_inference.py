@@ -49,8 +49,8 @@ ARCHITECTURES = [
 
 def relative_error(got, want):
     got, want = keras.tree.flatten(got), keras.tree.flatten(want)
-    return max(float(np.abs(np.asarray(g) - np.asarray(w)).max() / np.abs(np.asarray(w)).max())
-               for g, w in zip(got, want))
+    got, want = map(keras.ops.convert_to_numpy, got), map(keras.ops.convert_to_numpy, want)
+    return max(float(np.abs(g - w).max() / np.abs(w).max()) for g, w in zip(got, want))
 
 
 def batch(size, n=2, seed=1):
@@ -120,7 +120,8 @@ def test_fold_batchnorm_changes_only_the_folded_layers(folded):
 def test_fold_batchnorm_leaves_the_original_untouched(folded):
     model, _, x, before = folded
     assert bn_names(model)
-    np.testing.assert_array_equal(model(x, training=False), before)
+    np.testing.assert_array_equal(keras.ops.convert_to_numpy(model(x, training=False)),
+                                  keras.ops.convert_to_numpy(before))
 
 
 def test_folded_model_saves_and_loads_in_safe_mode(built, tmp_path):
@@ -128,7 +129,8 @@ def test_folded_model_saves_and_loads_in_safe_mode(built, tmp_path):
     path = tmp_path / "folded.keras"
     result.save(path)
     loaded = keras.models.load_model(path, safe_mode=True)
-    np.testing.assert_array_equal(loaded(x), result(x))
+    np.testing.assert_array_equal(keras.ops.convert_to_numpy(loaded(x)),
+                                  keras.ops.convert_to_numpy(result(x)))
     assert [layer.name for layer in loaded.layers] == [layer.name for layer in result.layers]
     assert not bn_names(loaded)
 
@@ -246,7 +248,8 @@ def test_optimize_for_inference_bfloat16(resnet50):
     assert result.get_layer("conv5_block3_out").compute_dtype == "bfloat16"
     assert result.get_layer("predictions").compute_dtype == "float32"  # the output layer
     x = batch(32, n=8)
-    want, got = np.asarray(resnet50(x, training=False)), np.asarray(result(x))
+    want = keras.ops.convert_to_numpy(resnet50(x, training=False))
+    got = keras.ops.convert_to_numpy(result(x))
     assert got.dtype == np.float32
     error = relative_error(got, want)
     top5 = np.mean([len(set(np.argsort(-w)[:5]) & set(np.argsort(-g)[:5])) / 5
@@ -262,7 +265,7 @@ def test_bfloat16_softmax_output_is_float32():
     x = layers.Dense(3, activation="softmax", name="predictions")(x)
     result = optimize_for_inference(keras.Model(inputs, x), dtype="bfloat16")
     assert result.get_layer("fc1").compute_dtype == "bfloat16"
-    probabilities = np.asarray(result(np.ones((2, 4), "float32")))
+    probabilities = keras.ops.convert_to_numpy(result(np.ones((2, 4), "float32")))
     assert probabilities.dtype == np.float32
     np.testing.assert_allclose(probabilities.sum(axis=-1), 1, rtol=1e-6)
 
@@ -296,6 +299,7 @@ def test_bad_dtype_is_a_value_error(dtype):
 
 # ------------------------------------------------------------------------ benchmark -------
 @pytest.mark.heavy
+@pytest.mark.tf_only(reason="checks the TensorFlow page: tf.function, oneDNN")
 def test_benchmark_smoke(tmp_path):
     """`benchmarks/bench_vs_keras.py --quick` runs and writes its table (no timing asserted)."""
     out = tmp_path / "bench.md"

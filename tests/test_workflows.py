@@ -177,7 +177,9 @@ def test_custom_block_cnn_learns_the_digits(examples, tmp_path, capsys):
     print(result)
     assert result["params"] == 108_946
     assert result["accuracy"] >= 0.97, result
-    assert result["cpu_s"] < 120, result
+    # PyTorch runs Keras eagerly, one small operation at a time on these 8x8 maps: 280 s of CPU
+    # measured on 2 loaded cores (TensorFlow 11 s, JAX 16 s, same run).
+    assert result["cpu_s"] < {"torch": 600}.get(keras.backend.backend(), 120), result
     out = capsys.readouterr().out
     assert "incep1  inception_module" in out and "epoch 25/25: loss" in out
     summary = (tmp_path / "custom_cnn_summary.txt").read_text(encoding="utf-8")
@@ -231,10 +233,12 @@ def test_transfer_learning_with_a_weight_file(examples, tmp_path, capsys):
 # --- data-parallel training -----------------------------------------------------------------------
 
 @pytest.mark.heavy
+@pytest.mark.backend_independent
 def test_mirrored_strategy_on_two_logical_cpus():
     """A registered model trains under MirroredStrategy with two replicas (a subprocess, since
-    logical devices must be configured before TensorFlow starts)."""
-    env = dict(os.environ, TF_CPP_MIN_LOG_LEVEL="2")
+    logical devices must be configured before TensorFlow starts; on the TensorFlow backend,
+    whatever this process runs on: tf.distribute does nothing on the others)."""
+    env = dict(os.environ, TF_CPP_MIN_LOG_LEVEL="2", KERAS_BACKEND="tensorflow")
     result = subprocess.run(
         [sys.executable, str(EXAMPLES / "distributed_training.py"), "--strategy", "mirrored",
          "--cpu-replicas", "2", "--model", "vgg11", "--steps", "2", "--batch-size", "16"],
@@ -244,5 +248,6 @@ def test_mirrored_strategy_on_two_logical_cpus():
     print(out)
     assert "strategy: MirroredStrategy, 2 replica(s)" in out
     assert "global batch 16 = 8 per replica" in out
+    assert "variables: MirroredVariable (block1_conv1/kernel on 2 devices)" in out  # really
     loss = float(re.search(r"epoch 1: loss (\S+),", out).group(1))
     assert math.isfinite(loss) and loss > 0
