@@ -17,8 +17,10 @@
 # backends of test-backends).
 #
 # The extra backends: `pip install -e .[jax,torch]` after `pip install $TORCH_SPEC`
-# (default torch==2.13.0). PyPI's Linux x86_64 torch wheels are CUDA builds that pull several
-# GB of CUDA libraries; this project's machines keep PyTorch 2.13.0's CPU build
+# (default "torch==2.13.0 torchvision==0.28.0": torchvision pins its torch exactly, so an
+# unpinned torchvision would replace the CPU torch with the CUDA build its newest release
+# needs). PyPI's Linux x86_64 torch wheels are CUDA builds that pull several GB of CUDA
+# libraries (and triton); this project's machines keep PyTorch 2.13.0's CPU build
 # (2.13.0+cpu) where their pip looks (find-links), and pip prefers it for torch==2.13.0, so
 # nothing CUDA is installed (~900 MB for torch and its dependencies). Elsewhere set
 # TORCH_PIP_ARGS to pip options that reach a CPU build (e.g. PyTorch's own CPU package index
@@ -31,7 +33,7 @@ PYTHON=${PYTHON:-python3}
 VENV=.venv
 STAMP=$VENV/.cnnblocks-installed
 BACKENDS_STAMP=$VENV/.cnnblocks-backends-installed
-TORCH_SPEC=${TORCH_SPEC:-torch==2.13.0}
+TORCH_SPEC=${TORCH_SPEC:-torch==2.13.0 torchvision==0.28.0}
 export TF_CPP_MIN_LOG_LEVEL=${TF_CPP_MIN_LOG_LEVEL:-2}
 
 say() { printf '[dev.sh] %s\n' "$*" >&2; }
@@ -107,12 +109,13 @@ ensure_backends() {
   want="$(cat setup.py pyproject.toml | cksum) $TORCH_SPEC ${TORCH_PIP_ARGS:-}"
   if [ -f "$BACKENDS_STAMP" ] && [ "$(cat "$BACKENDS_STAMP")" = "$want" ]; then return 0; fi
   say "installing the PyTorch ($TORCH_SPEC, CPU build) and JAX (jax[cpu]) backends into $VENV"
-  # shellcheck disable=SC2086  # TORCH_PIP_ARGS is a list of pip options
-  "$VENV/bin/python" -m pip install -q "$TORCH_SPEC" ${TORCH_PIP_ARGS:-}
+  # shellcheck disable=SC2086  # TORCH_SPEC: requirements; TORCH_PIP_ARGS: pip options
+  "$VENV/bin/python" -m pip install -q $TORCH_SPEC ${TORCH_PIP_ARGS:-}
   "$VENV/bin/python" -m pip install -q -e ".[jax,torch]"
   if ! "$VENV/bin/python" -c 'import sys, torch; sys.exit(torch.version.cuda is not None)'; then
     say "note: this torch is a CUDA build (it runs on the CPU too); see TORCH_PIP_ARGS above"
   fi
+  "$VENV/bin/python" -c 'import torch; print("[dev.sh] torch", torch.__version__)' >&2
   echo "$want" > "$BACKENDS_STAMP"
 }
 

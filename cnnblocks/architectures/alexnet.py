@@ -21,7 +21,7 @@ from cnnblocks import family as fam
 from cnnblocks import identity, preprocessing
 from cnnblocks.architectures import common
 from cnnblocks.blocks import conv_bn_act
-from cnnblocks.layers import LocalResponseNormalization
+from cnnblocks.layers import AdaptiveAveragePooling2D, LocalResponseNormalization
 
 __all__ = ["AlexNet"]
 
@@ -106,8 +106,8 @@ def _head(x, ctx):
         return common.global_pooling(x, ctx)
     rate, paper = ctx.options["dropout"], ctx.options["variant"] == "paper"
     if not paper:
-        x = layers.AdaptiveAveragePooling2D(POOL_OUTPUT, data_format=ctx.data_format,
-                                            name="adaptive_pool")(x)
+        x = AdaptiveAveragePooling2D(POOL_OUTPUT, data_format=ctx.data_format,
+                                     name="adaptive_pool")(x)
     x = layers.Flatten(data_format=ctx.data_format, name="flatten")(x)
     for fc in ("fc6", "fc7"):
         drop = layers.Dropout(rate, name=fc.replace("fc", "drop"))
