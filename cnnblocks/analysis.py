@@ -270,27 +270,37 @@ class Block:
     output: int
 
 
-def _post_dominators(children):
-    """Immediate post-dominator of each vertex of a topologically ordered DAG.
+def dominators(order, parents, root=None):
+    """Immediate dominator of each vertex of a DAG (Cooper, Harvey & Kennedy's intersection).
 
-    Vertex `n = len(children)` is a virtual exit after every output. Returns `(ipdom, meet)`,
-    `meet(a, b)` being the nearest common post-dominator of two vertices.
+    `order` lists the vertices topologically, `parents[v]` the vertices `v` reads (in the
+    order it reads them); `root` is a virtual source before every vertex without parents.
+    Returns `(dominator, meet)`: `dominator[v]` is the last vertex every path from the root to
+    `v` passes through, `meet(a, b)` the nearest common dominator of two vertices. On the
+    reversed graph (children as parents, a virtual exit as root) these are post-dominators.
     """
-    n = len(children)
-    ipdom, depth = [n] * n, [0] * (n + 1)
+    dominator, depth = {}, {root: 0}
 
     def meet(a, b):
         while a != b:
             if depth[a] < depth[b]:
                 a, b = b, a
-            a = ipdom[a]
+            a = dominator[a]
         return a
 
-    for v in reversed(range(n)):
-        if children[v]:
-            ipdom[v] = functools.reduce(meet, children[v])
-        depth[v] = depth[ipdom[v]] + 1
-    return ipdom, meet
+    for v in order:
+        ps = parents[v] or [root]
+        dominator[v] = functools.reduce(meet, ps)
+        depth[v] = depth[dominator[v]] + 1
+    return dominator, meet
+
+
+def _post_dominators(children):
+    """Immediate post-dominator of each vertex `0..n-1` of a topologically ordered DAG, vertex
+    `n` standing for a virtual exit after every output: `(ipdom list, meet)`."""
+    n = len(children)
+    ipdom, meet = dominators(reversed(range(n)), children, root=n)
+    return [ipdom[v] for v in range(n)], meet
 
 
 def trunk(calls):

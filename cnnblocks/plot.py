@@ -468,35 +468,13 @@ def _segments(drawing, cuts):
     return column
 
 
-def _dominators(order, parents):
-    """Immediate dominator of each vertex of a DAG given in topological `order`, None standing
-    for a virtual source before every source (`parents[v]`: the vertices `v` reads)."""
-    dominator, depth = {}, {None: 0}
-
-    def meet(a, b):
-        while a != b:
-            if depth[a] < depth[b]:
-                a, b = b, a
-            a = dominator[a]
-        return a
-
-    for v in order:
-        ps = parents[v] or [None]
-        split = ps[0]
-        for p in ps[1:]:
-            split = meet(split, p)
-        dominator[v] = split
-        depth[v] = depth[split] + 1
-    return dominator
-
-
 def _branch_entries(drawing):
     """For each merge, the first node of each branch (after the node where they split), in the
     order the merge reads the branches; only lists of two or more nodes in one cluster."""
     parents = collections.defaultdict(list)
     for a, b in drawing.edges:
         parents[b].append(a)
-    dominator = _dominators([node.id for node in drawing.nodes], parents)
+    dominator, _ = analysis.dominators([node.id for node in drawing.nodes], parents)
     cluster = {node.id: node.cluster for node in drawing.nodes}
 
     def entry(v, split):
@@ -774,21 +752,7 @@ def _branches(calls, units, sources):
     the paths back from each of its inputs to the unit where they split (its immediate
     dominator, None when they split before the block); an empty branch is an identity (`id`).
     """
-    dominator, depth = {}, {None: 0}
-
-    def meet(a, b):
-        while a != b:
-            if depth[a] < depth[b]:
-                a, b = b, a
-            a = dominator[a]
-        return a
-
-    for u in units:
-        split = sources[u][0] if sources[u] else None
-        for s in sources[u][1:]:
-            split = meet(split, s)
-        dominator[u] = split
-        depth[u] = depth[split] + 1
+    dominator, _ = analysis.dominators(units, sources)
 
     def path(v, stop):
         items = []

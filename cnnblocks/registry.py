@@ -84,8 +84,9 @@ def create_model(model_name, **kwargs):
     """
     found = entry(model_name, "model_name")
     known = inspect.signature(found.builder).parameters
+    open_ended = any(p.kind is p.VAR_KEYWORD for p in known.values())
     for arg in kwargs:
-        if arg not in known:
+        if arg not in known and not open_ended:
             raise TypeError(f"`{arg}` is not an argument of {found.builder.__name__}; it takes "
                             f"{', '.join(known)}.")
     kwargs.setdefault("weights", None)

@@ -17,6 +17,7 @@ Two promises:
 """
 
 import hashlib
+import json
 import os
 import zipfile
 
@@ -168,7 +169,10 @@ def resolve(weights, entry, include_top):
     if isinstance(weights, str) and weights in entry.pretrained:
         return pretrained_file(entry, weights)
     path = os.fspath(weights)
-    _readable(path)  # a damaged file is refused before anything is built
+    if path.endswith(".safetensors"):
+        _readable_safetensors(path)
+    elif not path.endswith(TORCH_SUFFIXES):  # a .pth is checked by its reader, when converted
+        _readable(path)  # a damaged file is refused before anything is built
     return path
 
 
@@ -203,6 +207,25 @@ def _readable(path):
         raise WeightFileError(
             f"The weight file {path!r} is corrupt or truncated ({type(exc).__name__}: "
             f"{_excerpt(exc, 200)}); it is not a readable HDF5 or .keras file. Replace it.") \
+            from None
+
+
+def _readable_safetensors(path):
+    """Raises WeightFileError unless `path` starts with a safetensors header: an 8-byte
+    little-endian length, then that many bytes of JSON, all within the file."""
+    try:
+        with open(path, "rb") as f:
+            head = f.read(8)
+            if len(head) < 8:
+                raise OSError("shorter than a safetensors header")
+            length = int.from_bytes(head, "little")
+            if length > os.path.getsize(path) - 8:
+                raise OSError(f"header of {length} bytes runs past the end of the file")
+            json.loads(f.read(length))
+    except (OSError, ValueError) as exc:
+        raise WeightFileError(
+            f"The weight file {path!r} is corrupt or truncated ({type(exc).__name__}: "
+            f"{_excerpt(exc, 200)}); it is not a readable .safetensors file. Replace it.") \
             from None
 
 

@@ -146,6 +146,18 @@ def test_truncated_h5_file_is_reported_as_corrupt(tiny, tmp_path):
         weights.load_into(tiny, path)
 
 
+@pytest.mark.parametrize("content", [b"", b"\x10\x00\x00\x00\x00\x00\x00\x00{",
+                                     b"\x02\x00\x00\x00\x00\x00\x00\x00{x"],
+                         ids=["empty", "header past the end", "header not JSON"])
+def test_broken_safetensors_file_is_refused_before_building(tmp_path, content):
+    path = tmp_path / "resnet18.safetensors"
+    path.write_bytes(content)
+    with pytest.raises(weights.WeightFileError, match="corrupt or truncated") as info:
+        cnnblocks.ResNet18(variant="torchvision", weights=str(path), input_shape=(32, 32, 3),
+                           include_top=False)
+    assert "`weights`" in str(info.value) and ".safetensors" in str(info.value)
+
+
 def test_corrupt_imagenet_file_in_the_cache_fails_its_hash(tmp_path, monkeypatch):
     """200 KB damaged in the middle of a cached ImageNet file: the published MD5 catches it
     and the message says which file to delete."""
