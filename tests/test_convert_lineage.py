@@ -270,3 +270,21 @@ def test_cli_convert_writes_a_keras_weight_file(reference, tmp_path, capsys):
     model = cnnblocks.create_model("squeezenet1_1", weights=str(out), input_shape=(64, 64, 3),
                                    classifier_activation=None)
     assert oracle.relative_error(_outputs(model, ref["x"]), ref["outputs"]) <= TOLERANCE
+
+
+@ON_TENSORFLOW
+def test_the_docs_weights_table_quotes_every_weight_set():
+    """docs/pretrained.md's table has a row per model with a published weight set, quoting the
+    accuracy its record (torchvision's metadata) states."""
+    from pathlib import Path
+    text = (Path(__file__).resolve().parent.parent / "docs" / "pretrained.md").read_text(
+        encoding="utf-8")
+    rows = {line.split("|")[1].strip(" `"): line for line in text.splitlines()
+            if line.startswith("| `")}
+    checked = 0
+    for name in registry.list_models():
+        for config in registry.entry(name).pretrained.values():
+            assert name in rows, f"docs/pretrained.md has no row for {name}"
+            assert f"{config.top1:.3f} / {config.top5:.3f}" in rows[name], (name, config.name)
+            checked += 1
+    assert checked == 32
