@@ -176,7 +176,14 @@ def test_registered_with_keras_signature(arch):
     for spelling in (keras_name, keras_name.lower(), arch.name.replace("v2", "_v2")):
         assert registry.entry(spelling).name == arch.name, spelling
     assert registry.entry(arch.name).keras_name == keras_name
-    assert inspect.signature(arch.build) == inspect.signature(arch.ref)
+    # keras.applications' signature, then at most a keyword-only `variant` (issue 18:
+    # DenseNet's "torchvision" structure), defaulting to keras.applications' structure
+    ours = inspect.signature(arch.build).parameters
+    extra = [p for p in ours.values() if p.name not in inspect.signature(arch.ref).parameters]
+    assert [(p.name, p.kind, p.default) for p in extra] in (
+        [], [("variant", inspect.Parameter.KEYWORD_ONLY, "keras")])
+    assert inspect.signature(arch.build).replace(
+        parameters=[p for p in ours.values() if p not in extra]) == inspect.signature(arch.ref)
     assert "Example" in arch.build.__doc__ and "Note" in arch.build.__doc__
 
 

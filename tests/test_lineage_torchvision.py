@@ -183,7 +183,9 @@ def test_registered_under_torchvision_names(name):
     assert params[:7] == [
         ("include_top", True), ("weights", None), ("input_tensor", None), ("input_shape", None),
         ("pooling", None), ("classes", 1000), ("classifier_activation", "softmax")]
-    assert params[-1] == ("name", name)
+    # `name` last, or followed by the keyword-only `variant="torchvision"` (issue 18)
+    assert params[-1] == ("name", name) or params[-2:] == [("name", name),
+                                                          ("variant", "torchvision")]
     with pytest.raises(ValueError, match="imagenet"):
         entry.builder(weights="imagenet")
 

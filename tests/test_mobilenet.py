@@ -250,7 +250,12 @@ def built(arch):
 def test_registered_with_keras_signature(arch):
     assert registry.entry(arch.name).builder is arch.ours
     ours, theirs = inspect.signature(arch.ours), inspect.signature(arch.theirs)
-    assert [(p.name, p.default) for p in ours.parameters.values()] == [
+    # keras.applications' parameters, then at most a keyword-only `variant` (issue 18:
+    # MobileNetV2's "torchvision" structure), defaulting to keras.applications' structure
+    extra = [p for p in ours.parameters.values() if p.name not in theirs.parameters]
+    assert [(p.name, p.kind, p.default) for p in extra] in (
+        [], [("variant", inspect.Parameter.KEYWORD_ONLY, "keras")])
+    assert [(p.name, p.default) for p in ours.parameters.values() if p not in extra] == [
         (p.name, p.default) for p in theirs.parameters.values()]
 
 

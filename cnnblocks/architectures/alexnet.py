@@ -16,7 +16,6 @@ import numbers
 
 from keras import layers
 
-from cnnblocks import _validation as check
 from cnnblocks import family as fam
 from cnnblocks import identity, preprocessing
 from cnnblocks.architectures import common
@@ -25,7 +24,9 @@ from cnnblocks.layers import AdaptiveAveragePooling2D, LocalResponseNormalizatio
 
 __all__ = ["AlexNet"]
 
-VARIANTS = ("torchvision", "paper")
+#: The structures `variant=` builds: torchvision's (the default; its weights fit it) and the
+#: 2012 paper's.
+VARIANTS = (fam.TORCHVISION_VARIANT, "paper")
 
 #: The layer lists: ("conv", name, filters, kernel, stride, padding, groups, lrn after),
 #: ("pool", name) for a 3x3/2 "valid" max pool. Padding is an int (explicit symmetric zero
@@ -78,8 +79,7 @@ _TAPS = {"conv1": "C2", "conv2": "C3", "conv5": "C4"}
 def _trunk(x, ctx):
     """The layer list of the variant: conv (`conv_bn_act` blocks, ReLU fused, with bias),
     LRN regions (`norm1`, `norm2`, paper variant) and max-pool regions."""
-    variant = ctx.options["variant"]
-    for row in ALEXNET_SPECS[variant]:
+    for row in ALEXNET_SPECS[ctx.variant]:
         if row[0] == "pool":
             x = common.max_pool_region(x, row[1], ctx, pool_name=row[1])
             continue
@@ -104,7 +104,7 @@ def _head(x, ctx):
     top: global pooling as `pooling` says."""
     if not ctx.include_top:
         return common.global_pooling(x, ctx)
-    rate, paper = ctx.options["dropout"], ctx.options["variant"] == "paper"
+    rate, paper = ctx.options["dropout"], ctx.variant == "paper"
     if not paper:
         x = AdaptiveAveragePooling2D(POOL_OUTPUT, data_format=ctx.data_format,
                                      name="adaptive_pool")(x)
@@ -120,8 +120,7 @@ def _head(x, ctx):
                         name="predictions")(x)
 
 
-def _check_alexnet_args(variant, dropout):
-    check.choice(variant, "variant", VARIANTS)
+def _check_alexnet_args(dropout):
     if isinstance(dropout, bool) or not isinstance(dropout, numbers.Real):
         raise TypeError(f"`dropout` must be a number in [0, 1), received {dropout!r}.")
     if not 0.0 <= dropout < 1.0:
@@ -151,8 +150,11 @@ def AlexNet(include_top=True, weights=None, input_tensor=None, input_shape=None,
     Args:
         include_top: bool, add the classifier (adaptive pool with torchvision's variant,
             flatten, fc6, fc7, predictions). Default True.
-        weights: None (random initialization) or the path of a weight file. No ImageNet file
-            in keras.applications' format exists, so `"imagenet"` is refused.
+        weights: None (random initialization), `"torchvision"` (torchvision's ImageNet
+            weights, with the torchvision variant: from the Keras cache, checked against the
+            hash in their URL, downloaded when missing, converted on load) or the path of a
+            weight file (Keras, or a PyTorch `.pth`/`.safetensors` state dict). No ImageNet
+            file in keras.applications' format exists, so `"imagenet"` is refused.
         input_tensor: optional Keras tensor to build the model on.
         input_shape: optional (H, W, 3); at least 63x63 (a 1x1 map after pool5); must be
             static with a top. Default (224, 224, 3) with a top, (None, None, 3) without.
@@ -187,9 +189,10 @@ def AlexNet(include_top=True, weights=None, input_tensor=None, input_shape=None,
         groups, as here. Overlapping 3x3/2 pooling as in both.
 
     Note:
-        Weight conversion from torchvision: transpose the kernels (OIHW -> HWIO), and permute
-        fc6's input rows from PyTorch's CHW flattening to Keras' HWC order. Inputs are expected
-        in torch style (`preprocess_input`).
+        Weight conversion from torchvision (`weights="torchvision"`, `cnnblocks convert`):
+        the kernels are transposed (OIHW -> HWIO) and fc6's input rows permuted from PyTorch's
+        CHW flattening to Keras' HWC order (`FAMILY` records the module map as a
+        `TorchLayout`). Inputs are expected in torch style (`preprocess_input`).
 
     Example:
         >>> from cnnblocks import AlexNet
@@ -201,11 +204,10 @@ def AlexNet(include_top=True, weights=None, input_tensor=None, input_shape=None,
     """
     return common.build(
         FAMILY.model("alexnet"), _trunk, head=_head, min_size=63,
-        checks=lambda: _check_alexnet_args(variant, dropout),
-        options=dict(variant=variant, dropout=dropout),
+        checks=lambda: _check_alexnet_args(dropout), options=dict(dropout=dropout),
         include_top=include_top, weights=weights, input_tensor=input_tensor,
         input_shape=input_shape, pooling=pooling, classes=classes,
-        classifier_activation=classifier_activation, name=name)
+        classifier_activation=classifier_activation, name=name, variant=variant)
 
 
 preprocess_input, decode_predictions = preprocessing.family_utils(
@@ -242,6 +244,21 @@ _ALEXNET_ROWS = (
      "adaptive 6x6 average pool first; dropout before fc6, fc7"),
 )
 
+#: Keras layer -> torchvision module (`features.{i}` of torchvision's layer list, whose ReLUs
+#: and pools take indices too; `classifier.{i}` after its dropouts). fc6 follows a `Flatten`
+#: of the 6x6x256 map: its rows are permuted from PyTorch's C-H-W order.
+_TORCH_LAYOUT = fam.TorchLayout(
+    {"conv1": "features.0", "conv2": "features.3", "conv3": "features.6",
+     "conv4": "features.8", "conv5": "features.10", "fc6": "classifier.1",
+     "fc7": "classifier.4", "predictions": "classifier.6"},
+    flatten={"fc6": "flatten"})
+
+#: torchvision's ImageNet weights (torchvision/models/alexnet.py, `AlexNet_Weights.
+#: IMAGENET1K_V1`, torchvision 0.28): crop 224, resize 256, bilinear.
+_PRETRAINED = {"torchvision": fam.torchvision_weights(
+    "alexnet-owt-7be5be79.pth", "AlexNet_Weights.IMAGENET1K_V1", top1=56.522, top5=79.066,
+    num_params=61_100_840, file_size_mb=233.087)}
+
 FAMILY = fam.Family(
     name="alexnet",
     title="AlexNet",
@@ -249,7 +266,8 @@ FAMILY = fam.Family(
     url=("https://papers.nips.cc/paper/2012/hash/c399862d3b9d6b76c8436e924a68c45b"
          "-Abstract.html"),
     models=(fam.ModelEntry(
-        name="alexnet", title="AlexNet", builder=AlexNet, default_size=224,
+        name="alexnet", title="AlexNet", builder=AlexNet, default_size=224, variants=VARIANTS,
+        pretrained=_PRETRAINED, torch_layout=_TORCH_LAYOUT,
         reference=fam.Reference(
             paper=_PAPER,
             input_shape=(224, 224, 3),

@@ -30,6 +30,16 @@ DENSENET_SPECS = {
 GROWTH_RATE = 32
 COMPRESSION = 0.5
 
+#: The two structures differ only in the BN epsilon: keras.applications' 1.001e-5 and
+#: torchvision's 1e-5 (PyTorch's default). Everything else is the same: the 7x7/2 stem and
+#: the 3x3/2 max pool pad symmetrically in both (`conv1_pad`, `pool1_pad`), the 3x3
+#: convolutions are unstrided, the transitions' 2x2/2 average pools pad nothing, and neither
+#: has dropout (torchvision's `drop_rate` is 0).
+DENSENET_VARIANTS = {
+    fam.KERAS_VARIANT: dict(bn_epsilon=DENSENET_BN_EPSILON),
+    fam.TORCHVISION_VARIANT: dict(bn_epsilon=1e-5),
+}
+
 
 def _trunk(depth):
     """Stem (`conv1`: 7x7/2 conv-BN-ReLU; `pool1`: 3x3/2 max pool), dense blocks `conv2` ...
@@ -37,23 +47,24 @@ def _trunk(depth):
     `relu`). Taps: the last trunk layer at each stride: the transitions' 1x1 convolutions
     (`pool2_conv`, `pool3_conv`, `pool4_conv`, before their average pools) and `relu`."""
     def body(x, ctx):
+        epsilon = DENSENET_VARIANTS[ctx.variant]["bn_epsilon"]
         with identity.region(x, "stem", "conv1", args={"filters": 2 * GROWTH_RATE,
                                                        "kernel_size": 7, "strides": 2},
                              label=f"7x7 {2 * GROWTH_RATE} /2") as stem:
             x = stem.done(conv_bn_act(x, 2 * GROWTH_RATE, 7, strides=2, padding=3,
-                                      use_bias=False, bn_epsilon=DENSENET_BN_EPSILON,
+                                      use_bias=False, bn_epsilon=epsilon,
                                       data_format=ctx.data_format, name="conv1"))
         x = common.max_pool_region(x, "pool1", ctx, pad=1, pool_name="pool1")
         blocks = DENSENET_SPECS[depth]
         for i, n in enumerate(blocks, start=2):
-            x = dense_block(x, n, GROWTH_RATE, bn_epsilon=DENSENET_BN_EPSILON,
+            x = dense_block(x, n, GROWTH_RATE, bn_epsilon=epsilon,
                             data_format=ctx.data_format, name=f"conv{i}")
             if i < 5:
-                x = transition_block(x, COMPRESSION, bn_epsilon=DENSENET_BN_EPSILON,
+                x = transition_block(x, COMPRESSION, bn_epsilon=epsilon,
                                      data_format=ctx.data_format, name=f"pool{i}")
                 ctx.tap(f"C{i}", f"pool{i}_conv")
         with identity.region(x, "post_activation", "post", label="BN-ReLU") as post:
-            x = layers.BatchNormalization(axis=ctx.axis, epsilon=DENSENET_BN_EPSILON,
+            x = layers.BatchNormalization(axis=ctx.axis, epsilon=epsilon,
                                           name="bn")(x)
             x = post.done(layers.Activation("relu", name="relu")(x))
         ctx.tap("C5", x)
@@ -66,9 +77,35 @@ def _build(depth, **kwargs):
                         **kwargs)
 
 
+def _torch_layout(depth):
+    """Keras layer -> torchvision module: `features.conv0`/`norm0`; dense layer `j` of block
+    `i` is `features.denseblock{i}.denselayer{j}` with `norm1`, `conv1`, `norm2`, `conv2`;
+    transition `i` is `features.transition{i}` with `norm`, `conv`; `features.norm5`;
+    `classifier`.
+
+    torchvision's published DenseNet files predate PyTorch 0.4 and name a dense layer's
+    modules `norm.1`, `conv.1`, `norm.2`, `conv.2` (torchvision renames them when it loads
+    them); each such layer lists both names, the first found in the file wins.
+    """
+    found = {"conv1_conv": "features.conv0", "conv1_bn": "features.norm0",
+             "bn": "features.norm5", "predictions": "classifier"}
+    parts = (("0_bn", "norm", 1), ("1_conv", "conv", 1), ("1_bn", "norm", 2),
+             ("2_conv", "conv", 2))
+    for i, layers_in_block in enumerate(DENSENET_SPECS[depth], start=1):
+        for j in range(1, layers_in_block + 1):
+            theirs = f"features.denseblock{i}.denselayer{j}"
+            for ours, module, k in parts:
+                found[f"conv{i + 1}_block{j}_{ours}"] = (f"{theirs}.{module}{k}",
+                                                          f"{theirs}.{module}.{k}")
+        if i < len(DENSENET_SPECS[depth]):
+            found[f"pool{i + 1}_bn"] = f"features.transition{i}.norm"
+            found[f"pool{i + 1}_conv"] = f"features.transition{i}.conv"
+    return fam.TorchLayout(found)
+
+
 def DenseNet121(include_top=True, weights="imagenet", input_tensor=None, input_shape=None,
                 pooling=None, classes=1000, classifier_activation="softmax",
-                name="densenet121"):
+                name="densenet121", *, variant="keras"):
     """DenseNet-121 (DenseNet-BC, k = 32): dense blocks of 6, 12, 24, 16 layers.
 
     Huang et al., "Densely Connected Convolutional Networks", CVPR 2017,
@@ -86,7 +123,10 @@ def DenseNet121(include_top=True, weights="imagenet", input_tensor=None, input_s
         include_top: bool, add the global average pooling and the classifier. Default True.
         weights: `"imagenet"` (keras.applications' file, from the Keras cache, checked
             against its hash, downloaded when missing; the default, as in
-            keras.applications), None (random initialization) or the path of a weight file.
+            keras.applications), None (random initialization), `"torchvision"`
+            (torchvision's ImageNet weights, with `variant="torchvision"`, converted on load)
+            or the path of a weight file (Keras, or a PyTorch `.pth`/`.safetensors` state dict
+            with `variant="torchvision"`).
         input_tensor: optional Keras tensor to build the model on.
         input_shape: optional (H, W, 3); at least 32x32; must be static with a top, and
             (224, 224, 3) with a top and ImageNet weights.
@@ -94,6 +134,9 @@ def DenseNet121(include_top=True, weights="imagenet", input_tensor=None, input_s
         classes: int, number of classes. Default 1000.
         classifier_activation: activation of `predictions`. Default `"softmax"`.
         name: model name. Default `"densenet121"`.
+        variant: `"keras"` (keras.applications' structure, the default) or `"torchvision"`
+            (torchvision's `densenet121`, which its weights fit: BN epsilon 1e-5 instead of
+            1.001e-5, nothing else differs).
 
     Returns:
         A `keras.Model` with 8,062,504 parameters (7,978,856 trainable) at the defaults
@@ -103,8 +146,10 @@ def DenseNet121(include_top=True, weights="imagenet", input_tensor=None, input_s
         Transitions apply BN-ReLU before their 1x1 convolution (the authors' code and
         keras.applications; the paper's text names BN and the convolution only). The classifier
         is preceded by a final BN-ReLU (`bn`, `relu`), which Table 1 leaves implicit.
-        Convolutions have no bias; BN epsilon is 1.001e-5. Inputs are expected in torch style
-        (`preprocess_input`: scaled to [0, 1], ImageNet mean and std per RGB channel).
+        Convolutions have no bias; BN epsilon is 1.001e-5 (1e-5 with
+        `variant="torchvision"`, whose trainable parameters equal torchvision's
+        `parameters()`). Inputs are expected in torch style (`preprocess_input`: scaled to
+        [0, 1], ImageNet mean and std per RGB channel), as torchvision's weights too.
 
     Note:
         keras.applications refuses the `channels_first` data format for DenseNet; these
@@ -118,12 +163,12 @@ def DenseNet121(include_top=True, weights="imagenet", input_tensor=None, input_s
     """
     return _build(121, include_top=include_top, weights=weights, input_tensor=input_tensor,
                   input_shape=input_shape, pooling=pooling, classes=classes,
-                  classifier_activation=classifier_activation, name=name)
+                  classifier_activation=classifier_activation, name=name, variant=variant)
 
 
 def DenseNet169(include_top=True, weights="imagenet", input_tensor=None, input_shape=None,
                 pooling=None, classes=1000, classifier_activation="softmax",
-                name="densenet169"):
+                name="densenet169", *, variant="keras"):
     """DenseNet-169 (DenseNet-BC, k = 32): dense blocks of 6, 12, 32, 32 layers.
 
     Huang et al., "Densely Connected Convolutional Networks", CVPR 2017,
@@ -141,7 +186,10 @@ def DenseNet169(include_top=True, weights="imagenet", input_tensor=None, input_s
         include_top: bool, add the global average pooling and the classifier. Default True.
         weights: `"imagenet"` (keras.applications' file, from the Keras cache, checked
             against its hash, downloaded when missing; the default, as in
-            keras.applications), None (random initialization) or the path of a weight file.
+            keras.applications), None (random initialization), `"torchvision"`
+            (torchvision's ImageNet weights, with `variant="torchvision"`, converted on load)
+            or the path of a weight file (Keras, or a PyTorch `.pth`/`.safetensors` state dict
+            with `variant="torchvision"`).
         input_tensor: optional Keras tensor to build the model on.
         input_shape: optional (H, W, 3); at least 32x32; must be static with a top, and
             (224, 224, 3) with a top and ImageNet weights.
@@ -149,6 +197,9 @@ def DenseNet169(include_top=True, weights="imagenet", input_tensor=None, input_s
         classes: int, number of classes. Default 1000.
         classifier_activation: activation of `predictions`. Default `"softmax"`.
         name: model name. Default `"densenet169"`.
+        variant: `"keras"` (keras.applications' structure, the default) or `"torchvision"`
+            (torchvision's `densenet169`, which its weights fit: BN epsilon 1e-5 instead of
+            1.001e-5, nothing else differs).
 
     Returns:
         A `keras.Model` with 14,307,880 parameters (14,149,480 trainable) at the defaults
@@ -158,8 +209,10 @@ def DenseNet169(include_top=True, weights="imagenet", input_tensor=None, input_s
         Transitions apply BN-ReLU before their 1x1 convolution (the authors' code and
         keras.applications; the paper's text names BN and the convolution only). The classifier
         is preceded by a final BN-ReLU (`bn`, `relu`), which Table 1 leaves implicit.
-        Convolutions have no bias; BN epsilon is 1.001e-5. Inputs are expected in torch style
-        (`preprocess_input`: scaled to [0, 1], ImageNet mean and std per RGB channel).
+        Convolutions have no bias; BN epsilon is 1.001e-5 (1e-5 with
+        `variant="torchvision"`, whose trainable parameters equal torchvision's
+        `parameters()`). Inputs are expected in torch style (`preprocess_input`: scaled to
+        [0, 1], ImageNet mean and std per RGB channel), as torchvision's weights too.
 
     Note:
         keras.applications refuses the `channels_first` data format for DenseNet; these
@@ -173,12 +226,12 @@ def DenseNet169(include_top=True, weights="imagenet", input_tensor=None, input_s
     """
     return _build(169, include_top=include_top, weights=weights, input_tensor=input_tensor,
                   input_shape=input_shape, pooling=pooling, classes=classes,
-                  classifier_activation=classifier_activation, name=name)
+                  classifier_activation=classifier_activation, name=name, variant=variant)
 
 
 def DenseNet201(include_top=True, weights="imagenet", input_tensor=None, input_shape=None,
                 pooling=None, classes=1000, classifier_activation="softmax",
-                name="densenet201"):
+                name="densenet201", *, variant="keras"):
     """DenseNet-201 (DenseNet-BC, k = 32): dense blocks of 6, 12, 48, 32 layers.
 
     Huang et al., "Densely Connected Convolutional Networks", CVPR 2017,
@@ -196,7 +249,10 @@ def DenseNet201(include_top=True, weights="imagenet", input_tensor=None, input_s
         include_top: bool, add the global average pooling and the classifier. Default True.
         weights: `"imagenet"` (keras.applications' file, from the Keras cache, checked
             against its hash, downloaded when missing; the default, as in
-            keras.applications), None (random initialization) or the path of a weight file.
+            keras.applications), None (random initialization), `"torchvision"`
+            (torchvision's ImageNet weights, with `variant="torchvision"`, converted on load)
+            or the path of a weight file (Keras, or a PyTorch `.pth`/`.safetensors` state dict
+            with `variant="torchvision"`).
         input_tensor: optional Keras tensor to build the model on.
         input_shape: optional (H, W, 3); at least 32x32; must be static with a top, and
             (224, 224, 3) with a top and ImageNet weights.
@@ -204,6 +260,9 @@ def DenseNet201(include_top=True, weights="imagenet", input_tensor=None, input_s
         classes: int, number of classes. Default 1000.
         classifier_activation: activation of `predictions`. Default `"softmax"`.
         name: model name. Default `"densenet201"`.
+        variant: `"keras"` (keras.applications' structure, the default) or `"torchvision"`
+            (torchvision's `densenet201`, which its weights fit: BN epsilon 1e-5 instead of
+            1.001e-5, nothing else differs).
 
     Returns:
         A `keras.Model` with 20,242,984 parameters (20,013,928 trainable) at the defaults
@@ -213,8 +272,10 @@ def DenseNet201(include_top=True, weights="imagenet", input_tensor=None, input_s
         Transitions apply BN-ReLU before their 1x1 convolution (the authors' code and
         keras.applications; the paper's text names BN and the convolution only). The classifier
         is preceded by a final BN-ReLU (`bn`, `relu`), which Table 1 leaves implicit.
-        Convolutions have no bias; BN epsilon is 1.001e-5. Inputs are expected in torch style
-        (`preprocess_input`: scaled to [0, 1], ImageNet mean and std per RGB channel).
+        Convolutions have no bias; BN epsilon is 1.001e-5 (1e-5 with
+        `variant="torchvision"`, whose trainable parameters equal torchvision's
+        `parameters()`). Inputs are expected in torch style (`preprocess_input`: scaled to
+        [0, 1], ImageNet mean and std per RGB channel), as torchvision's weights too.
 
     Note:
         keras.applications refuses the `channels_first` data format for DenseNet; these
@@ -228,7 +289,7 @@ def DenseNet201(include_top=True, weights="imagenet", input_tensor=None, input_s
     """
     return _build(201, include_top=include_top, weights=weights, input_tensor=input_tensor,
                   input_shape=input_shape, pooling=pooling, classes=classes,
-                  classifier_activation=classifier_activation, name=name)
+                  classifier_activation=classifier_activation, name=name, variant=variant)
 
 
 preprocess_input, decode_predictions = preprocessing.family_utils(
@@ -300,6 +361,24 @@ def _weight_files(depth):
             fam.WeightFile(stem + "_notop.h5", _MD5[depth][1]))
 
 
+#: torchvision's ImageNet weights (torchvision/models/densenet.py, `DenseNet{d}_Weights.
+#: IMAGENET1K_V1`, torchvision 0.28; ported from LuaTorch): file (its name carries the SHA-256
+#: prefix torch hub checks), acc@1, acc@5, num_params, _file_size (MB); crop 224, resize 256,
+#: bilinear.
+_TORCHVISION = {
+    121: ("densenet121-a639ec97.pth", 74.434, 91.972, 7_978_856, 30.845),
+    169: ("densenet169-b2777c0a.pth", 75.600, 92.806, 14_149_480, 54.708),
+    201: ("densenet201-c1103571.pth", 76.896, 93.370, 20_013_928, 77.373),
+}
+
+
+def _pretrained(depth):
+    filename, top1, top5, params, size = _TORCHVISION[depth]
+    return {"torchvision": fam.torchvision_weights(
+        filename, f"DenseNet{depth}_Weights.IMAGENET1K_V1", top1=top1, top5=top5,
+        num_params=params, file_size_mb=size)}
+
+
 FAMILY = fam.Family(
     name="densenet",
     title="DenseNet",
@@ -308,13 +387,16 @@ FAMILY = fam.Family(
     models=(
         fam.ModelEntry(name="densenet121", title="DenseNet-121", builder=DenseNet121,
                        default_size=224, imagenet=_weight_files(121), reference=_reference(121),
-                       keras_name="DenseNet121"),
+                       keras_name="DenseNet121", variants=tuple(DENSENET_VARIANTS),
+                       pretrained=_pretrained(121), torch_layout=_torch_layout(121)),
         fam.ModelEntry(name="densenet169", title="DenseNet-169", builder=DenseNet169,
                        default_size=224, imagenet=_weight_files(169), reference=_reference(169),
-                       keras_name="DenseNet169"),
+                       keras_name="DenseNet169", variants=tuple(DENSENET_VARIANTS),
+                       pretrained=_pretrained(169), torch_layout=_torch_layout(169)),
         fam.ModelEntry(name="densenet201", title="DenseNet-201", builder=DenseNet201,
                        default_size=224, imagenet=_weight_files(201), reference=_reference(201),
-                       keras_name="DenseNet201"),
+                       keras_name="DenseNet201", variants=tuple(DENSENET_VARIANTS),
+                       pretrained=_pretrained(201), torch_layout=_torch_layout(201)),
     ),
     preprocess_input=preprocess_input,
     decode_predictions=decode_predictions,

@@ -13,6 +13,8 @@ import dataclasses
 import numbers
 import warnings
 
+from keras import layers
+
 from cnnblocks import family as fam
 from cnnblocks import identity, preprocessing
 from cnnblocks.architectures import common
@@ -38,6 +40,20 @@ MOBILENET_V2_SPEC = (
 MOBILENET_V2_STEM = 32
 MOBILENET_V2_LAST = 1280
 
+#: The two structures, as options of the convolutions, BN and head:
+#: - "keras": keras.applications' MobileNetV2 (BN epsilon 1e-3, momentum 0.999; stride-2
+#:   convolutions pad as Keras' "same": (0, 1) on an even size; no dropout);
+#: - "torchvision": torchvision's `mobilenet_v2` (BN epsilon 1e-5 and momentum 0.9, PyTorch's
+#:   defaults; zero padding 1 on every side of the stride-2 stem and depthwise convolutions:
+#:   `Conv1_pad`, `block_1_pad`, ...; 20% dropout before `predictions`).
+#: The layers with weights, their names and their trainable parameters are the same.
+MOBILENET_V2_VARIANTS = {
+    fam.KERAS_VARIANT: dict(bn_epsilon=1e-3, bn_momentum=MOBILENET_V2_BN_MOMENTUM,
+                            padding="same", dropout=None),
+    fam.TORCHVISION_VARIANT: dict(bn_epsilon=1e-5, bn_momentum=0.9, padding="symmetric",
+                                  dropout=0.2),
+}
+
 #: Feature taps: the last block at strides 4, 8 and 16 (C5 is `out_relu`).
 _TAPS = {2: "C2", 5: "C3", 12: "C4"}
 
@@ -60,21 +76,24 @@ def _trunk(x, ctx):
     """Stem (region `Conv1`), the 17 bottlenecks (`expanded_conv`, `block_1` ... `block_16`),
     the last 1x1 convolution (region `Conv_1`)."""
     alpha = ctx.options["alpha"]
+    variant = MOBILENET_V2_VARIANTS[ctx.variant]
+    norm = dict(bn_epsilon=variant["bn_epsilon"], bn_momentum=variant["bn_momentum"])
     # keras.applications' names here do not share a prefix (`Conv1`, `bn_Conv1`, `Conv1_relu`;
     # `Conv_1`, `Conv_1_bn`, `out_relu`): the prefix is empty and the suffixes are the names.
-    unit = dict(use_bias=False, bn_momentum=MOBILENET_V2_BN_MOMENTUM, activation="relu6",
-                relu_layer=True, data_format=ctx.data_format, name="")
+    unit = dict(use_bias=False, activation="relu6", relu_layer=True,
+                data_format=ctx.data_format, name="", **norm)
     filters = make_divisible(MOBILENET_V2_STEM * alpha)
     with identity.region(x, "stem", "Conv1", args={"filters": filters, "strides": 2},
                          label=f"3x3 {filters} /2") as stem:
-        x = stem.done(conv_bn_act(x, filters, 3, strides=2,
+        x = stem.done(conv_bn_act(x, filters, 3, strides=2, padding=variant["padding"],
                                   suffixes=("Conv1", "bn_Conv1", "Conv1_relu"), **unit))
     block = 0
     for t, c, n, s in MOBILENET_V2_SPEC:
         for i in range(n):
             x = inverted_residual_block(
                 x, make_divisible(int(c * alpha)), expansion=t, strides=s if i == 0 else 1,
-                data_format=ctx.data_format, name=f"block_{block}" if block else "expanded_conv")
+                padding=variant["padding"], data_format=ctx.data_format,
+                name=f"block_{block}" if block else "expanded_conv", **norm)
             if block in _TAPS:
                 ctx.tap(_TAPS[block], x)
             block += 1
@@ -87,9 +106,21 @@ def _trunk(x, ctx):
     return x
 
 
+def _head(x, ctx):
+    """keras.applications' head (`avg_pool`, `predictions`), with torchvision's `dropout`
+    (20%, training only) between them in the torchvision variant."""
+    rate = MOBILENET_V2_VARIANTS[ctx.variant]["dropout"]
+    if not ctx.include_top or rate is None:
+        return common.global_pool_head(x, ctx)
+    x = layers.GlobalAveragePooling2D(data_format=ctx.data_format, name="avg_pool")(x)
+    x = layers.Dropout(rate, name="dropout")(x)
+    return layers.Dense(ctx.classes, activation=ctx.classifier_activation,
+                        name="predictions")(x)
+
+
 def MobileNetV2(input_shape=None, alpha=1.0, include_top=True, weights="imagenet",
                 input_tensor=None, pooling=None, classes=1000, classifier_activation="softmax",
-                name=None):
+                name=None, *, variant="keras"):
     """MobileNetV2: a 3x3/2 convolution, 17 inverted residual blocks, a 1x1 convolution to
     1280 channels.
 
@@ -109,13 +140,20 @@ def MobileNetV2(input_shape=None, alpha=1.0, include_top=True, weights="imagenet
             (`predictions`). Default True.
         weights: `"imagenet"` (keras.applications' file for `alpha` and the input size, from
             the Keras cache, downloaded when missing; the default, as in keras.applications),
-            None (random initialization) or the path of a weight file.
+            None (random initialization), `"torchvision"` or `"torchvision_v2"`
+            (torchvision's IMAGENET1K_V1 / V2 weights for alpha 1.0, with
+            `variant="torchvision"`: from the Keras cache, checked against the hash in their
+            URL, downloaded when missing, converted on load) or the path of a weight file
+            (Keras, or a PyTorch `.pth`/`.safetensors` state dict with
+            `variant="torchvision"`).
         input_tensor: optional Keras tensor to build the model on.
         pooling: None, `"avg"` or `"max"` global pooling when `include_top=False`.
         classes: int, number of classes. Default 1000.
         classifier_activation: activation of `predictions`. Default `"softmax"`.
         name: model name; None gives keras.applications' `mobilenetv2_{alpha:.2f}_{rows}`
             (e.g. `mobilenetv2_1.00_224`).
+        variant: `"keras"` (keras.applications' structure, the default) or `"torchvision"`
+            (torchvision's `mobilenet_v2`, which its weights fit: see the Note).
 
     Returns:
         A `keras.Model`: 3,538,984 parameters (3,504,872 trainable) at the defaults, 2,257,984
@@ -133,6 +171,17 @@ def MobileNetV2(input_shape=None, alpha=1.0, include_top=True, weights="imagenet
         - Inputs are expected in [-1, 1]: use
           `cnnblocks.architectures.mobilenet_v2.preprocess_input`.
 
+    Note:
+        `variant="torchvision"` builds torchvision's structure, so that its weights convert
+        exactly: BN epsilon 1e-5 (momentum 0.9, PyTorch's 0.1), zero padding 1 on every side of
+        the stride-2 convolutions (`Conv1_pad`, `block_1_pad`, ...; keras.applications pads
+        (0, 1) on even sizes) and a 20% `dropout` before `predictions`. Same layer names and
+        weights otherwise; trainable parameters equal torchvision's `parameters()`
+        (3,504,872). Its weights expect torchvision's preprocessing (RGB, ImageNet mean and
+        std, resize 256 (V2: 232), center crop 224), recorded with each weight set in
+        `FAMILY.model("mobilenet_v2").pretrained`; torchvision publishes them for alpha 1.0
+        only.
+
     Example:
         >>> from cnnblocks import MobileNetV2
         >>> model = MobileNetV2(weights=None, include_top=False, input_shape=(96, 96, 3))
@@ -141,6 +190,9 @@ def MobileNetV2(input_shape=None, alpha=1.0, include_top=True, weights="imagenet
     """
     def checks():
         check_alpha(alpha)
+        if isinstance(weights, str) and weights.startswith("torchvision") and alpha != 1.0:
+            raise ValueError(f"With `weights={weights!r}`, `alpha` must be 1.0 (torchvision "
+                             f"publishes no other width); received alpha={alpha!r}.")
         if isinstance(weights, str) and weights == "imagenet":
             if alpha not in IMAGENET_ALPHAS:
                 raise ValueError("With `weights='imagenet'`, `alpha` must be one of 0.35, "
@@ -158,10 +210,11 @@ def MobileNetV2(input_shape=None, alpha=1.0, include_top=True, weights="imagenet
     if name is None and isinstance(alpha, numbers.Real):
         rows = model_rows(input_shape, include_top, weights, size, IMAGENET_SIZES)
         name = f"mobilenetv2_{alpha:0.2f}_{rows}"
-    return common.build(entry, _trunk, min_size=32, checks=checks, options={"alpha": alpha},
-                        include_top=include_top, weights=weights, input_tensor=input_tensor,
-                        input_shape=input_shape, pooling=pooling, classes=classes,
-                        classifier_activation=classifier_activation, name=name)
+    return common.build(entry, _trunk, head=_head, min_size=32, checks=checks,
+                        options={"alpha": alpha}, include_top=include_top, weights=weights,
+                        input_tensor=input_tensor, input_shape=input_shape, pooling=pooling,
+                        classes=classes, classifier_activation=classifier_activation, name=name,
+                        variant=variant)
 
 
 preprocess_input, decode_predictions = preprocessing.family_utils(
@@ -196,6 +249,44 @@ def _table():
     return tuple(rows)
 
 
+def _torch_layout():
+    """Keras layer -> torchvision module: the stem `features.0.0`/`.0.1`; bottleneck `b`
+    (`expanded_conv`, `block_1` ...) is `features.{b + 1}.conv`: `.0.0`/`.0.1` expansion (none
+    in the first), then the depthwise `.0.0`/`.0.1` (first) or `.1.0`/`.1.1`, then the
+    projection `.1`/`.2` (first) or `.2`/`.3`; the last convolution `features.18.0`/`.18.1`;
+    `classifier.1`."""
+    found = {"Conv1": "features.0.0", "bn_Conv1": "features.0.1",
+             "Conv_1": "features.18.0", "Conv_1_bn": "features.18.1",
+             "predictions": "classifier.1"}
+    blocks = sum(n for _, _, n, _ in MOBILENET_V2_SPEC)
+    for block in range(blocks):
+        ours, theirs = (f"block_{block}" if block else "expanded_conv",
+                        f"features.{block + 1}.conv")
+        parts = ("depthwise", "project") if block == 0 else ("expand", "depthwise", "project")
+        for i, part in enumerate(parts):
+            if part == "project":
+                found[f"{ours}_project"] = f"{theirs}.{i}"
+                found[f"{ours}_project_BN"] = f"{theirs}.{i + 1}"
+            else:
+                found[f"{ours}_{part}"] = f"{theirs}.{i}.0"
+                found[f"{ours}_{part}_BN"] = f"{theirs}.{i}.1"
+    return fam.TorchLayout(found)
+
+
+#: torchvision's ImageNet weights (torchvision/models/mobilenetv2.py, `MobileNet_V2_Weights`,
+#: torchvision 0.28): file (its name carries the SHA-256 prefix torch hub checks), version,
+#: acc@1, acc@5, _file_size (MB), the resize size of its transform (crop 224, bilinear);
+#: num_params 3,504,872. IMAGENET1K_V2 is torchvision's DEFAULT.
+_TORCHVISION = {
+    "torchvision": ("mobilenet_v2-b0353104.pth", "V1", 71.878, 90.286, 13.555, 256),
+    "torchvision_v2": ("mobilenet_v2-7ebf99e0.pth", "V2", 72.154, 90.822, 13.598, 232),
+}
+_PRETRAINED = {name: fam.torchvision_weights(
+    filename, f"MobileNet_V2_Weights.IMAGENET1K_{version}", name=name, top1=top1, top5=top5,
+    num_params=3_504_872, file_size_mb=size, resize_size=resize)
+    for name, (filename, version, top1, top5, size, resize) in _TORCHVISION.items()}
+
+
 FAMILY = fam.Family(
     name="mobilenet_v2",
     title="MobileNetV2",
@@ -203,7 +294,8 @@ FAMILY = fam.Family(
     url="https://arxiv.org/abs/1801.04381",
     models=(fam.ModelEntry(
         name="mobilenet_v2", title="MobileNetV2", builder=MobileNetV2, default_size=224,
-        keras_name="MobileNetV2",
+        keras_name="MobileNetV2", variants=tuple(MOBILENET_V2_VARIANTS),
+        pretrained=_PRETRAINED, torch_layout=_torch_layout(),
         # keras.applications' ImageNet files at alpha 1.0, 224x224 (mobilenet_v2.py, Keras
         # 3.15; the builder picks the file of other alphas and sizes): (with top, no top).
         imagenet=imagenet_files(1.0, 224),

@@ -63,6 +63,32 @@ def torchvision_trunk(stages, **module_options):
     return body
 
 
+def torch_layout(stages):
+    """Keras layer -> torchvision module of a torchvision bottleneck ResNet (ResNeXt, Wide
+    ResNet): `conv1`/`bn1`, `layer{s-1}.{b-1}.conv{i}`/`.bn{i}`, the projection of each stage's
+    first module `downsample.0`/`.1`, `fc`."""
+    found = {"conv1_conv": "conv1", "conv1_bn": "bn1", "predictions": "fc"}
+    for stage, blocks in enumerate(stages, start=2):
+        for block in range(1, blocks + 1):
+            ours, theirs = f"conv{stage}_block{block}", f"layer{stage - 1}.{block - 1}"
+            for i in (1, 2, 3):
+                found[f"{ours}_{i}_conv"] = f"{theirs}.conv{i}"
+                found[f"{ours}_{i}_bn"] = f"{theirs}.bn{i}"
+            if block == 1:
+                found[f"{ours}_0_conv"] = f"{theirs}.downsample.0"
+                found[f"{ours}_0_bn"] = f"{theirs}.downsample.1"
+    return fam.TorchLayout(found)
+
+
+def torchvision_weights(key, enum, sets):
+    """`{weights name: PretrainedConfig}` of a torchvision bottleneck ResNet from `sets`:
+    `{name: (file, version, acc@1, acc@5, num_params, file size MB, resize size)}`."""
+    return {name: fam.torchvision_weights(
+        filename, f"{enum}.IMAGENET1K_{version}", name=name, top1=top1, top5=top5,
+        num_params=params, file_size_mb=size, resize_size=resize)
+        for name, (filename, version, top1, top5, params, size, resize) in sets[key].items()}
+
+
 def _build(key, **kwargs):
     stages, cardinality, base_width = RESNEXT_SPECS[key]
     return common.build(FAMILY.model(key),
@@ -73,7 +99,7 @@ def _build(key, **kwargs):
 
 def ResNeXt50_32x4d(include_top=True, weights=None, input_tensor=None, input_shape=None,
                     pooling=None, classes=1000, classifier_activation="softmax",
-                    name="resnext50_32x4d"):
+                    name="resnext50_32x4d", *, variant="torchvision"):
     """ResNeXt-50 (32x4d): ResNet-50's layout with grouped bottlenecks, Table 1 of the paper.
 
     Xie et al., "Aggregated Residual Transformations for Deep Neural Networks", CVPR 2017,
@@ -89,9 +115,11 @@ def ResNeXt50_32x4d(include_top=True, weights=None, input_tensor=None, input_sha
 
     Args:
         include_top: bool, add the global average pooling and the classifier. Default True.
-        weights: None (random initialization) or the path of a weight file. No ImageNet file
-            in keras.applications' format exists, so `"imagenet"` is refused (torchvision's
-            weights need a conversion; see the Note).
+        weights: None (random initialization), `"torchvision"` or `"torchvision_v2"`
+            (torchvision's IMAGENET1K_V1 / V2 weights: from the Keras cache, checked against
+            the hash in their URL, downloaded when missing, converted on load) or the path of a
+            weight file (Keras, or a PyTorch `.pth`/`.safetensors` state dict). No ImageNet file
+            in keras.applications' format exists, so `"imagenet"` is refused.
         input_tensor: optional Keras tensor to build the model on.
         input_shape: optional (H, W, 3); at least 32x32; must be static with a top.
             Default (224, 224, 3) with a top, (None, None, 3) without.
@@ -99,6 +127,8 @@ def ResNeXt50_32x4d(include_top=True, weights=None, input_tensor=None, input_sha
         classes: int, number of classes. Default 1000.
         classifier_activation: activation of `predictions`. Default `"softmax"`.
         name: model name. Default `"resnext50_32x4d"` (torchvision's).
+        variant: `"torchvision"`, the only structure (torchvision's `resnext50_32x4d`, which its
+            weights fit).
 
     Returns:
         A `keras.Model` with 25,097,128 parameters, 25,028,904 of them trainable (=
@@ -110,8 +140,9 @@ def ResNeXt50_32x4d(include_top=True, weights=None, input_tensor=None, input_sha
         before BN, BN epsilon 1e-5, the stride on the 3x3 convolution (as the paper), and
         explicit symmetric padding wherever PyTorch pads (`conv1_pad`, `pool1_pad`,
         `conv3_block1_2_pad`, ...), so torchvision's weights convert exactly (transpose the
-        kernels OIHW -> HWIO; BN running mean/var -> moving mean/variance; `fc` -> `predictions`).
-        Inputs are expected in torch style (`preprocess_input`).
+        kernels OIHW -> HWIO; BN running mean/var -> moving mean/variance; `fc` -> `predictions`:
+        `FAMILY` records the module map as a `TorchLayout`). Inputs are expected in torch style
+        (`preprocess_input`).
 
     Example:
         >>> from cnnblocks import ResNeXt50_32x4d
@@ -121,12 +152,13 @@ def ResNeXt50_32x4d(include_top=True, weights=None, input_tensor=None, input_sha
     """
     return _build("resnext50_32x4d", include_top=include_top, weights=weights,
                   input_tensor=input_tensor, input_shape=input_shape, pooling=pooling,
-                  classes=classes, classifier_activation=classifier_activation, name=name)
+                  classes=classes, classifier_activation=classifier_activation, name=name,
+                  variant=variant)
 
 
 def ResNeXt101_32x8d(include_top=True, weights=None, input_tensor=None, input_shape=None,
                      pooling=None, classes=1000, classifier_activation="softmax",
-                     name="resnext101_32x8d"):
+                     name="resnext101_32x8d", *, variant="torchvision"):
     """ResNeXt-101 (32x8d): ResNet-101's layout with grouped bottlenecks of 32 groups x 8.
 
     Xie et al., "Aggregated Residual Transformations for Deep Neural Networks", CVPR 2017,
@@ -143,9 +175,11 @@ def ResNeXt101_32x8d(include_top=True, weights=None, input_tensor=None, input_sh
 
     Args:
         include_top: bool, add the global average pooling and the classifier. Default True.
-        weights: None (random initialization) or the path of a weight file. No ImageNet file
-            in keras.applications' format exists, so `"imagenet"` is refused (torchvision's
-            weights need a conversion; see the Note).
+        weights: None (random initialization), `"torchvision"` or `"torchvision_v2"`
+            (torchvision's IMAGENET1K_V1 / V2 weights: from the Keras cache, checked against
+            the hash in their URL, downloaded when missing, converted on load) or the path of a
+            weight file (Keras, or a PyTorch `.pth`/`.safetensors` state dict). No ImageNet file
+            in keras.applications' format exists, so `"imagenet"` is refused.
         input_tensor: optional Keras tensor to build the model on.
         input_shape: optional (H, W, 3); at least 32x32; must be static with a top.
             Default (224, 224, 3) with a top, (None, None, 3) without.
@@ -153,6 +187,8 @@ def ResNeXt101_32x8d(include_top=True, weights=None, input_tensor=None, input_sh
         classes: int, number of classes. Default 1000.
         classifier_activation: activation of `predictions`. Default `"softmax"`.
         name: model name. Default `"resnext101_32x8d"` (torchvision's).
+        variant: `"torchvision"`, the only structure (torchvision's `resnext101_32x8d`, which its
+            weights fit).
 
     Returns:
         A `keras.Model` with 88,994,216 parameters, 88,791,336 of them trainable (=
@@ -164,8 +200,9 @@ def ResNeXt101_32x8d(include_top=True, weights=None, input_tensor=None, input_sh
         before BN, BN epsilon 1e-5, the stride on the 3x3 convolution (as the paper), and
         explicit symmetric padding wherever PyTorch pads (`conv1_pad`, `pool1_pad`,
         `conv3_block1_2_pad`, ...), so torchvision's weights convert exactly (transpose the
-        kernels OIHW -> HWIO; BN running mean/var -> moving mean/variance; `fc` -> `predictions`).
-        Inputs are expected in torch style (`preprocess_input`).
+        kernels OIHW -> HWIO; BN running mean/var -> moving mean/variance; `fc` -> `predictions`:
+        `FAMILY` records the module map as a `TorchLayout`). Inputs are expected in torch style
+        (`preprocess_input`).
 
     Example:
         >>> from cnnblocks import ResNeXt101_32x8d
@@ -175,7 +212,8 @@ def ResNeXt101_32x8d(include_top=True, weights=None, input_tensor=None, input_sh
     """
     return _build("resnext101_32x8d", include_top=include_top, weights=weights,
                   input_tensor=input_tensor, input_shape=input_shape, pooling=pooling,
-                  classes=classes, classifier_activation=classifier_activation, name=name)
+                  classes=classes, classifier_activation=classifier_activation, name=name,
+                  variant=variant)
 
 
 preprocess_input, decode_predictions = preprocessing.family_utils(
@@ -242,6 +280,24 @@ def _reference(key, *, total, trainable, depth, macs, table=(), table_source="",
         macs=macs, table=table, table_source=table_source, others=others)
 
 
+#: torchvision's ImageNet weights (torchvision/models/resnet.py, `ResNeXt50_32X4D_Weights`,
+#: `ResNeXt101_32X8D_Weights`, torchvision 0.28): file (its name carries the SHA-256 prefix
+#: torch hub checks), version, acc@1, acc@5, num_params, _file_size (MB), the resize size of
+#: its transform (crop 224, bilinear). IMAGENET1K_V2 is torchvision's DEFAULT.
+_TORCHVISION = {
+    "resnext50_32x4d": {
+        "torchvision": ("resnext50_32x4d-7cdf4587.pth", "V1", 77.618, 93.698, 25_028_904,
+                        95.789, 256),
+        "torchvision_v2": ("resnext50_32x4d-1a0047aa.pth", "V2", 81.198, 95.340, 25_028_904,
+                           95.833, 232)},
+    "resnext101_32x8d": {
+        "torchvision": ("resnext101_32x8d-8ba56ff5.pth", "V1", 79.312, 94.526, 88_791_336,
+                        339.586, 256),
+        "torchvision_v2": ("resnext101_32x8d-110c445d.pth", "V2", 82.834, 96.228, 88_791_336,
+                           339.673, 232)},
+}
+
+
 FAMILY = fam.Family(
     name="resnext",
     title="ResNeXt",
@@ -250,7 +306,10 @@ FAMILY = fam.Family(
     models=(
         fam.ModelEntry(
             name="resnext50_32x4d", title="ResNeXt-50 (32x4d)", builder=ResNeXt50_32x4d,
-            default_size=224,
+            default_size=224, variants=(fam.TORCHVISION_VARIANT,),
+            pretrained=torchvision_weights("resnext50_32x4d", "ResNeXt50_32X4D_Weights",
+                                           _TORCHVISION),
+            torch_layout=torch_layout(RESNEXT_SPECS["resnext50_32x4d"][0]),
             reference=_reference(
                 "resnext50_32x4d", total=25_097_128, trainable=25_028_904, depth=50,
                 macs=fam.rounded(4.2e9, 0.05e9, XIE_TABLE_1, fam.MACS),
@@ -263,7 +322,10 @@ FAMILY = fam.Family(
                          fam.rounded(25.0e6, 0.05e6, XIE_TABLE_1))))),
         fam.ModelEntry(
             name="resnext101_32x8d", title="ResNeXt-101 (32x8d)", builder=ResNeXt101_32x8d,
-            default_size=224,
+            default_size=224, variants=(fam.TORCHVISION_VARIANT,),
+            pretrained=torchvision_weights("resnext101_32x8d", "ResNeXt101_32X8D_Weights",
+                                           _TORCHVISION),
+            torch_layout=torch_layout(RESNEXT_SPECS["resnext101_32x8d"][0]),
             reference=_reference(
                 "resnext101_32x8d", total=88_994_216, trainable=88_791_336, depth=101,
                 macs=fam.measured_macs(16_414_000_000, fam.TORCHVISION.format(

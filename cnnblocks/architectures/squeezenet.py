@@ -92,9 +92,24 @@ def _build(version, **kwargs):
                         min_size=32, **kwargs)
 
 
+def _torch_layout(version):
+    """Keras layer -> torchvision module: `features.{i}` in the order of the layer list
+    (`features.0` conv1, `features.1` its ReLU, then one index per pool or fire module, whose
+    convolutions are `.squeeze`, `.expand1x1`, `.expand3x3`), `classifier.1` conv10."""
+    (conv, *_), rows = SQUEEZENET_SPECS[version]
+    found = {conv: "features.0", "conv10": "classifier.1"}
+    for index, row in enumerate(rows, start=2):
+        if isinstance(row, str):
+            continue
+        for ours, theirs in (("squeeze1x1", "squeeze"), ("expand1x1", "expand1x1"),
+                             ("expand3x3", "expand3x3")):
+            found[f"{row[0]}_{ours}"] = f"features.{index}.{theirs}"
+    return fam.TorchLayout(found)
+
+
 def SqueezeNet1_0(include_top=True, weights=None, input_tensor=None, input_shape=None,
                   pooling=None, classes=1000, classifier_activation="softmax",
-                  name="squeezenet1_0"):
+                  name="squeezenet1_0", *, variant="torchvision"):
     """SqueezeNet 1.0, the network of the paper's Table 1 (1,248,424 parameters).
 
     conv1 7x7/2 with 96 filters + ReLU, max pool, fire2-fire4, max pool, fire5-fire8, max
@@ -104,8 +119,11 @@ def SqueezeNet1_0(include_top=True, weights=None, input_tensor=None, input_shape
 
     Args:
         include_top: bool, add dropout, conv10 and the global average pool. Default True.
-        weights: None (random initialization) or the path of a weight file; no ImageNet file
-            in keras.applications' format exists, so `"imagenet"` is refused.
+        weights: None (random initialization), `"torchvision"` (torchvision's ImageNet
+            weights: from the Keras cache, checked against the hash in their URL, downloaded
+            when missing, converted on load) or the path of a weight file (Keras, or a PyTorch
+            `.pth`/`.safetensors` state dict); no ImageNet file in keras.applications' format
+            exists, so `"imagenet"` is refused.
         input_tensor: optional Keras tensor to build the model on.
         input_shape: optional (H, W, 3); at least 32x32; must be static with a top.
         pooling: None, `"avg"` or `"max"` global pooling when `include_top=False`.
@@ -113,6 +131,8 @@ def SqueezeNet1_0(include_top=True, weights=None, input_tensor=None, input_shape
         classifier_activation: activation after the global pool (`predictions`). Default
             `"softmax"`; None gives the pooled conv10 scores.
         name: model name. Default `"squeezenet1_0"`.
+        variant: `"torchvision"`, the only structure: torchvision's `squeezenet1_0`, which
+            its weights fit (the paper's network; keras.applications has none).
 
     Returns:
         A `keras.Model` with 1,248,424 parameters at the defaults; without a top, the fire9
@@ -132,12 +152,12 @@ def SqueezeNet1_0(include_top=True, weights=None, input_tensor=None, input_shape
     """
     return _build("1_0", include_top=include_top, weights=weights, input_tensor=input_tensor,
                   input_shape=input_shape, pooling=pooling, classes=classes,
-                  classifier_activation=classifier_activation, name=name)
+                  classifier_activation=classifier_activation, name=name, variant=variant)
 
 
 def SqueezeNet1_1(include_top=True, weights=None, input_tensor=None, input_shape=None,
                   pooling=None, classes=1000, classifier_activation="softmax",
-                  name="squeezenet1_1"):
+                  name="squeezenet1_1", *, variant="torchvision"):
     """SqueezeNet 1.1, the authors' revision (1,235,496 parameters, 2.4x fewer multiply-adds).
 
     conv1 3x3/2 with 64 filters + ReLU, max pool, fire2-fire3, max pool, fire4-fire5, max pool,
@@ -145,14 +165,19 @@ def SqueezeNet1_1(include_top=True, weights=None, input_tensor=None, input_shape
 
     Args:
         include_top: bool, add dropout, conv10 and the global average pool. Default True.
-        weights: None (random initialization) or the path of a weight file; no ImageNet file
-            in keras.applications' format exists, so `"imagenet"` is refused.
+        weights: None (random initialization), `"torchvision"` (torchvision's ImageNet
+            weights: from the Keras cache, checked against the hash in their URL, downloaded
+            when missing, converted on load) or the path of a weight file (Keras, or a PyTorch
+            `.pth`/`.safetensors` state dict); no ImageNet file in keras.applications' format
+            exists, so `"imagenet"` is refused.
         input_tensor: optional Keras tensor to build the model on.
         input_shape: optional (H, W, 3); at least 32x32; must be static with a top.
         pooling: None, `"avg"` or `"max"` global pooling when `include_top=False`.
         classes: int, number of classes (conv10's filters). Default 1000.
         classifier_activation: activation after the global pool. Default `"softmax"`.
         name: model name. Default `"squeezenet1_1"`.
+        variant: `"torchvision"`, the only structure: torchvision's `squeezenet1_1`, which
+            its weights fit.
 
     Returns:
         A `keras.Model` with 1,235,496 parameters at the defaults; without a top, the fire9
@@ -170,7 +195,7 @@ def SqueezeNet1_1(include_top=True, weights=None, input_tensor=None, input_shape
     """
     return _build("1_1", include_top=include_top, weights=weights, input_tensor=input_tensor,
                   input_shape=input_shape, pooling=pooling, classes=classes,
-                  classifier_activation=classifier_activation, name=name)
+                  classifier_activation=classifier_activation, name=name, variant=variant)
 
 
 def preprocess_input(x, data_format=None):
@@ -250,6 +275,22 @@ def _reference(version):
     )
 
 
+#: torchvision's ImageNet weights (torchvision/models/squeezenet.py, `SqueezeNet1_{0,1}_Weights.
+#: IMAGENET1K_V1`, torchvision 0.28): file (its name carries the SHA-256 prefix torch hub
+#: checks), acc@1, acc@5, num_params, _file_size (MB); crop 224, resize 256, bilinear.
+_TORCHVISION = {
+    "1_0": ("squeezenet1_0-b66bff10.pth", 58.092, 80.420, 1_248_424, 4.778),
+    "1_1": ("squeezenet1_1-b8a52dc0.pth", 58.178, 80.624, 1_235_496, 4.729),
+}
+
+
+def _pretrained(version):
+    filename, top1, top5, params, size = _TORCHVISION[version]
+    return {"torchvision": fam.torchvision_weights(
+        filename, f"SqueezeNet{version}_Weights.IMAGENET1K_V1", top1=top1, top5=top5,
+        num_params=params, file_size_mb=size)}
+
+
 FAMILY = fam.Family(
     name="squeezenet",
     title="SqueezeNet",
@@ -257,9 +298,13 @@ FAMILY = fam.Family(
     url="https://arxiv.org/abs/1602.07360",
     models=(
         fam.ModelEntry(name="squeezenet1_0", title="SqueezeNet 1.0", builder=SqueezeNet1_0,
-                       default_size=224, reference=_reference("1_0")),
+                       default_size=224, reference=_reference("1_0"),
+                       variants=(fam.TORCHVISION_VARIANT,), pretrained=_pretrained("1_0"),
+                       torch_layout=_torch_layout("1_0")),
         fam.ModelEntry(name="squeezenet1_1", title="SqueezeNet 1.1", builder=SqueezeNet1_1,
-                       default_size=224, reference=_reference("1_1")),
+                       default_size=224, reference=_reference("1_1"),
+                       variants=(fam.TORCHVISION_VARIANT,), pretrained=_pretrained("1_1"),
+                       torch_layout=_torch_layout("1_1")),
     ),
     preprocess_input=preprocess_input,
     decode_predictions=decode_predictions,

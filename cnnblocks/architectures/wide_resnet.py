@@ -13,7 +13,7 @@ weights can be converted. Everything else about the family is in this module.
 from cnnblocks import family as fam
 from cnnblocks import preprocessing
 from cnnblocks.architectures import common
-from cnnblocks.architectures.resnext import torchvision_trunk
+from cnnblocks.architectures.resnext import torch_layout, torchvision_trunk, torchvision_weights
 
 __all__ = ["WideResNet50_2"]
 
@@ -26,7 +26,7 @@ WIDE_RESNET_SPECS = {
 
 def WideResNet50_2(include_top=True, weights=None, input_tensor=None, input_shape=None,
                    pooling=None, classes=1000, classifier_activation="softmax",
-                   name="wide_resnet50_2"):
+                   name="wide_resnet50_2", *, variant="torchvision"):
     """Wide ResNet-50-2: ResNet-50 with bottlenecks twice as wide inside.
 
     Zagoruyko & Komodakis, "Wide Residual Networks", BMVC 2016,
@@ -41,9 +41,11 @@ def WideResNet50_2(include_top=True, weights=None, input_tensor=None, input_shap
 
     Args:
         include_top: bool, add the global average pooling and the classifier. Default True.
-        weights: None (random initialization) or the path of a weight file. No ImageNet file
-            in keras.applications' format exists, so `"imagenet"` is refused (torchvision's
-            weights need a conversion; see the Note).
+        weights: None (random initialization), `"torchvision"` or `"torchvision_v2"`
+            (torchvision's IMAGENET1K_V1 / V2 weights: from the Keras cache, checked against
+            the hash in their URL, downloaded when missing, converted on load) or the path of a
+            weight file (Keras, or a PyTorch `.pth`/`.safetensors` state dict). No ImageNet file
+            in keras.applications' format exists, so `"imagenet"` is refused.
         input_tensor: optional Keras tensor to build the model on.
         input_shape: optional (H, W, 3); at least 32x32; must be static with a top.
             Default (224, 224, 3) with a top, (None, None, 3) without.
@@ -51,6 +53,8 @@ def WideResNet50_2(include_top=True, weights=None, input_tensor=None, input_shap
         classes: int, number of classes. Default 1000.
         classifier_activation: activation of `predictions`. Default `"softmax"`.
         name: model name. Default `"wide_resnet50_2"` (torchvision's).
+        variant: `"torchvision"`, the only structure (torchvision's `wide_resnet50_2`, which
+            its weights fit).
 
     Returns:
         A `keras.Model` with 68,951,464 parameters, 68,883,240 of them trainable (=
@@ -76,7 +80,8 @@ def WideResNet50_2(include_top=True, weights=None, input_tensor=None, input_shap
                         torchvision_trunk(stages, width_factor=width_factor), min_size=32,
                         include_top=include_top, weights=weights, input_tensor=input_tensor,
                         input_shape=input_shape, pooling=pooling, classes=classes,
-                        classifier_activation=classifier_activation, name=name)
+                        classifier_activation=classifier_activation, name=name,
+                        variant=variant)
 
 
 preprocess_input, decode_predictions = preprocessing.family_utils(
@@ -91,6 +96,16 @@ _PAPER = "Zagoruyko & Komodakis, Wide Residual Networks, BMVC 2016"
 # B = 34,112, so count_params() = 68,883,240 + 2 x 34,112 = 68,951,464.
 # Multiply-adds: torchvision's metadata, 11.398 GFLOPS (= multiply-adds; the paper gives
 # none). Depth: 50 = 2 + 3 x 16.
+#: torchvision's ImageNet weights (torchvision/models/resnet.py, `Wide_ResNet50_2_Weights`,
+#: torchvision 0.28): file (its name carries the SHA-256 prefix torch hub checks), version,
+#: acc@1, acc@5, num_params, _file_size (MB), the resize size of its transform (crop 224,
+#: bilinear). IMAGENET1K_V2 is torchvision's DEFAULT.
+_TORCHVISION = {"wide_resnet50_2": {
+    "torchvision": ("wide_resnet50_2-95faca4d.pth", "V1", 78.468, 94.086, 68_883_240, 131.82,
+                    256),
+    "torchvision_v2": ("wide_resnet50_2-9ba9bcbe.pth", "V2", 81.602, 95.758, 68_883_240,
+                       263.124, 232)}}
+
 FAMILY = fam.Family(
     name="wide_resnet",
     title="Wide ResNet",
@@ -98,7 +113,10 @@ FAMILY = fam.Family(
     url="https://arxiv.org/abs/1605.07146",
     models=(fam.ModelEntry(
         name="wide_resnet50_2", title="Wide ResNet-50-2", builder=WideResNet50_2,
-        default_size=224,
+        default_size=224, variants=(fam.TORCHVISION_VARIANT,),
+        pretrained=torchvision_weights("wide_resnet50_2", "Wide_ResNet50_2_Weights",
+                                       _TORCHVISION),
+        torch_layout=torch_layout(WIDE_RESNET_SPECS["wide_resnet50_2"][0]),
         reference=fam.Reference(
             paper=_PAPER,
             input_shape=(224, 224, 3),

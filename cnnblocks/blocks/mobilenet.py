@@ -206,7 +206,8 @@ def _ir_label(a):
 @block_function(_ir_label)
 def inverted_residual_block(x, filters, *, expansion=6, strides=1, kernel_size=3,
                             shortcut="auto", bn_epsilon=1e-3,
-                            bn_momentum=MOBILENET_V2_BN_MOMENTUM, data_format=None, name=None):
+                            bn_momentum=MOBILENET_V2_BN_MOMENTUM, padding="same",
+                            data_format=None, name=None):
     """MobileNetV2's bottleneck: 1x1 expansion - BN - ReLU6, 3x3 depthwise - BN - ReLU6,
     linear 1x1 projection - BN, and an identity shortcut when the shapes match (Sandler et al.
     2018, Table 1 and Figure 4).
@@ -224,6 +225,12 @@ def inverted_residual_block(x, filters, *, expansion=6, strides=1, kernel_size=3
             `"identity"` (a ValueError when the shapes differ) or `"none"`. Default `"auto"`.
         bn_epsilon: float. Default 1e-3.
         bn_momentum: float (training only). Default 0.999 (keras.applications).
+        padding: the zero padding of a strided depthwise convolution (`{name}_pad`, then
+            "valid"): `"same"` (keras.applications': what "same" pads, `k // 2` at the bottom
+            and right and one less at the top and left on an even size) or `"symmetric"`
+            (`k // 2` on every side, PyTorch's `padding=k // 2`, torchvision's MobileNetV2).
+            Unstrided depthwise convolutions pad "same", which is symmetric there. Default
+            `"same"`.
         data_format: `"channels_last"`, `"channels_first"` or None (Keras' setting).
         name: str or None; with `"block_1"` the layers are keras.applications' `block_1_expand`,
             `block_1_expand_BN`, `block_1_expand_relu`, `block_1_pad` (stride 2),
@@ -239,7 +246,8 @@ def inverted_residual_block(x, filters, *, expansion=6, strides=1, kernel_size=3
     Note:
         - A stride-2 block zero-pads explicitly and convolves "valid" (`{name}_pad`), as
           keras.applications: the same as "same" padding wherever the input size is known;
-          for an unknown (dynamic) size it assumes an even one.
+          for an unknown (dynamic) size it assumes an even one. `padding="symmetric"` pads
+          as PyTorch instead (the two differ on even sizes).
         - The first bottleneck of the released model (`t = 1`) has no expansion
           convolution, unlike the paper's Table 1 which always expands.
 
@@ -255,11 +263,14 @@ def inverted_residual_block(x, filters, *, expansion=6, strides=1, kernel_size=3
     expansion = check.positive_int(expansion, "expansion")
     strides = check.pair(strides, "strides")
     kernel_size = check.pair(kernel_size, "kernel_size")
+    check.choice(padding, "padding", ("same", "symmetric"))
     c_in = channels(check_input(x, data_format), data_format)
     residual = _residual(shortcut, c_in == filters and strides == (1, 1), c_in, filters,
                          strides)
     unit = dict(bn_epsilon=bn_epsilon, bn_momentum=bn_momentum, data_format=data_format,
                 name=name)
+    symmetric = None if padding == "same" else (
+        lambda shape: tuple((k // 2, k // 2) for k in kernel_size))
     y = x
     if expansion != 1:
         y = conv_bn_act(y, expansion * c_in, 1, use_bias=False, activation="relu6",
@@ -268,7 +279,7 @@ def inverted_residual_block(x, filters, *, expansion=6, strides=1, kernel_size=3
     y = _depthwise(y, kernel_size, strides, suffixes=("_depthwise", "_depthwise_BN",
                                                       "_depthwise_relu"),
                    pad_name=layer_name(name, "_pad"), activation="relu6", relu_layer=True,
-                   **unit)
+                   padding_for=symmetric, **unit)
     y = conv_bn_act(y, filters, 1, use_bias=False, activation=None,
                     suffixes=("_project", "_project_BN", ""), **unit)
     if residual:
