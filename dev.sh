@@ -3,9 +3,8 @@
 #   ./dev.sh demo    set everything up, then run the main job
 #   ./dev.sh test    set everything up, then run the whole test suite (TensorFlow backend)
 #   ./dev.sh test-backends
-#                    set up, add the JAX and PyTorch backends, then run the suite on each
-#                    (KERAS_BACKEND=jax, then torch; tests marked tf_only or
-#                    backend_independent are deselected: the TensorFlow pass runs those)
+#                    set up, add the JAX and PyTorch backends, then run the suite's backend
+#                    selection on each (KERAS_BACKEND=jax, then torch; BACKEND_SELECTION below)
 #   ./dev.sh bench   set everything up, then benchmark against keras.applications on
 #                    TensorFlow, then ResNet50 on JAX and PyTorch (report also written to
 #                    docs/benchmarks.md; a quiet machine, tens of minutes)
@@ -33,6 +32,11 @@ PYTHON=${PYTHON:-python3}
 VENV=.venv
 STAMP=$VENV/.cnnblocks-installed
 BACKENDS_STAMP=$VENV/.cnnblocks-backends-installed
+# The extra backends' selection (markers: pyproject.toml, tests/conftest.py): every test but
+# the TensorFlow-only ones, those whose result cannot depend on this process' backend, and the
+# heavy cases of checks repeated per architecture, except ResNet50's and InceptionV3's
+# (tests/test_backends.py compares every architecture's outputs with TensorFlow's there).
+BACKEND_SELECTION=${BACKEND_SELECTION:-not tf_only and not backend_independent and (not heavy or not per_architecture or all_backends)}
 TORCH_SPEC=${TORCH_SPEC:-torch==2.13.0 torchvision==0.28.0}
 export TF_CPP_MIN_LOG_LEVEL=${TF_CPP_MIN_LOG_LEVEL:-2}
 
@@ -149,7 +153,7 @@ case "$cmd" in
       say "the test suite on the $backend backend"
       start=$SECONDS
       KERAS_BACKEND=$backend "$VENV/bin/python" -m pytest -n "${PYTEST_WORKERS:-2}" \
-        --dist loadfile -m "not tf_only and not backend_independent" "$@" || status=$?
+        --dist loadfile -m "$BACKEND_SELECTION" "$@" || status=$?
       say "$backend pass: $((SECONDS - start)) s"
     done
     exit "$status"

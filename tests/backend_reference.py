@@ -19,23 +19,57 @@ import sys
 import numpy as np
 
 #: (row id, registry name, builder kwargs, input size): every registered architecture at its
-#: smallest input with its top on and logits out (`classifier_activation=None`), plus
-#: GoogLeNet's batch-norm variant and its auxiliary classifiers.
+#: smallest input with its top on and logits out (`classifier_activation=None`), plus the
+#: structures a registered name builds on request: GoogLeNet's batch-norm variant with its
+#: auxiliary classifiers, and the torchvision variants whose layers differ from the default
+#: (explicit symmetric padding, padding-counting average pools).
 ROWS = [
+    ("alexnet", "alexnet", {}, 63),
     ("vgg11", "vgg11", {}, 32),
     ("vgg13", "vgg13", {}, 32),
     ("vgg16", "vgg16", {}, 32),
     ("vgg19", "vgg19", {}, 32),
-    ("resnet18", "resnet18", {}, 32),
-    ("resnet34", "resnet34", {}, 32),
-    ("resnet50", "resnet50", {}, 32),
-    ("resnet101", "resnet101", {}, 32),
-    ("resnet152", "resnet152", {}, 32),
-    ("xception", "xception", {}, 71),
-    ("inception_v3", "inception_v3", {}, 75),
+    ("vgg11_bn", "vgg11_bn", {}, 32),
+    ("vgg13_bn", "vgg13_bn", {}, 32),
+    ("vgg16_bn", "vgg16_bn", {}, 32),
+    ("vgg19_bn", "vgg19_bn", {}, 32),
     ("googlenet", "googlenet", {}, 32),                         # LRN (custom layer)
     ("googlenet_bn_aux", "googlenet", {"normalization": "batchnorm",
                                        "aux_classifiers": True}, 65),  # aux: >= 65
+    ("inception_v3", "inception_v3", {}, 75),
+    ("inception_v3_torchvision", "inception_v3", {"variant": "torchvision"}, 75),
+    ("inception_resnet_v2", "inception_resnet_v2", {}, 75),     # ScaledAdd (custom layer)
+    ("resnet18", "resnet18", {}, 32),
+    ("resnet34", "resnet34", {}, 32),
+    ("resnet50", "resnet50", {}, 32),
+    ("resnet50_torchvision", "resnet50", {"variant": "torchvision"}, 32),
+    ("resnet101", "resnet101", {}, 32),
+    ("resnet152", "resnet152", {}, 32),
+    ("resnet50v2", "resnet50v2", {}, 32),
+    ("resnet101v2", "resnet101v2", {}, 32),
+    ("resnet152v2", "resnet152v2", {}, 32),
+    ("resnext50_32x4d", "resnext50_32x4d", {}, 32),             # grouped convolutions
+    ("resnext101_32x8d", "resnext101_32x8d", {}, 32),
+    ("wide_resnet50_2", "wide_resnet50_2", {}, 32),
+    ("xception", "xception", {}, 71),
+    ("squeezenet1_0", "squeezenet1_0", {}, 32),
+    ("squeezenet1_1", "squeezenet1_1", {}, 32),
+    ("densenet121", "densenet121", {}, 32),
+    ("densenet169", "densenet169", {}, 32),
+    ("densenet201", "densenet201", {}, 32),
+    ("mobilenet", "mobilenet", {}, 32),
+    ("mobilenet_v2", "mobilenet_v2", {}, 32),
+    ("mobilenet_v2_torchvision", "mobilenet_v2", {"variant": "torchvision"}, 32),
+    ("mobilenet_v3_small", "mobilenet_v3_small", {}, 32),       # hard-swish, SE
+    ("mobilenet_v3_large", "mobilenet_v3_large", {}, 32),
+    ("efficientnet_b0", "efficientnet_b0", {}, 32),             # MBConv, swish, rescaling
+    ("efficientnet_b1", "efficientnet_b1", {}, 32),
+    ("efficientnet_b2", "efficientnet_b2", {}, 32),
+    ("efficientnet_b3", "efficientnet_b3", {}, 32),
+    ("efficientnet_b4", "efficientnet_b4", {}, 32),
+    ("efficientnet_b5", "efficientnet_b5", {}, 32),
+    ("efficientnet_b6", "efficientnet_b6", {}, 32),
+    ("efficientnet_b7", "efficientnet_b7", {}, 32),
 ]
 CLASSES = 10
 
@@ -53,20 +87,33 @@ def batch(row, n=2, seed=1):
 
 
 def shared_weights(model, seed=0):
-    """Sets every variable of `model` from `RandomState(seed)`, in `model.weights` order:
-    kernels ~ N(0, 2 / fan_in) (fan_in: all dimensions but the last), biases and BN betas
-    ~ N(0, 0.05), BN gammas ~ U(0.25, 0.75) (residual sums stay in range), moving means ~ N(0, 0.2), moving variances
-    ~ U(0.5, 2). Returns the model."""
+    """Sets every variable of `model` from `RandomState(seed)`, in `model.weights` order, then
+    calibrates its batch normalisation. Returns the model.
+
+    Drawn: kernels ~ N(0, 2 / fan_in) (fan_in: all dimensions but the last; a depthwise
+    kernel's kh * kw), biases and BN betas ~ N(0, 0.05), BN gammas ~ U(0.5, 1.5), input
+    normalisation means ~ N(0, 0.2) and variances ~ U(0.5, 2). Calibrated: every BN's moving
+    mean and variance are set to the statistics of its input on `batch(..., n=8, seed=2)`
+    (one training-mode pass with momentum 0 and dropout off), as training leaves them. With
+    random moving statistics instead, a network without shortcuts (MobileNet, Inception-V3
+    with BN scales) shrinks its signal at every BN until its logits are its last biases,
+    the same for any image, and the comparison would check nothing.
+    """
+    import keras
     rng = np.random.RandomState(seed)
+    depthwise = {id(layer.weights[0]) for layer in model.layers
+                 if type(layer).__name__ in ("DepthwiseConv2D", "SeparableConv2D")}
     values = []
     for variable in model.weights:
         shape = tuple(variable.shape)
         name = variable.path.rsplit("/", 1)[-1]
-        if name == "gamma":
-            value = rng.uniform(0.25, 0.75, shape)
-        elif name == "moving_variance":
+        if id(variable) in depthwise:  # one filter per input channel: fan_in = kh * kw
+            value = rng.normal(0, math.sqrt(2.0 / math.prod(shape[:-2])), shape)
+        elif name == "gamma":
+            value = rng.uniform(0.5, 1.5, shape)
+        elif name in ("moving_variance", "variance"):
             value = rng.uniform(0.5, 2.0, shape)
-        elif name == "moving_mean":
+        elif name in ("moving_mean", "mean"):
             value = rng.normal(0, 0.2, shape)
         elif len(shape) >= 2:
             value = rng.normal(0, math.sqrt(2.0 / math.prod(shape[:-1])), shape)
@@ -74,6 +121,23 @@ def shared_weights(model, seed=0):
             value = rng.normal(0, 0.05, shape)
         values.append(value.astype(variable.dtype))
     model.set_weights(values)
+    norms = [layer for layer in model.layers
+             if isinstance(layer, keras.layers.BatchNormalization)]
+    drops = [layer for layer in model.layers if isinstance(layer, keras.layers.Dropout)]
+    if norms:
+        saved = [(layer, layer.momentum) for layer in norms]
+        rates = [(layer, layer.rate) for layer in drops]
+        for layer in norms:
+            layer.momentum = 0.0
+        for layer in drops:
+            layer.rate = 0.0
+        size = tuple(model.inputs[0].shape[1:])
+        calibration = np.random.RandomState(2).uniform(-1, 1, (8, *size)).astype("float32")
+        model(calibration, training=True)
+        for layer, momentum in saved:
+            layer.momentum = momentum
+        for layer, rate in rates:
+            layer.rate = rate
     return model
 
 

@@ -5,9 +5,15 @@ Markers (registered in pyproject.toml):
 - `tf_only(reason)`: the test needs the TensorFlow backend in this process (a `tf.function`,
   TensorFlow's profiler, `tf.distribute`); it is skipped, with its reason shown, when
   `KERAS_BACKEND` is another backend.
-- `backend_independent`: the test does its work in subprocesses with their own, fixed
-  `KERAS_BACKEND` (e.g. the JAX `keras.distribution` runs), so the backend of this process
-  changes nothing: one pass runs it (`./dev.sh test`); `./dev.sh test-backends` deselects it.
+- `backend_independent`: nothing the test checks depends on the backend of this process: it
+  works in subprocesses with their own, fixed `KERAS_BACKEND` (e.g. the JAX
+  `keras.distribution` runs), or checks the docs, the wheel, argument validation or the
+  built-in architectures' recorded structure. One pass runs it (`./dev.sh test`);
+  `./dev.sh test-backends` deselects it.
+- `per_architecture` (on a module): one check repeated over many architectures.
+  `./dev.sh test-backends` runs its light cases, and its heavy cases only where they are also
+  marked `all_backends` (ResNet50 and InceptionV3); `tests/test_backends.py` compares every
+  architecture's outputs with TensorFlow's on the other backends.
 """
 
 import os

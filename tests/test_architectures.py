@@ -45,6 +45,10 @@ from cnnblocks.architectures import (VGG11, VGG13, VGG16, VGG19, GoogLeNet, Ince
                                      ResNet18, ResNet34, ResNet50, ResNet101, ResNet152,
                                      SqueezeNet1_0, SqueezeNet1_1, Xception)
 
+# One check repeated over many architectures: the extra-backend passes run its heavy cases
+# for ResNet50 and InceptionV3 only (conftest.py).
+pytestmark = pytest.mark.per_architecture
+
 apps = keras.applications
 
 
@@ -367,7 +371,18 @@ def assert_weights_equal(model, values):
 
 
 # ------------------------------------------------------------------- per-row fixtures ----
-@pytest.fixture(scope="module", params=ROWS, ids=str)
+#: The rows whose heavy cases also run on the JAX and PyTorch passes (`./dev.sh test-backends`
+#: deselects the other rows' heavy cases; tests/test_backends.py compares every architecture
+#: with TensorFlow there).
+ALL_BACKENDS = ("resnet50", "inception_v3")
+
+
+def _params(rows):
+    return [pytest.param(row, id=str(row), marks=[pytest.mark.all_backends]
+                         if row.name in ALL_BACKENDS else []) for row in rows]
+
+
+@pytest.fixture(scope="module", params=_params(ROWS))
 def arch(request):
     """The row under test; pytest runs each row's tests together (module-scoped parameter)."""
     return request.param
@@ -375,8 +390,8 @@ def arch(request):
 
 # Tests that only some rows concern reuse the same module-scoped `arch` instances (pytest groups
 # parameters by value), so they build nothing extra and skip nothing.
-ON_REF_ROWS = pytest.mark.parametrize("arch", REF_ROWS, indirect=True, ids=str)
-ON_REPS = pytest.mark.parametrize("arch", REPS, indirect=True, ids=str)
+ON_REF_ROWS = pytest.mark.parametrize("arch", _params(REF_ROWS), indirect=True)
+ON_REPS = pytest.mark.parametrize("arch", _params(REPS), indirect=True)
 
 
 @pytest.fixture(scope="module")
@@ -695,7 +710,7 @@ def test_file_of_other_model_is_refused_and_weights_kept(vgg16_ref_file, tmp_pat
 
 
 @pytest.mark.heavy
-@pytest.mark.parametrize("arch", [_row("resnet50")], indirect=True, ids=str)
+@pytest.mark.parametrize("arch", _params([_row("resnet50")]), indirect=True)
 def test_imagenet_top_file_resnet50(arch, ref_top, tmp_path, monkeypatch, no_download):
     """`resnet50_weights_tf_dim_ordering_tf_kernels.h5` in the Keras cache gives the reference."""
     spec = registry.entry("resnet50").imagenet[0]

@@ -32,6 +32,10 @@ from cnnblocks import weights as weight_files  # noqa: E402
 
 import torch_oracle as oracle  # noqa: E402
 
+# One check repeated over many architectures: the extra-backend passes run its heavy cases
+# for ResNet50 and InceptionV3 only (conftest.py).
+pytestmark = pytest.mark.per_architecture
+
 TOLERANCE = 1e-4  # max |ours - torch| / max |torch| (measured: about 1e-6)
 ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
 #: Every model is converted on TensorFlow; a CI job on another backend converts these (JAX is

@@ -35,6 +35,10 @@ from cnnblocks import weights as weight_files  # noqa: E402
 
 import torch_oracle as oracle  # noqa: E402
 
+# One check repeated over many architectures: the extra-backend passes run its heavy cases
+# for ResNet50 and InceptionV3 only (conftest.py).
+pytestmark = pytest.mark.per_architecture
+
 TOLERANCE = 1e-4  # max |ours - torch| / max |torch| (measured: below 2e-6)
 
 #: One row per model: (registry name, torchvision builder, input size). Sizes inside the

@@ -14,6 +14,9 @@ import pytest
 import cnnblocks
 from cnnblocks import blocks
 
+# Nothing here depends on the Keras backend: the TensorFlow pass runs it (conftest.py).
+pytestmark = pytest.mark.backend_independent
+
 ROOT = Path(__file__).resolve().parent.parent
 DOCS = ROOT / "docs"
 REGENERATE = "run `python scripts/make_diagrams.py` (or `--only NAME`) and commit the result"

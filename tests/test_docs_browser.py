@@ -29,6 +29,7 @@ PAGES = ["index.html", "blocks/inception_module.html", "architectures/googlenet.
 WIDTHS = (1280, 720)  # a desktop window and a narrow one (furo hides its sidebars)
 
 pytestmark = [
+    pytest.mark.backend_independent,  # nothing here depends on the Keras backend (conftest.py)
     pytest.mark.heavy,  # builds the documentation (about half a minute)
     pytest.mark.skipif(BROWSER is None, reason=(
         "no Chromium on the PATH: install Debian's chromium package (`sudo apt-get install "

@@ -26,6 +26,10 @@ from harness import check_block
 from parity import (assert_keras_names, bn, conv, dw, images, max_abs_diff_after_transfer,
                     predict, relative_error, se, write_legacy_h5)
 
+# One check repeated over many architectures: the extra-backend passes run its heavy cases
+# for ResNet50 and InceptionV3 only (conftest.py).
+pytestmark = pytest.mark.per_architecture
+
 apps = keras.applications
 
 

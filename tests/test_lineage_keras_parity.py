@@ -30,6 +30,10 @@ from cnnblocks import features, published, registry
 from cnnblocks import weights as weight_files
 from cnnblocks.architectures import densenet, inception_resnet_v2, resnet_v2
 
+# One check repeated over many architectures: the extra-backend passes run its heavy cases
+# for ResNet50 and InceptionV3 only (conftest.py).
+pytestmark = pytest.mark.per_architecture
+
 apps = keras.applications
 
 

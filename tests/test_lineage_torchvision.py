@@ -33,6 +33,10 @@ from cnnblocks import published, registry
 from cnnblocks.architectures import alexnet as alexnet_family
 from cnnblocks.layers import LocalResponseNormalization
 
+# One check repeated over many architectures: the extra-backend passes run its heavy cases
+# for ResNet50 and InceptionV3 only (conftest.py).
+pytestmark = pytest.mark.per_architecture
+
 HERE = os.path.dirname(os.path.abspath(__file__))
 NEEDS_TORCH = pytest.mark.skipif(
     importlib.util.find_spec("torch") is None or importlib.util.find_spec("torchvision") is None,

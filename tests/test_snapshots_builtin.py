@@ -20,6 +20,9 @@ import cnnblocks
 from cnnblocks import snapshot
 from cnnblocks.testing import assert_architecture
 
+# Nothing here depends on the Keras backend: the TensorFlow pass runs it (conftest.py).
+pytestmark = pytest.mark.backend_independent
+
 ROOT = Path(__file__).resolve().parent.parent
 SNAPSHOTS = ROOT / "tests" / "snapshots" / "architectures"
 UPDATE = "CNNBLOCKS_UPDATE_SNAPSHOTS=1 python -m pytest tests/test_snapshots_builtin.py"

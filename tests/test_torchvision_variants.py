@@ -20,6 +20,10 @@ from cnnblocks import weights as weight_files
 from cnnblocks.features import feature_extractor, feature_info
 from cnnblocks.layers import AdaptiveAveragePooling2D
 
+# One check repeated over many architectures: the extra-backend passes run its heavy cases
+# for ResNet50 and InceptionV3 only (conftest.py).
+pytestmark = pytest.mark.per_architecture
+
 TV = family.TORCHVISION_VARIANT
 #: Counts do not depend on the backend: built once, on TensorFlow (JAX builds are slow).
 ON_TENSORFLOW = pytest.mark.skipif(keras.backend.backend() != "tensorflow",

@@ -37,9 +37,12 @@ import cnnblocks
 ROOT = Path(__file__).resolve().parent.parent
 FILES = ["setup.py", "pyproject.toml", "README.md", "cnnblocks_cli.py"]
 
-pytestmark = pytest.mark.skipif(importlib.util.find_spec("build") is None,
+pytestmark = [
+    pytest.mark.backend_independent,  # nothing here depends on the Keras backend (conftest.py)
+    pytest.mark.skipif(importlib.util.find_spec("build") is None,
                                 reason="the `build` package is not installed "
-                                       "(pip install build; it is in the dev extra)")
+                                       "(pip install build; it is in the dev extra)"),
+]
 
 
 def _run(args, **kwargs):
