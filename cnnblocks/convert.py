@@ -39,7 +39,6 @@ import numpy as np
 import keras
 
 from cnnblocks import identity
-from cnnblocks.family import TORCHVISION_VARIANT
 from cnnblocks.weights import WeightFileError
 
 #: State-dict entries that are counters, not weights.

@@ -46,7 +46,6 @@ or after `keras.distribution.set_distribution`): variables take their layouts wh
 created, and cnnblocks' layer names (so the paths) are the same in every build.
 """
 
-import numbers
 import re
 
 import keras

@@ -152,7 +152,7 @@ def _variable(model, path):
 
 
 def process(port, process_id, out):
-    import keras
+    import keras  # noqa: F401 - first: Keras picks the JAX backend before jax is used
     from keras import distribution as kd
 
     kd.initialize(job_addresses=f"127.0.0.1:{port}", num_processes=2,
