@@ -230,7 +230,9 @@ def InceptionV3(include_top=True, weights="imagenet", input_tensor=None, input_s
 
 
 def _check_aux(aux_classifiers, include_top):
-    check.boolean(aux_classifiers, "aux_classifiers")
+    if not isinstance(aux_classifiers, bool):
+        raise TypeError(f"`aux_classifiers` must be a bool, received "
+                        f"{check.describe(aux_classifiers)}.")
     if aux_classifiers and include_top is False:
         raise ValueError("`aux_classifiers=True` needs `include_top=True` (the auxiliary "
                          "classifier is an extra classification head); received "
