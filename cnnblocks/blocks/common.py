@@ -299,7 +299,8 @@ def conv_bn_act(
         expected = channels(shape, data_format) * depth_multiplier
         if filters is not None and check.positive_int(filters, "filters") != expected:
             raise ValueError(f"`filters` of a depthwise convolution must be None or the input "
-                             f"channels x depth_multiplier ({expected}); received {check.describe(filters)}.")
+                             f"channels x depth_multiplier ({expected}); received "
+                             f"{check.describe(filters)}.")
         filters = expected
     else:
         filters = check.positive_int(filters, "filters")

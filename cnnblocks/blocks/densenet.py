@@ -135,9 +135,11 @@ def transition_block(x, compression=0.5, *, bn_epsilon=DENSENET_BN_EPSILON, data
     """
     data_format, _ = resolve_data_format(data_format)
     if isinstance(compression, bool) or not isinstance(compression, numbers.Real):
-        raise TypeError(f"`compression` must be a number in (0, 1], received {check.describe(compression)}.")
+        raise TypeError(f"`compression` must be a number in (0, 1], received "
+                        f"{check.describe(compression)}.")
     if not 0.0 < compression <= 1.0:
-        raise ValueError(f"`compression` must be in (0, 1], received {check.describe(compression)}.")
+        raise ValueError(f"`compression` must be in (0, 1], received "
+                         f"{check.describe(compression)}.")
     shape = check_input(x, data_format, min_size=2, why="the 2x2/2 average pooling")
     filters = int(channels(shape, data_format) * compression)
     if filters < 1:

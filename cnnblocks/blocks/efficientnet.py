@@ -95,9 +95,11 @@ def mbconv_block(x, filters, *, expand_ratio=6, kernel_size=3, strides=1, se_rat
         se_ratio = None  # 0: no squeeze-and-excite, as None
     se_ratio = _ratio_or_none(se_ratio, "se_ratio")
     if isinstance(drop_rate, bool) or not isinstance(drop_rate, numbers.Real):
-        raise TypeError(f"`drop_rate` must be a number in [0, 1), received {check.describe(drop_rate)}.")
+        raise TypeError(f"`drop_rate` must be a number in [0, 1), received "
+                        f"{check.describe(drop_rate)}.")
     if not 0 <= drop_rate < 1:
-        raise ValueError(f"`drop_rate` must be a number in [0, 1), received {check.describe(drop_rate)}.")
+        raise ValueError(f"`drop_rate` must be a number in [0, 1), received "
+                         f"{check.describe(drop_rate)}.")
     if not isinstance(activation, str) or not activation:
         raise TypeError(f"`activation` must be an activation name (str), received "
                         f"{check.describe(activation)}.")

@@ -57,9 +57,11 @@ def _ratio_or_none(value, arg):
     if value is None:
         return None
     if isinstance(value, bool) or not isinstance(value, numbers.Real):
-        raise TypeError(f"`{arg}` must be None or a number in (0, 1], received {check.describe(value)}.")
+        raise TypeError(f"`{arg}` must be None or a number in (0, 1], received "
+                        f"{check.describe(value)}.")
     if not 0 < value <= 1:
-        raise ValueError(f"`{arg}` must be None or a number in (0, 1], received {check.describe(value)}.")
+        raise ValueError(f"`{arg}` must be None or a number in (0, 1], received "
+                         f"{check.describe(value)}.")
     return float(value)
 
 
