@@ -379,8 +379,9 @@ def downsample_padding(shape, kernel_size, data_format, strides=(2, 2)):
     stride-2 "valid" convolution (MobileNetV2/V3, EfficientNet): `k // 2` on each side, one less
     on the top/left where the size is even or unknown. For a known size this is exactly what
     "same" padding does at stride 2; for an unknown one it assumes an even size. Along a
-    dimension of another stride it is "same" padding of that stride (total
-    `max((ceil(n / s) - 1) s + k - n, 0)`, the smaller half first; `k - 1` at stride 1).
+    dimension of stride 1, or of a stride >= 3 and known size, it is "same" padding of that
+    stride (total `max((ceil(n / s) - 1) s + k - n, 0)`, the smaller half first; `k - 1` at
+    stride 1); an unknown size at stride >= 3 gets the stride-2 padding.
     """
     pads = []
     for size, k, s in zip(spatial_size(shape, data_format), kernel_size, strides):
