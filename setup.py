@@ -49,7 +49,7 @@ setup(
         "dev": [
             "pytest>=8",
             "pytest-xdist>=3.5",
-            "hypothesis>=6.100",  # tests/test_fuzz.py
+            "hypothesis>=6.100",  # tests/test_fuzz_blocks.py, tests/test_fuzz_builders.py
             "scikit-learn>=1.4",
             "sphinx>=7.2",
             "myst-parser>=3",

@@ -77,6 +77,24 @@ def activation(value, arg="activation", *, allow_none=True):
                     f"{describe(value)}.")
 
 
+def initializer(value, arg="kernel_initializer"):
+    """Resolves an initializer (a name Keras knows, a `keras.initializers` instance or its
+    config dict, or a callable) now, so that a typo is reported against `arg`; returns `value`
+    unchanged."""
+    import keras
+    # Keras also takes an array as a constant "initializer" of that exact shape: not here.
+    if not isinstance(value, (str, dict)) and not callable(value):
+        raise TypeError(f"`{arg}` must be an initializer name, instance or config, received "
+                        f"{describe(value)}.")
+    try:
+        keras.initializers.get(value)
+    except Exception:  # Keras raises ValueError or TypeError, or fails deeper on odd values
+        raise ValueError(f"`{arg}` must be an initializer Keras knows (e.g. 'glorot_uniform', "
+                         f"'he_normal'), an instance or its config; received "
+                         f"{describe(value)}.") from None
+    return value
+
+
 def positive_int(value, arg):
     """Returns `value` as an int, or raises if it is not a positive integer.
 

@@ -12,10 +12,9 @@ with `predictions` for fc8 as everywhere in cnnblocks. Everything about the fami
 module.
 """
 
-import numbers
-
 from keras import layers
 
+from cnnblocks import _validation as check
 from cnnblocks import family as fam
 from cnnblocks import identity, preprocessing
 from cnnblocks.architectures import common
@@ -121,10 +120,7 @@ def _head(x, ctx):
 
 
 def _check_alexnet_args(dropout):
-    if isinstance(dropout, bool) or not isinstance(dropout, numbers.Real):
-        raise TypeError(f"`dropout` must be a number in [0, 1), received {dropout!r}.")
-    if not 0.0 <= dropout < 1.0:
-        raise ValueError(f"`dropout` must be in [0, 1), received {dropout!r}.")
+    check.fraction(dropout, "dropout")
 
 
 def AlexNet(include_top=True, weights=None, input_tensor=None, input_shape=None, pooling=None,

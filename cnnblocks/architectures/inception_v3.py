@@ -12,6 +12,7 @@ is in this module.
 
 from keras import layers
 
+from cnnblocks import _validation as check
 from cnnblocks import family as fam
 from cnnblocks import identity, preprocessing
 from cnnblocks.architectures import common
@@ -230,7 +231,8 @@ def InceptionV3(include_top=True, weights="imagenet", input_tensor=None, input_s
 
 def _check_aux(aux_classifiers, include_top):
     if not isinstance(aux_classifiers, bool):
-        raise TypeError(f"`aux_classifiers` must be a bool, received {aux_classifiers!r}.")
+        raise TypeError(f"`aux_classifiers` must be a bool, received "
+                        f"{check.describe(aux_classifiers)}.")
     if aux_classifiers and include_top is False:
         raise ValueError("`aux_classifiers=True` needs `include_top=True` (the auxiliary "
                          "classifier is an extra classification head); received "

@@ -16,6 +16,7 @@ import warnings
 import keras
 from keras import layers
 
+from cnnblocks import _validation as check
 from cnnblocks import family as fam
 from cnnblocks import identity, preprocessing
 from cnnblocks.architectures import common
@@ -123,9 +124,11 @@ def model_rows(input_shape, include_top, weights, size, sizes):
 def check_alpha(alpha):
     """`alpha` must be a positive number."""
     if isinstance(alpha, bool) or not isinstance(alpha, numbers.Real):
-        raise TypeError(f"`alpha` must be a positive number, received {alpha!r}.")
-    if not alpha > 0:
-        raise ValueError(f"`alpha` must be a positive number, received {alpha!r}.")
+        raise TypeError(f"`alpha` must be a positive number, received "
+                        f"{check.describe(alpha)}.")
+    if not 0 < alpha < float("inf"):
+        raise ValueError(f"`alpha` must be a finite positive number, received "
+                         f"{check.describe(alpha)}.")
 
 
 def MobileNet(input_shape=None, alpha=1.0, depth_multiplier=1, dropout=1e-3, include_top=True,
@@ -188,9 +191,8 @@ def MobileNet(input_shape=None, alpha=1.0, depth_multiplier=1, dropout=1e-3, inc
     """
     def checks():
         check_alpha(alpha)
-        if isinstance(dropout, bool) or not isinstance(dropout, numbers.Real) or not (
-                0 <= dropout < 1):
-            raise ValueError(f"`dropout` must be a number in [0, 1), received {dropout!r}.")
+        check.positive_int(depth_multiplier, "depth_multiplier")
+        check.fraction(dropout, "dropout")
         if isinstance(weights, str) and weights == "imagenet":
             if depth_multiplier != 1:
                 raise ValueError("With `weights='imagenet'`, `depth_multiplier` must be 1; "

@@ -18,6 +18,7 @@ import warnings
 
 from keras import layers
 
+from cnnblocks import _validation as check
 from cnnblocks import family as fam
 from cnnblocks import identity, preprocessing
 from cnnblocks.architectures import common
@@ -174,12 +175,8 @@ def _build(kind, *, alpha, minimalistic, dropout_rate, include_preprocessing, we
         check_alpha(alpha)
         for arg, value in (("minimalistic", minimalistic),
                            ("include_preprocessing", include_preprocessing)):
-            if not isinstance(value, bool):
-                raise TypeError(f"`{arg}` must be a bool, received {value!r}.")
-        if isinstance(dropout_rate, bool) or not isinstance(dropout_rate, numbers.Real) or not (
-                0 <= dropout_rate < 1):
-            raise ValueError(f"`dropout_rate` must be a number in [0, 1), received "
-                             f"{dropout_rate!r}.")
+            check.boolean(value, arg)
+        check.fraction(dropout_rate, "dropout_rate")
         if isinstance(weights, str) and weights == "imagenet":
             if imagenet_files(kind, alpha, minimalistic) is None:
                 raise ValueError("With `weights='imagenet'`, `alpha` must be 0.75 or 1.0 "

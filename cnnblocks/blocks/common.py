@@ -110,7 +110,7 @@ def _padding_amounts(padding, kernel_size):
     if len(values) != 2 or any(isinstance(v, bool) or not isinstance(v, numbers.Integral)
                                or v < 0 for v in values):
         raise ValueError("`padding` must be 'same', 'valid', 'symmetric', a non-negative "
-                         f"integer or a pair of them; received {padding!r}.")
+                         f"integer or a pair of them; received {check.describe(padding)}.")
     return (int(values[0]), int(values[1]))
 
 
@@ -288,6 +288,7 @@ def conv_bn_act(
                   relu_layer=relu_layer, bn_epsilon=bn_epsilon)
     check.fraction(bn_momentum, "bn_momentum")
     check.activation(activation)
+    check.initializer(kernel_initializer)
     shape = check_input(x, data_format)
     depth_multiplier = check.positive_int(depth_multiplier, "depth_multiplier")
     groups = check.positive_int(groups, "groups")
@@ -298,7 +299,8 @@ def conv_bn_act(
         expected = channels(shape, data_format) * depth_multiplier
         if filters is not None and check.positive_int(filters, "filters") != expected:
             raise ValueError(f"`filters` of a depthwise convolution must be None or the input "
-                             f"channels x depth_multiplier ({expected}); received {filters!r}.")
+                             f"channels x depth_multiplier ({expected}); received "
+                             f"{check.describe(filters)}.")
         filters = expected
     else:
         filters = check.positive_int(filters, "filters")
@@ -311,9 +313,12 @@ def conv_bn_act(
     kernel_size = check.pair(kernel_size, "kernel_size")
     strides = check.pair(strides, "strides")
     padding, amounts = resolve_padding(padding, kernel_size, strides)
-    if padding == "valid" and amounts is None:
-        check_input(x, data_format, min_size=kernel_size,
-                    why=f"a {kernel_text(kernel_size)} 'valid' convolution")
+    if padding == "valid":  # explicit padding counts towards the kernel's extent
+        pads = amounts or (0, 0)
+        check_input(x, data_format,
+                    min_size=tuple(max(1, k - 2 * p) for k, p in zip(kernel_size, pads)),
+                    why=f"a {kernel_text(kernel_size)} 'valid' convolution"
+                        + (f" after padding {pads}" if amounts else ""))
     if suffixes is not None:
         _check_suffixes(suffixes, batch_norm=batch_norm or preactivation,
                         activation=activation)
@@ -369,14 +374,21 @@ def make_divisible(value, divisor=8, min_value=None):
     return rounded + divisor if rounded < 0.9 * value else rounded
 
 
-def downsample_padding(shape, kernel_size, data_format):
+def downsample_padding(shape, kernel_size, data_format, strides=(2, 2)):
     """The zero padding `((top, bottom), (left, right))` keras.applications puts before a
     stride-2 "valid" convolution (MobileNetV2/V3, EfficientNet): `k // 2` on each side, one less
     on the top/left where the size is even or unknown. For a known size this is exactly what
-    "same" padding does at stride 2; for an unknown one it assumes an even size.
+    "same" padding does at stride 2; for an unknown one it assumes an even size. Along a
+    dimension of stride 1, or of a stride >= 3 and known size, it is "same" padding of that
+    stride (total `max((ceil(n / s) - 1) s + k - n, 0)`, the smaller half first; `k - 1` at
+    stride 1); an unknown size at stride >= 3 gets the stride-2 padding.
     """
     pads = []
-    for size, k in zip(spatial_size(shape, data_format), kernel_size):
-        adjust = 1 if size is None else 1 - size % 2
-        pads.append((max(0, k // 2 - adjust), k // 2))
+    for size, k, s in zip(spatial_size(shape, data_format), kernel_size, strides):
+        if s == 2 or (size is None and s != 1):
+            adjust = 1 if size is None else 1 - size % 2
+            pads.append((max(0, k // 2 - adjust), k // 2))
+        else:
+            total = k - 1 if s == 1 else max((-(-size // s) - 1) * s + k - size, 0)
+            pads.append((total // 2, total - total // 2))
     return tuple(pads)

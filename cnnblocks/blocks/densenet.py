@@ -79,8 +79,7 @@ def dense_block(x, num_layers, growth_rate=32, *, bottleneck=True, bottleneck_wi
     data_format, axis = resolve_data_format(data_format)
     num_layers = check.positive_int(num_layers, "num_layers")
     growth_rate = check.positive_int(growth_rate, "growth_rate")
-    if not isinstance(bottleneck, bool):
-        raise TypeError(f"`bottleneck` must be a bool, received {bottleneck!r}.")
+    bottleneck = check.boolean(bottleneck, "bottleneck")
     bottleneck_width = check.positive_int(bottleneck_width, "bottleneck_width")
     check_input(x, data_format)
     unit = dict(use_bias=False, preactivation=True, bn_epsilon=bn_epsilon,
@@ -136,9 +135,11 @@ def transition_block(x, compression=0.5, *, bn_epsilon=DENSENET_BN_EPSILON, data
     """
     data_format, _ = resolve_data_format(data_format)
     if isinstance(compression, bool) or not isinstance(compression, numbers.Real):
-        raise TypeError(f"`compression` must be a number in (0, 1], received {compression!r}.")
+        raise TypeError(f"`compression` must be a number in (0, 1], received "
+                        f"{check.describe(compression)}.")
     if not 0.0 < compression <= 1.0:
-        raise ValueError(f"`compression` must be in (0, 1], received {compression!r}.")
+        raise ValueError(f"`compression` must be in (0, 1], received "
+                         f"{check.describe(compression)}.")
     shape = check_input(x, data_format, min_size=2, why="the 2x2/2 average pooling")
     filters = int(channels(shape, data_format) * compression)
     if filters < 1:

@@ -91,14 +91,18 @@ def mbconv_block(x, filters, *, expand_ratio=6, kernel_size=3, strides=1, se_rat
     expand_ratio = check.positive_int(expand_ratio, "expand_ratio")
     kernel_size = check.pair(kernel_size, "kernel_size")
     strides = check.pair(strides, "strides")
-    se_ratio = _ratio_or_none(se_ratio or None, "se_ratio")
+    if isinstance(se_ratio, numbers.Real) and not isinstance(se_ratio, bool) and se_ratio == 0:
+        se_ratio = None  # 0: no squeeze-and-excite, as None
+    se_ratio = _ratio_or_none(se_ratio, "se_ratio")
     if isinstance(drop_rate, bool) or not isinstance(drop_rate, numbers.Real):
-        raise TypeError(f"`drop_rate` must be a number in [0, 1), received {drop_rate!r}.")
+        raise TypeError(f"`drop_rate` must be a number in [0, 1), received "
+                        f"{check.describe(drop_rate)}.")
     if not 0 <= drop_rate < 1:
-        raise ValueError(f"`drop_rate` must be a number in [0, 1), received {drop_rate!r}.")
+        raise ValueError(f"`drop_rate` must be a number in [0, 1), received "
+                         f"{check.describe(drop_rate)}.")
     if not isinstance(activation, str) or not activation:
         raise TypeError(f"`activation` must be an activation name (str), received "
-                        f"{activation!r}.")
+                        f"{check.describe(activation)}.")
     c_in = channels(check_input(x, data_format), data_format)
     residual = _residual(shortcut, c_in == filters and strides == (1, 1), c_in, filters,
                          strides)

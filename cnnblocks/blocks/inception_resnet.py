@@ -32,8 +32,10 @@ _ACTIVATIONS = ("relu", None)
 
 
 def _check_residual(scale, activation):
-    if isinstance(scale, bool) or not isinstance(scale, numbers.Real) or scale < 0:
-        raise ValueError(f"`scale` must be a non-negative number, received {scale!r}.")
+    if isinstance(scale, bool) or not isinstance(scale, numbers.Real) or not (
+            0 <= scale < float("inf")):
+        raise ValueError(f"`scale` must be a finite non-negative number, received "
+                         f"{check.describe(scale)}.")
     check.choice(activation, "activation", _ACTIVATIONS)
 
 

@@ -52,23 +52,16 @@ V3_ACTIVATIONS = ("relu", "hard_swish")
 MOBILENET_V2_BN_MOMENTUM = 0.999
 
 
-def _positive_number(value, arg):
-    """`value` if it is a positive real number (not a bool)."""
-    if isinstance(value, bool) or not isinstance(value, numbers.Real):
-        raise TypeError(f"`{arg}` must be a positive number, received {value!r}.")
-    if not value > 0:
-        raise ValueError(f"`{arg}` must be a positive number, received {value!r}.")
-    return value
-
-
 def _ratio_or_none(value, arg):
     """None or a number in (0, 1]."""
     if value is None:
         return None
     if isinstance(value, bool) or not isinstance(value, numbers.Real):
-        raise TypeError(f"`{arg}` must be None or a number in (0, 1], received {value!r}.")
+        raise TypeError(f"`{arg}` must be None or a number in (0, 1], received "
+                        f"{check.describe(value)}.")
     if not 0 < value <= 1:
-        raise ValueError(f"`{arg}` must be None or a number in (0, 1], received {value!r}.")
+        raise ValueError(f"`{arg}` must be None or a number in (0, 1], received "
+                         f"{check.describe(value)}.")
     return float(value)
 
 
@@ -80,7 +73,7 @@ def _depthwise(x, kernel_size, strides, *, data_format, name, suffixes, pad_name
     `padding_for(shape)` gives that padding (default `downsample_padding`)."""
     if strides != (1, 1):
         pads = (padding_for(tuple(x.shape)) if padding_for is not None else
-                downsample_padding(tuple(x.shape), kernel_size, data_format))
+                downsample_padding(tuple(x.shape), kernel_size, data_format, strides))
         x = layers.ZeroPadding2D(pads, data_format=data_format, name=pad_name)(x)
     return conv_bn_act(x, None, kernel_size, strides=strides,
                        padding="same" if strides == (1, 1) else "valid", use_bias=False,
@@ -170,7 +163,7 @@ def depthwise_separable_block(x, filters, *, strides=1, alpha=1.0, depth_multipl
     """
     data_format, _ = resolve_data_format(data_format)
     filters = check.positive_int(filters, "filters")
-    alpha = _positive_number(alpha, "alpha")
+    alpha = check.positive_number(alpha, "alpha")
     depth_multiplier = check.positive_int(depth_multiplier, "depth_multiplier")
     strides = check.pair(strides, "strides")
     kernel_size = check.pair(kernel_size, "kernel_size")
@@ -178,12 +171,20 @@ def depthwise_separable_block(x, filters, *, strides=1, alpha=1.0, depth_multipl
     if layer_names is not None and (not isinstance(layer_names, dict)
                                     or set(layer_names) - set(DS_NAMES)):
         raise ValueError(f"`layer_names` must be None or a dict with keys among "
-                         f"{sorted(DS_NAMES)}; received {layer_names!r}.")
+                         f"{sorted(DS_NAMES)}; received {check.describe(layer_names)}.")
+    if layer_names and not all(isinstance(v, str) and v and "/" not in v
+                               for v in layer_names.values()):
+        raise ValueError("`layer_names` values must be non-empty strings without '/'; "
+                         f"received {check.describe(layer_names)}.")
     out = int(filters * alpha)
     if out < 1:
         raise ValueError(f"`alpha` leaves no filters: int({filters} * {alpha}) = {out}; "
                          f"received alpha={alpha!r}.")
-    check_input(x, data_format)
+    # Strided: k // 2 - 1 + k // 2 rows of padding must reach the kernel's extent.
+    need = (1, 1) if strides == (1, 1) else tuple(
+        max(1, k - max(0, k // 2 - 1) - k // 2) for k in kernel_size)
+    check_input(x, data_format, min_size=need,
+                why=f"a {kernel_text(kernel_size)} depthwise convolution with its padding")
     names = {part: (layer_names or {}).get(part, layer_name(name, suffix))
              for part, suffix in DS_NAMES.items()}
     y = _depthwise(x, kernel_size, strides, data_format=data_format, name=names["dw"],
@@ -340,14 +341,18 @@ def squeeze_excite(x, filters, *, activation="relu", gate="sigmoid", reshape=Fal
     check.choice(gate, "gate", GATES)
     if not isinstance(activation, str) or not activation:
         raise TypeError(f"`activation` must be an activation name (str), received "
-                        f"{activation!r}.")
+                        f"{check.describe(activation)}.")
+    check.activation(activation)
+    check.initializer(kernel_initializer)
     for arg, value in (("reshape", reshape), ("fused_activations", fused_activations)):
-        if not isinstance(value, bool):
-            raise TypeError(f"`{arg}` must be a bool, received {value!r}.")
+        check.boolean(value, arg)
     if suffixes is not None and (not isinstance(suffixes, dict)
                                  or set(suffixes) - set(SE_SUFFIXES)):
         raise ValueError(f"`suffixes` must be None or a dict with keys among "
-                         f"{sorted(SE_SUFFIXES)}; received {suffixes!r}.")
+                         f"{sorted(SE_SUFFIXES)}; received {check.describe(suffixes)}.")
+    if suffixes and not all(isinstance(v, str) and "/" not in v for v in suffixes.values()):
+        raise ValueError("`suffixes` values must be strings without '/'; received "
+                         f"{check.describe(suffixes)}.")
     c = channels(check_input(x, data_format), data_format)
     names = {part: layer_name(name, (suffixes or {}).get(part, suffix))
              for part, suffix in SE_SUFFIXES.items()}

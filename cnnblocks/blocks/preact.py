@@ -33,6 +33,7 @@ def _check(x, filters, strides, shortcut, data_format):
 
 def _preactivation(x, axis, bn_epsilon, name):
     """BN + ReLU of the module's input: `{name}_preact_bn`, `{name}_preact_relu`."""
+    check.positive_number(bn_epsilon, "bn_epsilon")
     y = layers.BatchNormalization(axis=axis, epsilon=bn_epsilon,
                                   name=layer_name(name, "_preact_bn"))(x)
     return layers.Activation("relu", name=layer_name(name, "_preact_relu"))(y)
@@ -124,8 +125,7 @@ def preact_bottleneck_module(x, filters, *, strides=1, expansion=4, shortcut="au
     data_format, axis, filters, strides, c_in = _check(x, filters, strides, shortcut,
                                                        data_format)
     expansion = check.positive_int(expansion, "expansion")
-    if not isinstance(use_bias, bool):
-        raise TypeError(f"`use_bias` must be a bool, received {use_bias!r}.")
+    use_bias = check.boolean(use_bias, "use_bias")
     out = expansion * filters
     unit = dict(bn_epsilon=bn_epsilon, data_format=data_format, name=name)
     preact = _preactivation(x, axis, bn_epsilon, name)
@@ -187,8 +187,7 @@ def preact_residual_module(x, filters, *, strides=1, shortcut="auto", use_bias=T
     """
     data_format, axis, filters, strides, c_in = _check(x, filters, strides, shortcut,
                                                        data_format)
-    if not isinstance(use_bias, bool):
-        raise TypeError(f"`use_bias` must be a bool, received {use_bias!r}.")
+    use_bias = check.boolean(use_bias, "use_bias")
     unit = dict(bn_epsilon=bn_epsilon, data_format=data_format, name=name)
     preact = _preactivation(x, axis, bn_epsilon, name)
     sc = _shortcut(x, preact, filters, strides, shortcut, in_channels=c_in, use_bias=use_bias,

@@ -120,8 +120,7 @@ def grouped_bottleneck_module(x, filters, *, strides=1, cardinality=1, base_widt
     width_factor = check.positive_int(width_factor, "width_factor")
     expansion = check.positive_int(expansion, "expansion")
     check.choice(shortcut, "shortcut", SHORTCUTS)
-    if not isinstance(use_bias, bool):
-        raise TypeError(f"`use_bias` must be a bool, received {use_bias!r}.")
+    use_bias = check.boolean(use_bias, "use_bias")
     c_in = channels(check_input(x, data_format), data_format)
     width = inner_width(filters, cardinality=cardinality, base_width=base_width,
                         width_factor=width_factor)
