@@ -36,9 +36,13 @@ import keras
 import cnnblocks
 from cnnblocks import blocks
 
+# Argument validation and shape/parameter formulas, the same on every backend: the TensorFlow
+# pass runs this file (conftest.py; it also passes under JAX and PyTorch).
+pytestmark = pytest.mark.backend_independent
+
 #: Examples per test case (hypothesis stops after this many passing examples). At these
-#: settings the file runs 5,435 examples: 28 blocks x 25 valid calls = 700 (4 under JAX, see
-#: below); 301 (block, argument) pairs x 15 bad values = 4,515 (the count of pairs is asserted
+#: settings the file runs 5,450 examples: 28 blocks x 25 valid calls = 700 (4 under JAX, see
+#: below); 302 (block, argument) pairs x 15 bad values = 4,530 (the count of pairs is asserted
 #: in `test_every_public_block_is_fuzzed`); and 22 contextual cases x 10 = 220 (inputs too
 #: small, impossible identity shortcuts, clashing suffixes, groups, widths that leave no
 #: channel).
@@ -650,9 +654,20 @@ def inverted_residual_case(draw):
     c, f, s = draw(channels), draw(widths), draw(strides_st)
     kw = dict(filters=f, expansion=draw(st.integers(1, 4)), strides=s,
               kernel_size=draw(kernels), bn_epsilon=draw(epsilons), bn_momentum=draw(momenta),
+              padding=draw(st.sampled_from(["same", "symmetric"])),
               data_format=draw(data_formats))
     kw["shortcut"] = shortcut_choice(draw, c == f and unit_stride(s), MOBILE_SHORTCUTS)
     return Case(kw, draw(dim()), draw(dim()), c)
+
+
+def inverted_residual_output(kw, h, w, c):
+    """"same" (and any unstrided block): size / stride rounded up; "symmetric" on a strided
+    block: k // 2 zeros on every side, then a valid k x k convolution."""
+    if kw["padding"] == "same" or unit_stride(kw["strides"]):
+        return strided_output(kw, h, w, kw["filters"])
+    (kh, kw_), (sh, sw) = pair(kw["kernel_size"]), pair(kw["strides"])
+    return (valid(None if h is None else h + 2 * (kh // 2), kh, sh),
+            valid(None if w is None else w + 2 * (kw_ // 2), kw_, sw), kw["filters"])
 
 
 def inverted_residual_params(kw, c):
@@ -1025,10 +1040,11 @@ def _block_table():
             own_names=lambda kw: (kw.get("layer_names") or {}).values()),
         "inverted_residual_block": Block(
             blocks.inverted_residual_block, inverted_residual_case(), inverted_residual_params,
-            lambda kw, h, w, c: strided_output(kw, h, w, kw["filters"]),
+            inverted_residual_output,
             dict(filters=BAD["int"], expansion=BAD["int"], strides=BAD["pair"],
                  kernel_size=BAD["pair"], shortcut=BAD["mobile_shortcut"],
-                 bn_epsilon=BAD["number"], bn_momentum=BAD["fraction"])),
+                 bn_epsilon=BAD["number"], bn_momentum=BAD["fraction"],
+                 padding=bad_choice(("same", "symmetric")))),
         "mbconv_block": Block(
             blocks.mbconv_block, mbconv_case(), mbconv_params,
             lambda kw, h, w, c: strided_output(kw, h, w, kw["filters"]),
@@ -1068,7 +1084,7 @@ def test_every_public_block_is_fuzzed():
     for kind, spec in BLOCKS.items():
         signature = set(inspect.signature(getattr(blocks, kind)).parameters)
         assert set(spec.bad) == signature, kind
-    assert len(BLOCK_ARGS) == 301
+    assert len(BLOCK_ARGS) == 302
 
 
 def assert_names_argument(error, arg, *, listing=""):

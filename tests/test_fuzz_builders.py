@@ -12,7 +12,7 @@
 - A few small valid builds (cheap models only: builds are slow) against the published totals.
 
 Examples are bounded and derandomized (`derandomize=True`). At these settings the file runs
-722 fixed calls (361 (builder, argument) pairs x 2 bad values), 2,190 drawn bad calls (146
+740 fixed calls (370 (builder, argument) pairs x 2 bad values), 2,190 drawn bad calls (146
 (family builder, argument) pairs x 15), 105 `create_model` examples, 30 contextual ones
 (files that are no weights, auxiliary classifiers) and 10 small valid builds.
 """
@@ -32,6 +32,10 @@ from cnnblocks import registry
 from cnnblocks.architectures import common
 from test_fuzz_blocks import (BAD, BIG_ARRAY, FUZZ, NAN, assert_names_argument,
                               bad_choice, bn, conv, same, valid)
+
+# Argument validation and shape/parameter formulas, the same on every backend: the TensorFlow
+# pass runs this file (conftest.py; it also passes under JAX and PyTorch).
+pytestmark = pytest.mark.backend_independent
 
 BUILDER_INVALID_EXAMPLES = 15
 CONTEXT_EXAMPLES = 10
@@ -191,8 +195,8 @@ def test_every_builder_argument_is_covered():
         assert set(FIXED_BAD_NAMES) >= set(parameters(model)), model
     assert len(MODELS) == 41
     assert len(FAMILY_BUILDERS) == len({registry.entry(m).family for m in MODELS}) == 16
-    assert len(FIXED_ARGS) == 722
-    assert len(FAMILY_ARGS) == 146
+    assert len(FIXED_ARGS) == 740
+    assert len(FAMILY_ARGS) == 151
 
 
 # --- every builder, every argument, fixed bad values -------------------------------------------
