@@ -5,7 +5,8 @@
 builds every row of `ROWS` (or the rows named), gives it the weights `shared_weights` draws
 from `numpy.random.RandomState` (the same numbers on every backend, unlike Keras' initializers,
 whose random streams differ by backend), runs it on `batch(...)` in inference mode and writes
-`OUT_DIR/<row>.npz` (one array per output). With `--weights-file ROW`, also writes that row's
+`OUT_DIR/<row>.npz` (one array per output) and its calibrated BN statistics to
+`OUT_DIR/<row>.bn.npz`. With `--weights-file ROW`, also writes that row's
 weights with `model.save_weights` to `OUT_DIR/<row>.weights.h5`.
 
 Not a test module (pytest collects `test_*.py` only); the test imports `ROWS`,
@@ -86,18 +87,24 @@ def batch(row, n=2, seed=1):
     return np.random.RandomState(seed).uniform(-1, 1, (n, size, size, 3)).astype("float32")
 
 
-def shared_weights(model, seed=0):
+def shared_weights(model, seed=0, statistics=None):
     """Sets every variable of `model` from `RandomState(seed)`, in `model.weights` order, then
-    calibrates its batch normalisation. Returns the model.
+    its batch normalisation statistics. Returns the model.
 
     Drawn: kernels ~ N(0, 2 / fan_in) (fan_in: all dimensions but the last; a depthwise
     kernel's kh * kw), biases and BN betas ~ N(0, 0.05), BN gammas ~ U(0.5, 1.5), input
-    normalisation means ~ N(0, 0.2) and variances ~ U(0.5, 2). Calibrated: every BN's moving
-    mean and variance are set to the statistics of its input on `batch(..., n=8, seed=2)`
-    (one training-mode pass with momentum 0 and dropout off), as training leaves them. With
-    random moving statistics instead, a network without shortcuts (MobileNet, Inception-V3
-    with BN scales) shrinks its signal at every BN until its logits are its last biases,
-    the same for any image, and the comparison would check nothing.
+    normalisation means ~ N(0, 0.2) and variances ~ U(0.5, 2).
+
+    BN statistics: from `statistics` (a file `save_statistics` wrote) when given, else
+    calibrated: every BN's moving mean and variance are set to the statistics of its input
+    on 8 noise images (one training-mode pass with momentum 0 and dropout off), as training
+    leaves them, each variance at least a tenth of the layer's median. With random
+    statistics instead, a network without shortcuts (MobileNet, Inception-V3 with BN scales)
+    shrinks its signal at every BN until its logits are its last biases, the same for any
+    image, and the comparison would check nothing. The TensorFlow reference calibrates and
+    the backend under test loads its statistics: a training-mode pass is not reproducible
+    across backends to better than ~4e-3 in deep networks (a batch of 8 at 1x1 pixels
+    normalises some channels by a tiny spread), while inference is.
     """
     import keras
     rng = np.random.RandomState(seed)
@@ -123,6 +130,12 @@ def shared_weights(model, seed=0):
     model.set_weights(values)
     norms = [layer for layer in model.layers
              if isinstance(layer, keras.layers.BatchNormalization)]
+    if statistics is not None:
+        saved = np.load(statistics)
+        for layer in norms:
+            layer.moving_mean.assign(saved[f"{layer.name}.mean"])
+            layer.moving_variance.assign(saved[f"{layer.name}.variance"])
+        return model
     drops = [layer for layer in model.layers if isinstance(layer, keras.layers.Dropout)]
     if norms:
         saved = [(layer, layer.momentum) for layer in norms]
@@ -136,9 +149,25 @@ def shared_weights(model, seed=0):
         model(calibration, training=True)
         for layer, momentum in saved:
             layer.momentum = momentum
+            # At least a tenth of the layer's median: a channel nearly constant on the
+            # calibration batch would otherwise divide by sqrt(epsilon) and magnify float
+            # rounding ~300-fold.
+            variance = keras.ops.convert_to_numpy(layer.moving_variance)
+            layer.moving_variance.assign(np.maximum(variance, 0.1 * np.median(variance)))
         for layer, rate in rates:
             layer.rate = rate
     return model
+
+
+def save_statistics(model, path):
+    """Writes every BN layer's moving mean and variance to `path` (`.npz`)."""
+    import keras
+    arrays = {}
+    for layer in model.layers:
+        if isinstance(layer, keras.layers.BatchNormalization):
+            arrays[f"{layer.name}.mean"] = keras.ops.convert_to_numpy(layer.moving_mean)
+            arrays[f"{layer.name}.variance"] = keras.ops.convert_to_numpy(layer.moving_variance)
+    np.savez(path, **arrays)
 
 
 def outputs(model, x):
@@ -161,6 +190,7 @@ def main(argv):
         keras.backend.clear_session()
         model = shared_weights(build(row))
         np.savez(os.path.join(out, f"{row}.npz"), *outputs(model, batch(row)))
+        save_statistics(model, os.path.join(out, f"{row}.bn.npz"))
         if row == weights_file:
             model.save_weights(os.path.join(out, f"{row}.weights.h5"))
     return 0

@@ -4,10 +4,10 @@ The TensorFlow backend is the reference: a subprocess with `KERAS_BACKEND=tensor
 `tests/backend_reference.py`, which builds each architecture of its `ROWS` (all the registered
 ones at their smallest input, GoogLeNet's batch-norm variant with its auxiliary classifiers,
 and the torchvision variants of ResNet-50, Inception-V3 and MobileNetV2), sets the weights
-`shared_weights` draws from a seeded NumPy generator (BN statistics calibrated on a fixed
-batch, so inference-mode BN does work and the logits depend on the image), and saves the
-logits of a fixed batch of two images.
-This process, on the backend under test (JAX, PyTorch), does the same and compares:
+`shared_weights` draws from a seeded NumPy generator, calibrates the BN statistics on a fixed
+batch (so inference-mode BN does work and the logits depend on the image), and saves the
+logits of a fixed batch of two images and the statistics. This process, on the backend under
+test (JAX, PyTorch), draws the same weights, loads those statistics and compares:
 max |difference| / max |TensorFlow| <= 1e-4 for every output.
 
 Measured when written (keras 3.15.1, TF 2.21, jax 0.10.2, torch 2.13.0+cpu, 2-core AMD EPYC),
@@ -85,7 +85,7 @@ def test_every_registered_architecture_has_a_row():
 @pytest.mark.parametrize("row", [r[0] for r in ref.ROWS])
 def test_outputs_equal_tensorflow(tf_reference, row):
     keras.backend.clear_session()
-    model = ref.shared_weights(ref.build(row))
+    model = ref.shared_weights(ref.build(row), statistics=tf_reference / f"{row}.bn.npz")
     got = ref.outputs(model, ref.batch(row))
     errors = relative_errors(got, tf_reference / f"{row}.npz")
     print(f"{BACKEND} {row}: max relative difference from TensorFlow {max(errors):.1e}")
