@@ -235,5 +235,5 @@ class AdaptiveAveragePooling2D(layers.Layer):
 
     def get_config(self):
         config = super().get_config()
-        config.update(output_size=list(self.output_size), data_format=self.data_format)
+        config.update(output_size=self.output_size, data_format=self.data_format)
         return config
