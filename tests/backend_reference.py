@@ -109,7 +109,8 @@ def shared_weights(model, seed=0, statistics=None):
 
     Drawn: kernels ~ N(0, 2 / fan_in) (fan_in: all dimensions but the last; a depthwise
     kernel's kh * kw), biases and BN betas ~ N(0, 0.05), BN gammas ~ U(0.25, 0.75), input
-    normalisation means ~ N(0, 0.2) and variances ~ U(0.5, 2).
+    normalisation means ~ N(0, 1e-3) and variances ~ U(0.5, 2) * 1e-5 (EfficientNet divides
+    the images by 255 first).
 
     BN statistics: from `statistics` (a file `save_statistics` wrote) when given, else
     calibrated: every BN's moving mean and variance are set to the statistics of its input
@@ -147,16 +148,23 @@ def shared_weights(model, seed=0, statistics=None):
             value = rng.uniform(0.05, 0.15, shape)
         elif name == "gamma":
             value = rng.uniform(0.25, 0.75, shape)
-        elif name in ("moving_variance", "variance"):
+        elif name == "moving_variance":
             value = rng.uniform(0.5, 2.0, shape)
-        elif name in ("moving_mean", "mean"):
+        elif name == "moving_mean":
             value = rng.normal(0, 0.2, shape)
+        elif name == "variance":  # EfficientNet's input Normalization, after x / 255: the
+            value = rng.uniform(0.5, 2.0, shape) * 1e-5  # images' spread, ~0.003
+        elif name == "mean":
+            value = rng.normal(0, 1e-3, shape)
         elif len(shape) >= 2:
             value = rng.normal(0, math.sqrt(2.0 / math.prod(shape[:-1])), shape)
         else:
             value = rng.normal(0, 0.05, shape)
         values.append(value.astype(variable.dtype))
     model.set_weights(values)
+    for layer in model.layers:  # Normalization caches its mean and variance (Keras)
+        if hasattr(layer, "finalize_state"):
+            layer.finalize_state()
     norms = [layer for layer in model.layers
              if isinstance(layer, keras.layers.BatchNormalization)]
     if statistics is not None:
