@@ -12,7 +12,7 @@
 - A few small valid builds (cheap models only: builds are slow) against the published totals.
 
 Examples are bounded and derandomized (`derandomize=True`). At these settings the file runs
-740 fixed calls (370 (builder, argument) pairs x 2 bad values), 2,190 drawn bad calls (146
+740 fixed calls (370 (builder, argument) pairs x 2 bad values), 2,265 drawn bad calls (151
 (family builder, argument) pairs x 15), 105 `create_model` examples, 30 contextual ones
 (files that are no weights, auxiliary classifiers) and 10 small valid builds.
 """
