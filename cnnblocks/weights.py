@@ -204,10 +204,7 @@ def _readable(path):
     except WeightFileError:
         raise
     except Exception as exc:  # h5py and zipfile raise several types for damaged files
-        raise WeightFileError(
-            f"The weight file {path!r} is corrupt or truncated ({type(exc).__name__}: "
-            f"{_excerpt(exc, 200)}); it is not a readable HDF5 or .keras file. Replace it.") \
-            from None
+        raise _corrupt(path, exc, "HDF5 or .keras") from None
 
 
 def _readable_safetensors(path):
@@ -223,10 +220,13 @@ def _readable_safetensors(path):
                 raise OSError(f"header of {length} bytes runs past the end of the file")
             json.loads(f.read(length))
     except (OSError, ValueError) as exc:
-        raise WeightFileError(
-            f"The weight file {path!r} is corrupt or truncated ({type(exc).__name__}: "
-            f"{_excerpt(exc, 200)}); it is not a readable .safetensors file. Replace it.") \
-            from None
+        raise _corrupt(path, exc, ".safetensors") from None
+
+
+def _corrupt(path, exc, kind):
+    return WeightFileError(
+        f"The weight file {path!r} is corrupt or truncated ({type(exc).__name__}: "
+        f"{_excerpt(exc, 200)}); it is not a readable {kind} file. Replace it.")
 
 
 def _excerpt(exc, limit):
