@@ -7,11 +7,14 @@ touches Keras' private attributes. They are listed in `PRIVATE_ATTRIBUTES`;
 `tests/test_graph.py` checks each of them on the installed Keras and fails with a message naming
 the one that changed.
 
+It also classifies the operations Keras records without a public class (`x + y` is a call of
+`keras.src.ops.numpy.Add`) and the layers keras.applications defines without exporting them
+(`operation_kind`), by their module and class name; the same test checks those names.
+
 Everything else here is public API: shapes come from the recorded `KerasTensor`s or from
 `compute_output_spec`, the model's inputs and outputs from `model.input` / `model.output`.
 """
 
-import dataclasses
 import numbers
 
 import keras
@@ -27,9 +30,48 @@ PRIVATE_ATTRIBUTES = (
                           "re-binds them"),
     ("Node", "input_tensors", "the tensors a call reads"),
     ("Node", "outputs", "the tensors a call writes"),
-    ("Node", "parent_nodes", "the calls whose outputs a call reads"),
     ("Node", "is_input", "whether a call is an input layer's"),
 )
+
+
+#: keras.ops operations that act elementwise (with broadcasting) on the tensors they read, by
+#: class name: called on symbolic tensors (`x + y` is `keras.ops.add`, `x * 0.5`), Keras records
+#: each as a call of an operation object of `keras.src.ops` (no public class).
+ELEMENTWISE_OPERATIONS = frozenset({
+    "Add", "Subtract", "Multiply", "Divide", "TrueDivide", "Maximum", "Minimum", "Power",
+    "Negative", "Abs", "Absolute", "Square", "Sqrt", "Rsqrt", "Exp", "Log", "Tanh", "Sign",
+    "Clip", "Erf", "Cast", "Relu", "Relu6", "Sigmoid", "Softplus", "Softsign", "Silu", "Swish",
+    "Gelu", "Elu", "Selu", "LeakyRelu", "HardSigmoid", "HardSilu", "HardSwish", "Mish", "Celu",
+    "LogSigmoid", "HardTanh", "Sparsemax", "Where"})
+#: The `keras.src` packages whose operations `operation_kind` classifies.
+_OPS_MODULES = ("keras.src.ops.numpy", "keras.src.ops.nn", "keras.src.ops.math",
+                "keras.src.ops.core")
+#: Layers keras.applications defines without exporting them, by (module, class name), with
+#: how they act: "pointwise" (each position alone: a per-channel scale, batch-wise stochastic
+#: depth) or "elementwise" (a merge of same-shaped tensors: `x + scale * y`).
+APPLICATION_LAYERS = {
+    ("keras.src.applications.convnext", "LayerScale"): "pointwise",
+    ("keras.src.applications.convnext", "StochasticDepth"): "pointwise",
+    ("keras.src.applications.inception_resnet_v2", "CustomScaleLayer"): "elementwise",
+}
+
+
+def operation_kind(op):
+    """How a recorded operation acts: `"layer"` for a `keras.layers.Layer`; for a `keras.ops`
+    operation `"elementwise"`, `"concatenate"` (its `axis` attribute says along which axis) or
+    `"other"`; a keras.applications layer that Keras does not export: its entry in
+    `APPLICATION_LAYERS`."""
+    known = APPLICATION_LAYERS.get((type(op).__module__, type(op).__name__))
+    if known is not None:
+        return known
+    if isinstance(op, keras.layers.Layer):
+        return "layer"
+    if type(op).__module__ in _OPS_MODULES:
+        if type(op).__name__ in ELEMENTWISE_OPERATIONS:
+            return "elementwise"
+        if type(op).__name__ == "Concatenate":
+            return "concatenate"
+    return "other"
 
 
 def functional_graph(model, arg="model", *, subject=None):
@@ -85,11 +127,6 @@ def node_inputs(node):
 def node_outputs(node):
     """The tensors a call writes."""
     return list(node.outputs)
-
-
-def node_parents(node):
-    """The calls whose outputs a call reads."""
-    return list(node.parent_nodes)
 
 
 def call_arguments(node):
@@ -168,36 +205,7 @@ def layer_inputs(layer):
     return [] if not nodes or nodes[0].is_input else list(nodes[0].input_tensors)
 
 
-def layer_calls(layer):
-    """How many times `layer` has been called (in any graph)."""
-    return len(layer._inbound_nodes)
-
-
-def model_inputs(model):
-    """The model's input tensors, flat."""
-    return keras.tree.flatten(functional_graph(model).input)
-
-
-@dataclasses.dataclass
-class Call:
-    """One call of an operation in the graph, with its shapes and the calls it reads from.
-
-    Attributes:
-        op: the layer (or operation, or nested model) called.
-        node: the Keras node of the call.
-        input_shapes: list of input shapes (batch dimension included).
-        output_shapes: list of output shapes.
-        parents: indices (in the trace) of the calls whose outputs this call reads.
-    """
-
-    op: object
-    node: object
-    input_shapes: list
-    output_shapes: list
-    parents: list
-
-
-def _check_input_spec(op, inputs):
+def check_input_spec(op, inputs):
     """Raises ValueError where a built layer's `input_spec` rejects the new input shapes.
 
     `compute_output_spec` alone does not check it: a `Dense` built for 192 features would
@@ -243,52 +251,4 @@ def check_input_shapes(input_shape, graph):
                              f"shape {tuple(tensor.shape)}: expected {len(tensor.shape) - 1} "
                              "dimensions without the batch.")
         result.append(tuple(int(d) for d in shape))
-    return result
-
-
-def trace(graph, input_shapes=None):
-    """The graph's calls (`Call`s) in topological order.
-
-    Without `input_shapes` the shapes recorded when the model was built are used. With them
-    (one shape per input, batch dimension excluded), shapes are propagated symbolically
-    (`compute_output_spec`, no weights created) from new inputs of those shapes.
-    """
-    nodes = ordered_nodes(graph)
-    specs = None
-    if input_shapes is not None:
-        specs = {id(x): keras.KerasTensor((None,) + tuple(s), dtype=x.dtype)
-                 for x, s in zip(keras.tree.flatten(graph.input), input_shapes)}
-    calls, index = [], {}
-    for node in nodes:
-        if specs is None:
-            outputs = node.outputs
-        elif node.is_input:
-            outputs = [specs[id(x)] for x in node.outputs]
-        else:
-            try:
-                _check_input_spec(node.operation, [specs[id(x)] for x in node.input_tensors])
-                outputs = output_spec(node, specs)
-            except Exception as err:  # noqa: BLE001 - any layer may reject the new shape
-                raise ValueError(f"The model does not accept `input_shape` {input_shapes!r}: "
-                                 f"layer {node.operation.name!r} fails with "
-                                 f"{type(err).__name__}: {err}") from None
-            for x, y in zip(node.outputs, outputs):
-                specs[id(x)] = y
-        inputs = ([] if node.is_input else
-                  [specs[id(x)] if specs is not None else x for x in node.input_tensors])
-        index[id(node)] = len(calls)
-        calls.append(Call(op=node.operation, node=node,
-                          input_shapes=[tuple(t.shape) for t in inputs],
-                          output_shapes=[tuple(t.shape) for t in outputs],
-                          parents=[index[id(p)] for p in node.parent_nodes if id(p) in index]))
-    return calls
-
-
-def output_calls(graph, calls):
-    """Indices of the calls that produce the model's outputs, in output order."""
-    by_node = {id(c.node): i for i, c in enumerate(calls)}
-    result = []
-    for tensor in keras.tree.flatten(graph.output):
-        _, node = history(tensor)
-        result.append(by_node[id(node)])
     return result

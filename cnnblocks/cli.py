@@ -147,18 +147,20 @@ def _build_or_exit(args):
 
 
 def _cmd_summary(args):
-    from cnnblocks import _graph, analysis
+    from cnnblocks import analysis
+    from cnnblocks import graph as graphs
     model = _build_or_exit(args)
     if model is None:
         return 2
     rows = []
-    for call in _graph.trace(_graph.functional_graph(model)):
-        params = call.op.count_params() if hasattr(call.op, "count_params") else 0
-        shapes = ", ".join(analysis.format_shape(s) for s in call.output_shapes)
-        rows.append((call.op.name, type(call.op).__name__, shapes, f"{params:,}",
+    resolved = graphs.resolve(model)
+    for call in resolved.calls:
+        params = call.op.count_params() if call.is_layer else 0
+        shapes = ", ".join(graphs.format_shape(s) for s in call.output_shapes)
+        rows.append((call.name, type(call.op).__name__, shapes, f"{params:,}",
                      f"{analysis.call_macs(call):,}"))
     print(_table(("layer", "type", "output", "params", "MACs"), rows, right=(3, 4)))
-    summary = analysis.summarize(model)
+    summary = analysis.summarize(resolved)
     print(f"\n{model.name}: {summary.params:,} parameters ({summary.trainable_params:,} "
           f"trainable), {summary.depth} weight layers deep, {summary.macs:,} multiply-adds "
           f"({_giga(summary.macs)}) at batch 1.")

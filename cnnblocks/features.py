@@ -21,7 +21,8 @@ convolutions and pools: 299 -> 149 -> 147 -> 73 -> 71 -> 35 -> 17 -> 8) gives 71
 
 import keras
 
-from cnnblocks import _graph, analysis, identity
+from cnnblocks import _graph, grouping, identity
+from cnnblocks import graph as graphs
 
 #: Output stride of each stage.
 STAGE_STRIDES = {"C1": 2, "C2": 4, "C3": 8, "C4": 16, "C5": 32}
@@ -46,10 +47,7 @@ def _strides(calls):
             result.append(None)
         else:
             stride = getattr(call.op, "strides", None)
-            if isinstance(call.op, keras.Model):  # a nested model: its own rule
-                inner = _strides(_graph.trace(_graph.functional_graph(call.op)))
-                own = inner[-1] or 1
-            elif isinstance(stride, (list, tuple)) and stride:
+            if isinstance(stride, (list, tuple)) and stride:
                 own = int(stride[0])
             elif isinstance(stride, int):
                 own = stride
@@ -60,15 +58,15 @@ def _strides(calls):
 
 
 def _structural_taps(model):
-    """`{stage: layer name}` from the trunk's strides (see the module docstring)."""
-    graph = _graph.functional_graph(model)
-    calls = _graph.trace(graph)
+    """`{stage: layer name}` from the trunk's strides (see the module docstring): layers of
+    the model itself (a tap is a layer `model.get_layer` finds), not of a model nested in it."""
+    calls = graphs.resolve(model).calls
     strides = _strides(calls)
     taps = {}
-    for i in analysis.trunk(calls):
+    for i in grouping.trunk([c.parents for c in calls]):
         op = calls[i].op
-        if strides[i] is None or isinstance(op, (keras.layers.InputLayer,
-                                                 keras.layers.ZeroPadding2D)):
+        if strides[i] is None or calls[i].path or not calls[i].is_layer or isinstance(
+                op, (keras.layers.InputLayer, keras.layers.ZeroPadding2D)):
             continue
         for stage, stride in STAGE_STRIDES.items():
             if stride == strides[i]:

@@ -59,7 +59,9 @@ from keras import layers
 
 from cnnblocks import _graph as _graphs
 from cnnblocks import _validation as check
-from cnnblocks import analysis
+from cnnblocks import analysis, grouping
+from cnnblocks import graph as graphs
+from cnnblocks.layers import ScaledAdd
 
 LEVELS = ("layer", "module", "block")
 RANKDIRS = ("TB", "LR", "BT", "RL")
@@ -94,8 +96,10 @@ _GLOBAL_POOLS = (layers.GlobalAveragePooling1D, layers.GlobalAveragePooling2D,
                  layers.GlobalMaxPooling2D, layers.GlobalMaxPooling3D)
 #: Layers drawn as boxes of their own at the module level; the others (normalization,
 #: activations, padding, dropout, ...) are folded into a neighbour.
-_DRAWN = (analysis.WEIGHT_LAYERS + _POOLS + _GLOBAL_POOLS + analysis.MERGES
-          + (layers.Flatten, layers.InputLayer, keras.Model))
+_MERGES = (layers.Add, layers.Concatenate, layers.Multiply, layers.Subtract, layers.Average,
+           layers.Maximum, layers.Minimum, ScaledAdd)
+_DRAWN = (grouping.WEIGHT_LAYERS + _POOLS + _GLOBAL_POOLS + _MERGES
+          + (layers.Flatten, layers.InputLayer))
 #: How the module level names a folded layer.
 _FOLDED_NAMES = {"BatchNormalization": "BN", "ZeroPadding1D": "pad", "ZeroPadding2D": "pad",
                  "ZeroPadding3D": "pad", "LocalResponseNormalization": "LRN",
@@ -219,13 +223,19 @@ def _op_text(op):
         return f"{window} {kind} pool{stride}"
     if isinstance(op, _GLOBAL_POOLS):
         return "global " + ("max" if "Max" in type(op).__name__ else "avg") + " pool"
-    if isinstance(op, analysis.MERGES):
+    if _is_merge(op):
         return _MERGE_NAMES.get(type(op).__name__, type(op).__name__)
     if isinstance(op, layers.Flatten):
         return "flatten"
     if isinstance(op, keras.Model):
         return f"model {op.name}"
     return _folded_text(op)
+
+
+def _is_merge(op):
+    """A merge layer, or a `keras.ops` elementwise operation (`x + y`)."""
+    return isinstance(op, _MERGES) or _graphs.operation_kind(op) in ("elementwise",
+                                                                     "concatenate")
 
 
 def _folded_text(op):
@@ -293,8 +303,8 @@ def _call_tooltip(call):
     if config:
         lines.append(config)
     if call.input_shapes:
-        lines.append("input: " + ", ".join(analysis.format_shape(s) for s in call.input_shapes))
-    lines.append("output: " + ", ".join(analysis.format_shape(s) for s in call.output_shapes))
+        lines.append("input: " + ", ".join(graphs.format_shape(s) for s in call.input_shapes))
+    lines.append("output: " + ", ".join(graphs.format_shape(s) for s in call.output_shapes))
     lines.append(f"{params:,} parameters")
     return "\n".join(lines)
 
@@ -392,8 +402,8 @@ def _distinct(values):
 
 
 def _trunk(parents):
-    """Vertices every source-to-sink path passes through (`analysis.trunk`)."""
-    return analysis.trunk([types.SimpleNamespace(parents=p) for p in parents])
+    """Vertices every source-to-sink path passes through (`grouping.trunk`)."""
+    return grouping.trunk(parents)
 
 
 def _cuts(drawing, rankdir):
@@ -474,7 +484,7 @@ def _branch_entries(drawing):
     parents = collections.defaultdict(list)
     for a, b in drawing.edges:
         parents[b].append(a)
-    dominator, _ = analysis.dominators([node.id for node in drawing.nodes], parents)
+    dominator, _ = grouping.dominators([node.id for node in drawing.nodes], parents)
     cluster = {node.id: node.cluster for node in drawing.nodes}
 
     def entry(v, split):
@@ -609,12 +619,12 @@ def _layer_drawing(calls, show_shapes):
     drawing = _Drawing()
     ids = []
     for i, call in enumerate(calls):
-        name = call.op.name
+        name = call.name
         node_id = name if name not in ids else f"{name}#{i}"  # a shared layer's second call
         ids.append(node_id)
         lines = [_Line(name, 11, "b"), _Line(_layer_text(call.op))]
         if show_shapes:
-            lines.append(_Line(", ".join(analysis.format_shape(s) for s in call.output_shapes)))
+            lines.append(_Line(", ".join(graphs.format_shape(s) for s in call.output_shapes)))
         drawing.nodes.append(_Node(node_id, lines, _call_tooltip(call)))
     for j, call in enumerate(calls):
         for p in call.parents:
@@ -626,7 +636,7 @@ def _layer_graph(pydot, model, show_shapes, rankdir):
     """One box per layer call (name, what it does, output shape), named after the layers;
     every name is escaped, so any layer name draws."""
     try:
-        calls = _graphs.trace(_graphs.functional_graph(model))
+        calls = graphs.resolve(model).calls
     except ValueError:  # a subclassed model: no graph inside, one box (as Keras draws it)
         drawing = _Drawing(nodes=[_Node(model.name, [_Line(model.name, 11, "b"),
                                                      _Line(type(model).__name__)],
@@ -752,7 +762,7 @@ def _branches(calls, units, sources):
     the paths back from each of its inputs to the unit where they split (its immediate
     dominator, None when they split before the block); an empty branch is an identity (`id`).
     """
-    dominator, _ = analysis.dominators(units, sources)
+    dominator, _ = grouping.dominators(units, sources)
 
     def path(v, stop):
         items = []
@@ -845,7 +855,7 @@ def _block_tooltip(block, box, calls):
     names = _distinct(calls[i].op.name for i in block.calls)
     shown = names if len(names) <= 12 else names[:6] + ["…"] + names[-5:]
     lines.append(f"{len(names)} layers: " + ", ".join(shown))
-    lines.append(f"output: {analysis.format_shape(box.output_shape)}")
+    lines.append(f"output: {graphs.format_shape(box.output_shape)}")
     macs = "" if box.macs is None else f", {box.macs:,} multiply-adds"
     lines.append(f"{box.params:,} parameters{macs}")
     return "\n".join(lines)
@@ -864,7 +874,7 @@ def _boxes(model, collapse_repeats):
 
 
 def _shape_text(box):
-    text = analysis.format_shape(box.output_shape)
+    text = graphs.format_shape(box.output_shape)
     return f"{text} /{box.stride}" if box.stride > 1 else text
 
 
@@ -934,7 +944,7 @@ _MODULE_NODE = dict(shape="box", style="rounded,filled", fillcolor=_WHITE, fontn
 
 
 def _unit_fill(op):
-    if isinstance(op, analysis.MERGES):
+    if _is_merge(op):
         return _MERGE
     if isinstance(op, _POOLS + _GLOBAL_POOLS):
         return _POOL
@@ -985,7 +995,7 @@ def _module_graph(pydot, model, show_shapes, rankdir, collapse_repeats):
         if isinstance(call.op, layers.InputLayer):
             lines = [_Line(call.op.name, 11, "b"), _Line("input")]
             if show_shapes:
-                lines.append(_Line(analysis.format_shape(call.output_shapes[0])))
+                lines.append(_Line(graphs.format_shape(call.output_shapes[0])))
         else:
             lines = [_Line(_op_text(call.op))]
             extra = _distinct(_folded_text(calls[i].op) for i in members[u] if i != u)

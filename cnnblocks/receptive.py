@@ -62,7 +62,8 @@ import dataclasses
 import keras
 from keras import layers
 
-from cnnblocks import _graph, analysis
+from cnnblocks import _graph
+from cnnblocks import graph as graphs
 from cnnblocks.layers import LocalResponseNormalization, ScaledAdd
 
 _WINDOW_CONVS = (layers.Conv1D, layers.Conv2D, layers.Conv3D, layers.DepthwiseConv1D,
@@ -315,7 +316,7 @@ class ReceptiveFields:
         header = ("block", "kind", "output", "RF", "stride", "padding", "aligned")
         rows = []
         for f in self.blocks:
-            shape = analysis.format_shape((None,) + tuple(f.output_shape))
+            shape = graphs.format_shape((None,) + tuple(f.output_shape))
             if f.is_global:
                 rows.append((f.name, f.kind, shape, "global", "-", "-", "-"))
             else:
@@ -329,14 +330,14 @@ class ReceptiveFields:
             return "  ".join(c.rjust(w) if 3 <= i <= 5 else c.ljust(w)
                              for i, (c, w) in enumerate(zip(row, widths))).rstrip()
 
-        shape = analysis.format_shape((None,) + tuple(self.input_shape))
+        shape = graphs.format_shape((None,) + tuple(self.input_shape))
         lines = [f"{self.model_name} (input {shape}): receptive field size, effective stride "
                  "and effective padding per block", fmt(header), "-" * len(fmt(header)),
                  *map(fmt, rows)]
         last = self.last_feature_map
         if last is not None:
             lines.append(f"last feature map: {last.name} "
-                         f"({analysis.format_shape((None,) + tuple(last.output_shape))}): "
+                         f"({graphs.format_shape((None,) + tuple(last.output_shape))}): "
                          f"field {_per_axis(last.size)}, stride {_per_axis(last.stride)}, "
                          f"padding {_per_axis(last.padding)}")
         for m in self.misalignments:
@@ -416,14 +417,14 @@ def _window_params(op, call, dims, name):
     return result
 
 
-def _adaptive_params(op, call, dims):
+def _adaptive_params(call, dims):
     """Per axis `(window, stride, 0)` of an adaptive pooling layer whose output size divides
     its input size (then its windows are equal and do not overlap: a plain pooling)."""
     params = []
     for dim in dims:
         n, m = call.input_shapes[0][dim], call.output_shapes[0][dim]
         if n is None or m is None or n % m:
-            raise _unsupported(op, f"its windows differ in size (input {n} pooled to {m}); "
+            raise _unsupported(call, f"its windows differ in size (input {n} pooled to {m}); "
                                    "its field is computed where the output size divides the "
                                    "input size")
         params.append((n // m, n // m, 0))
@@ -448,90 +449,86 @@ def _channel_axis_only(op, rank, data_format):
     return all(a % rank == channel for a in axes)
 
 
-def _unsupported(op, why):
-    return ValueError(f"receptive_field cannot follow layer {op.name!r} "
-                      f"({type(op).__name__}): {why}.")
+def _unsupported(call, why):
+    return ValueError(f"receptive_field cannot follow layer {call.name!r} "
+                      f"({type(call.op).__name__}): {why}.")
 
 
 class _Propagation:
-    """Walks a traced graph, computing each tensor's field state (a tuple of per-axis states)."""
+    """Walks a flattened graph (`cnnblocks.graph`), computing each value's field state (a
+    tuple of per-axis states)."""
 
     def __init__(self, data_format, pointwise):
         self.data_format = data_format
         self.pointwise = POINTWISE + tuple(pointwise)
-        self.by_call = {}  # (depth, call index) -> state, for the top level: call index
+        self.by_call = {}  # call index -> state of its (first) output
         self.layer_states = {}
+        self.nested_states = {}
         self.misalignments = []
 
-    def run(self, graph, calls, input_states, top=False, prefix=""):
-        """Propagates through `calls`; returns the states of the graph's outputs. Layers of a
-        nested model are named `prefix + name` (`"backbone/conv1"`)."""
+    def run(self, resolved, input_state):
+        """Propagates through the calls of `resolved` (a `graph.ModelGraph`). Layers of a
+        nested model are named with its path (`"backbone/conv1"`)."""
         states = {}
-        inputs = [id(t) for t in keras.tree.flatten(graph.input)]
-        for i, call in enumerate(calls):
-            outs = _graph.node_outputs(call.node)
-            if _graph.is_input_node(call.node):
-                state = input_states[inputs.index(id(outs[0]))]
-                out_states = [state] * len(outs)
+        for call in resolved.calls:
+            if call.is_input:
+                out_states = [input_state] * len(call.outputs)
             else:
-                ins = [states[id(t)] for t in _graph.node_inputs(call.node)]
-                out_states = self.layer(call, ins, prefix)
-            for t, s in zip(outs, out_states):
-                states[id(t)] = s
-            if top:
-                self.by_call[i] = out_states[0]
-            if not isinstance(call.op, keras.layers.InputLayer):
-                self.layer_states[prefix + call.op.name] = (call, out_states[0])
-        return [states[id(t)] for t in keras.tree.flatten(graph.output)]
+                out_states = self.layer(call, [states[v] for v in call.inputs])
+            for v, state in zip(call.outputs, out_states):
+                states[v] = state
+            self.by_call[call.index] = out_states[0]
+            if not call.is_input:
+                self.layer_states[call.name] = (call, out_states[0])
+        for name, _, outputs in resolved.nested:  # a nested model: the field of its output
+            self.nested_states[name] = states[outputs[0]]
+        return [states[v] for v in resolved.outputs]
 
-    def layer(self, call, ins, prefix=""):
+    def layer(self, call, ins):
         """The output states of one call."""
         op = call.op
         n_out = len(call.output_shapes)
-        if isinstance(op, keras.Model):
-            graph = _graph.functional_graph(op, "model")
-            own = [tuple(x.shape)[1:] for x in keras.tree.flatten(graph.input)]
-            here = [s[1:] for s in call.input_shapes]
-            inner = _graph.trace(graph, None if own == here else here)
-            return self.run(graph, inner, ins, prefix=f"{prefix}{op.name}/")
-        if isinstance(op, _MERGES):
-            return [self.merge(op, call, ins, prefix)] * n_out
+        kind = _graph.operation_kind(op)
+        if isinstance(op, _MERGES) or (kind == "elementwise" and call.is_merge):
+            return [self.merge(call, ins)] * n_out
+        if kind == "concatenate":
+            return [self.merge(call, ins, axis=getattr(op, "axis", -1))] * n_out
         state = ins[0] if ins else None
         if state is None:
-            raise _unsupported(op, "it reads no tensor of the model")
-        if len(ins) > 1:
-            raise _unsupported(op, "it reads several tensors and is not a known merge layer")
+            raise _unsupported(call, "it reads no tensor of the model")
+        if len(set(call.inputs)) > 1:
+            raise _unsupported(call, "it reads several tensors and is not a known merge")
         if any(isinstance(a, _Whole) for a in state):
             return [state] * n_out  # after a global operation everything stays global
+        if kind in ("elementwise", "pointwise") or isinstance(op, self.pointwise):
+            return [state] * n_out
         rank = len(call.input_shapes[0])
         dims = _spatial_dims(rank, self.data_format)
         if isinstance(op, _WINDOW_CONVS + _POOLS):
-            params = _window_params(op, call, dims, op.name)
+            params = _window_params(op, call, dims, call.name)
             return [self.window(state, params, call, dims)] * n_out
         if isinstance(op, _PADDINGS + _CROPPINGS):
             params = _pad_params(op, len(dims), 1 if isinstance(op, _PADDINGS) else -1)
             return [self.window(state, params, call, dims)] * n_out
         if type(op).__name__.startswith(("AdaptiveAveragePooling", "AdaptiveMaxPooling")):
-            return [self.window(state, _adaptive_params(op, call, dims), call, dims)] * n_out
+            return [self.window(state, _adaptive_params(call, dims), call, dims)] * n_out
         if isinstance(op, _GLOBAL):
             return [self.whole(state)] * n_out
-        if isinstance(op, self.pointwise):
-            return [state] * n_out
         if isinstance(op, _CHANNEL_AXIS_LAYERS):
             if _channel_axis_only(op, rank, self.data_format):
                 return [state] * n_out
-            raise _unsupported(op, "it normalizes over a spatial axis")
+            raise _unsupported(call, "it normalizes over a spatial axis")
         if isinstance(op, layers.Dense):
             if self.data_format == "channels_last":
                 return [state] * n_out  # a 1x1 convolution on the channel axis
-            raise _unsupported(op, "Dense acts on the last axis, a spatial one in "
-                                   "channels_first")
+            raise _unsupported(call, "Dense acts on the last axis, a spatial one in "
+                                     "channels_first")
         if isinstance(op, _UPSAMPLING):
-            raise _unsupported(op, "it upsamples (fields of upsampling networks are not "
-                                   "computed)")
-        raise _unsupported(op, "its effect on positions is unknown; if it acts on each "
-                               "position separately, pass it in `pointwise`, e.g. "
-                               f"receptive_field(model, pointwise=({type(op).__name__},))")
+            raise _unsupported(call, "it upsamples (fields of upsampling networks are not "
+                                     "computed)")
+        raise _unsupported(call, "its effect on positions is unknown; if it acts on each "
+                                 "position separately, declare it with `pointwise`, e.g. "
+                                 f"receptive_field(model, pointwise=({type(op).__name__},))")
 
     @staticmethod
     def window(state, params, call, dims):
@@ -543,12 +540,15 @@ class _Propagation:
         """A global operation over a spatial feature map: it reads what the map reads."""
         return tuple(_Whole(a.first, a.last) for a in state)
 
-    def merge(self, op, call, ins, prefix=""):
+    def merge(self, call, ins, axis=None):
         """The union of the branches' fields; records a misalignment where they disagree."""
+        op = call.op
         if isinstance(op, layers.Concatenate):
+            axis = op.axis
+        if axis is not None:
             rank = len(call.output_shapes[0])
-            if op.axis % rank in _spatial_dims(rank, self.data_format):
-                raise _unsupported(op, "it concatenates along a spatial axis")
+            if axis % rank in _spatial_dims(rank, self.data_format):
+                raise _unsupported(call, "it concatenates along a spatial axis")
         whole = [s for s in ins if isinstance(s[0], _Whole)]
         local = [s for s in ins if not isinstance(s[0], _Whole)]
         if not local:
@@ -558,12 +558,12 @@ class _Propagation:
         for axis, axes in enumerate(zip(*local)):
             strides = {a.stride for a in axes}
             if len(strides) > 1:
-                raise _unsupported(op, f"its inputs have different effective strides "
+                raise _unsupported(call, f"its inputs have different effective strides "
                                        f"{sorted(strides)} along axis {axis}")
             if len({a.centres for a in axes}) > 1:
                 centres = frozenset().union(*(a.centres for a in axes))
                 self.misalignments.append(Misalignment(
-                    layer=prefix + op.name, axis=axis, offsets=_offsets(centres)))
+                    layer=call.name, axis=axis, offsets=_offsets(centres)))
             result.append(_Axis(stride=strides.pop(), left=min(a.left for a in axes),
                                 right=max(a.right for a in axes),
                                 centres=frozenset().union(*(a.centres for a in axes)),
@@ -603,14 +603,13 @@ def _public(state):
     return tuple(axes)
 
 
-def _start(calls, graph):
+def _start(resolved):
     """The input's initial state and the model's data format; checks the model."""
-    inputs = keras.tree.flatten(graph.input)
-    if len(inputs) != 1:
+    if len(resolved.inputs) != 1:
         raise ValueError(f"receptive_field needs a model with one input; the model has "
-                         f"{len(inputs)}.")
-    data_format = _data_format(calls)
-    shape = next(c.output_shapes[0] for c in calls if _graph.is_input_node(c.node))
+                         f"{len(resolved.inputs)}.")
+    data_format = _data_format(resolved.calls)
+    shape = resolved.calls[resolved.input_calls[0]].output_shapes[0]
     dims = _spatial_dims(len(shape), data_format)
     if not dims:
         raise ValueError(f"receptive_field needs an input with spatial axes (e.g. height, "
@@ -620,24 +619,25 @@ def _start(calls, graph):
     return state, data_format
 
 
-def block_fields(calls, found, graph, pointwise=()):
-    """The fields of `analysis.blocks`' blocks (`summarize(..., receptive_field=True)` uses it).
+def block_fields(resolved, pointwise=()):
+    """The fields of a resolved model's blocks (`summarize(..., receptive_field=True)` uses
+    it).
 
     Args:
-        calls, found: what `analysis.blocks(model)` returns.
-        graph: the model's functional graph.
+        resolved: a `cnnblocks.graph.ModelGraph`.
         pointwise: as in `receptive_field`.
 
     Returns:
         `(propagation, fields)`: the walk (per-call and per-layer states) and one `Field` per
-        block, in the order of `found`.
+        block of `resolved.blocks`, in order.
     """
-    state, data_format = _start(calls, graph)
+    state, data_format = _start(resolved)
     prop = _Propagation(data_format, pointwise)
-    prop.run(graph, calls, [state], top=True)
+    prop.run(resolved, state)
+    calls = resolved.calls
     fields = [Field(name=block.name, kind=block.kind,
                     output_shape=tuple(calls[block.output].output_shapes[0][1:]),
-                    axes=_public(prop.by_call[block.output])) for block in found]
+                    axes=_public(prop.by_call[block.output])) for block in resolved.blocks]
     return prop, fields
 
 
@@ -685,21 +685,24 @@ def receptive_field(model, *, input_shape=None, pointwise=()):
     if not isinstance(pointwise, (list, tuple)) or not all(
             isinstance(t, type) for t in pointwise):
         raise TypeError(f"`pointwise` must be a tuple of layer classes, received {pointwise!r}.")
-    graph = _graph.functional_graph(model)
-    calls, found = analysis.blocks(model, input_shape=input_shape)
-    prop, fields = block_fields(calls, found, graph, pointwise)
+    resolved = graphs.resolve(model, input_shape=input_shape)
+    prop, fields = block_fields(resolved, pointwise)
+    calls = resolved.calls
     layer_fields = {name: Field(name=name, kind=type(call.op).__name__,
                                 output_shape=tuple(call.output_shapes[0][1:]),
                                 axes=_public(state))
                     for name, (call, state) in prop.layer_states.items()}
+    for name, model_, outputs in resolved.nested:
+        shape = calls[resolved.producer[outputs[0]]].output_shapes[0]
+        layer_fields[name] = Field(name=name, kind=type(model_).__name__,
+                                   output_shape=tuple(shape[1:]),
+                                   axes=_public(prop.nested_states[name]))
     outputs = []
-    for i in _graph.output_calls(graph, calls):
+    for i in resolved.output_calls:
         call = calls[i]
-        outputs.append(Field(name=call.op.name, kind=type(call.op).__name__,
+        outputs.append(Field(name=call.name, kind=type(call.op).__name__,
                              output_shape=tuple(call.output_shapes[0][1:]),
                              axes=_public(prop.by_call[i])))
-    input_call = next(c for c in calls if _graph.is_input_node(c.node))
-    return ReceptiveFields(model_name=model.name,
-                           input_shape=tuple(input_call.output_shapes[0][1:]),
+    return ReceptiveFields(model_name=model.name, input_shape=resolved.first_input_shape(),
                            blocks=fields, layers=layer_fields,
                            outputs=outputs, misalignments=list(prop.misalignments))

@@ -24,7 +24,8 @@ import json
 import os
 import pathlib
 
-from cnnblocks import _graph, analysis
+from cnnblocks import analysis
+from cnnblocks import graph as graphs
 
 #: Version of the snapshot file format (the `cnnblocks_snapshot` key).
 FORMAT = 1
@@ -53,12 +54,11 @@ def _shape(shape):
     return [None if d is None else int(d) for d in shape]
 
 
-def _layer_rows(model, input_shape):
-    graph = _graph.functional_graph(model)
+def _layer_rows(resolved):
     rows = []
-    for call in _graph.trace(graph, _graph.check_input_shapes(input_shape, graph)):
+    for call in resolved.calls:
         op = call.op
-        rows.append({"name": op.name, "type": type(op).__name__,
+        rows.append({"name": call.name, "type": type(op).__name__,
                      "output_shape": _shape(call.output_shapes[0][1:]),
                      "params": int(op.count_params()) if hasattr(op, "count_params") else 0})
     return rows
@@ -91,7 +91,8 @@ def snapshot(model, *, layers=False, input_shape=None):
     """
     if not isinstance(layers, bool):
         raise TypeError(f"`layers` must be a bool, received {layers!r}.")
-    summary = analysis.summarize(model, input_shape=input_shape)
+    resolved = graphs.resolve(model, input_shape=input_shape)
+    summary = analysis.summarize(resolved)
     blocks = [{"name": r.name, "kind": r.kind, "args": dict(r.args),
                "output_shape": _shape(r.output_shape), "params": int(r.params),
                "trainable_params": int(r.trainable_params), "macs": int(r.macs),
@@ -107,7 +108,7 @@ def snapshot(model, *, layers=False, input_shape=None):
         "blocks": blocks,
     }
     if layers:
-        result["layers"] = _layer_rows(model, input_shape)
+        result["layers"] = _layer_rows(resolved)
     return result
 
 

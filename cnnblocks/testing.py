@@ -23,6 +23,7 @@ import keras
 import numpy as np
 
 from cnnblocks import _graph, analysis
+from cnnblocks import graph as graphs
 from cnnblocks.snapshot import assert_architecture  # noqa: F401 - part of this module's API
 
 #: How many difference lines a message lists before it says how many more there are.
@@ -196,21 +197,20 @@ def _config(layer, input_shapes):
 
 
 def _shape(shape):
-    return analysis.format_shape(shape)
+    return graphs.format_shape(shape)
 
 
-def _layer_differences(got, want, check_names, prefix=""):
-    """Differences between two graphs, layer by layer, aligned on their sequence of layer
-    types (and names, with `check_names`)."""
-    g_calls = _graph.trace(_graph.functional_graph(got))
-    w_calls = _graph.trace(_graph.functional_graph(want))
+def _layer_differences(got, want, check_names):
+    """Differences between two resolved graphs (`cnnblocks.graph.ModelGraph`), layer by layer
+    (nested models' layers inlined, named with their path), aligned on their sequence of
+    layer types (and names, with `check_names`)."""
+    g_calls, w_calls = got.calls, want.calls
 
     def label(call):
-        return f"{prefix}{call.op.name} ({type(call.op).__name__})"
+        return f"{call.name} ({type(call.op).__name__})"
 
     def key(call):
-        input_layer = isinstance(call.op, keras.layers.InputLayer)
-        return (type(call.op).__name__, None if input_layer or not check_names else call.op.name)
+        return (type(call.op).__name__, None if call.is_input or not check_names else call.name)
 
     matcher = difflib.SequenceMatcher(a=[key(c) for c in w_calls], b=[key(c) for c in g_calls],
                                       autojunk=False)
@@ -220,7 +220,7 @@ def _layer_differences(got, want, check_names, prefix=""):
             w_to_g.update(zip(range(i1, i2), range(j1, j2)))
             continue
         lines.extend(f"missing layer {label(w_calls[i])} (after "
-                     f"{w_calls[i - 1].op.name if i else 'the input'})" for i in range(i1, i2))
+                     f"{w_calls[i - 1].name if i else 'the input'})" for i in range(i1, i2))
         lines.extend(f"unexpected layer {label(g_calls[j])}" for j in range(j1, j2))
     for i, j in sorted(w_to_g.items()):
         w, g = w_calls[i], g_calls[j]
@@ -245,10 +245,8 @@ def _layer_differences(got, want, check_names, prefix=""):
         w_inputs = sorted(w_to_g.get(p, -1) for p in w.parents)
         if g_inputs != w_inputs:
             lines.append(f"{where}: expected inputs from "
-                         f"[{', '.join(w_calls[p].op.name for p in w.parents)}], got "
-                         f"[{', '.join(g_calls[p].op.name for p in g.parents)}]")
-        if isinstance(w.op, keras.Model) and isinstance(g.op, keras.Model):
-            lines.extend(_layer_differences(g.op, w.op, check_names, prefix=f"{w.op.name}/"))
+                         f"[{', '.join(w_calls[p].name for p in w.parents)}], got "
+                         f"[{', '.join(g_calls[p].name for p in g.parents)}]")
     return lines
 
 
@@ -286,11 +284,9 @@ def assert_same_architecture(model, reference, *, check_names=True):
         ...     return keras.Model(inputs, keras.layers.Dense(2, name="fc1")(inputs))
         >>> assert_same_architecture(build(), build())
     """
-    got_summary = analysis.summarize(model)
-    try:
-        want_summary = analysis.summarize(reference)
-    except (TypeError, ValueError) as err:
-        raise type(err)(str(err).replace("`model`", "`reference`", 1)) from None
+    got_graph = graphs.resolve(model)
+    want_graph = graphs.resolve(reference, arg="reference")
+    got_summary, want_summary = analysis.summarize(got_graph), analysis.summarize(want_graph)
     if not isinstance(check_names, bool):
         raise TypeError(f"`check_names` must be a bool, received {check_names!r}.")
     lines = []
@@ -313,7 +309,7 @@ def assert_same_architecture(model, reference, *, check_names=True):
                            ("multiply-adds", want.macs, got.macs)):
             if w != g:
                 lines.append(f"{name}: expected {w:,} {what}, got {g:,} ({_signed(g - w)})")
-    lines.extend(_layer_differences(model, reference, check_names))
+    lines.extend(_layer_differences(got_graph, want_graph, check_names))
     if lines:
         header = (f"Model {model.name!r} differs from reference {reference.name!r} "
                   f"(expected: reference, got: model); totals: expected {want_summary.params:,} "

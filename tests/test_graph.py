@@ -9,7 +9,7 @@ from pathlib import Path
 import keras
 import pytest
 
-from cnnblocks import _graph
+from cnnblocks import _graph, graph
 
 PACKAGE = Path(__file__).resolve().parent.parent / "cnnblocks"
 
@@ -43,14 +43,33 @@ def test_the_attributes_work_as_relied_on():
     operation, index, _ = tensor._keras_history
     assert operation._inbound_nodes[index] is node and node.operation is operation
     assert list(node.outputs) == [tensor] and len(node.input_tensors) == 1
-    assert node.parent_nodes and node.parent_nodes[0].is_input
+    assert node.input_tensors[0]._keras_history[0]._inbound_nodes[0].is_input
     assert isinstance(node.arguments.kwargs, dict)
     args, _ = node.arguments.fill_in({id(node.input_tensors[0]): "filled"})
     assert list(args) == ["filled"]
     assert objects["Sequential"]._functional is not None
-    calls = _graph.trace(model)
+    calls = graph.resolve(model).calls
     assert [c.op.name for c in calls] == ["x", "fc", "out"]
     assert [c.parents for c in calls] == [[], [0], [1]]
+
+
+def test_operations_and_application_layers_are_classified():
+    """`x + y`, `x * 0.5` and `keras.ops.concatenate` are recorded as `keras.src.ops` objects
+    with no public class; keras.applications' unexported layers are found by module and class
+    name. A Keras release that moves them fails here, by name."""
+    import importlib
+
+    inputs = keras.Input((4, 4, 2))
+    y = keras.layers.Conv2D(2, 1, name="conv")(inputs)
+    ops = [inputs + y, y * 0.5, keras.ops.concatenate([inputs, y], axis=-1),
+           keras.ops.reshape(y, (-1, 32))]
+    kinds = [_graph.operation_kind(t._keras_history[0]) for t in ops]
+    assert kinds == ["elementwise", "elementwise", "concatenate", "other"]
+    assert _graph.operation_kind(keras.layers.ReLU()) == "layer"
+    for (module, name), kind in _graph.APPLICATION_LAYERS.items():
+        cls = getattr(importlib.import_module(module), name, None)
+        assert cls is not None, f"Keras {keras.__version__} has no {module}.{name}"
+        assert kind in ("pointwise", "elementwise")
 
 
 # Private Keras attributes, by name; `_graph.py` alone may use them.
