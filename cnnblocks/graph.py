@@ -307,11 +307,13 @@ def resolve(model, *, input_shape=None, arg="model"):
     Example:
         >>> import keras
         >>> from cnnblocks import graph
-        >>> inputs = keras.Input((8, 8, 3))
-        >>> x = keras.layers.Conv2D(4, 3, padding="same", name="conv")(inputs)
-        >>> g = graph.resolve(keras.Model(inputs, x + inputs[..., :1]))
-        >>> [(c.name, c.is_layer) for c in g.calls][:2]
-        [('input_layer', True), ('conv', True)]
+        >>> inputs = keras.Input((8, 8, 3), name="image")
+        >>> x = keras.layers.Conv2D(3, 3, padding="same", name="conv")(inputs)
+        >>> g = graph.resolve(keras.Model(inputs, x + inputs))  # `x + y`: an operation
+        >>> [(c.op.name, c.is_layer, c.is_merge) for c in g.calls][:2]
+        [('image', True, False), ('conv', True, False)]
+        >>> g.calls[2].is_layer, g.calls[2].is_merge, g.calls[2].parents
+        (False, True, [1, 0])
     """
     if isinstance(model, ModelGraph):
         if input_shape is not None and input_shape != model.input_shapes:

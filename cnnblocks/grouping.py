@@ -323,7 +323,7 @@ def _is_tail(s, u):
     layer without weights that is neither a normalization, a padding nor a pooling."""
     op = s.op(u)
     return (not s.is_merge(u) and not isinstance(op, WEIGHT_LAYERS + NORMALIZATIONS + PADDINGS
-                                                   + POOLS + HEAD_STARTS + (keras.Model,))
+                                                   + POOLS + HEAD_STARTS)
             and not (isinstance(op, keras.layers.Layer) and op.weights))
 
 

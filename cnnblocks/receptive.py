@@ -50,11 +50,20 @@ every cnnblocks architecture at its default size; stride and padding are None). 
 summary is merged back into a feature map (squeeze-and-excitation:
 `x * sigmoid(dense(pool(x)))`), the unit keeps its local field and is marked `global_context`.
 
-Not handled (ValueError naming the layer): upsampling and transposed convolutions, reshapes
-of a feature map, models with several inputs, and layers this module does not know; a custom
-layer that acts on each position separately can be declared with `pointwise=(MyLayer,)`.
+Operations. `x + y`, `x * s`, `keras.ops.add`, `keras.ops.concatenate` and the other
+elementwise `keras.ops` recorded in a functional graph are followed as the layers that do the
+same (a merge when they read two tensors, a pointwise step when they read one, as `x + 3.0`),
+and so are keras.applications' own unexported layers (ConvNeXt's `LayerScale` and
+`StochasticDepth`, Inception-ResNet-V2's scaled add). Nested models are inlined: their layers
+are named with the model's name (`"backbone/conv1"`), and the nested model's output under its
+own name.
 
-The layer graph is read through `cnnblocks._graph`.
+Not handled (ValueError naming the layer): upsampling and transposed convolutions, reshapes
+of a feature map, models with several inputs, and layers this module does not know. A custom
+layer that acts on each position separately is declared with `pointwise=(MyLayer,)`; the
+error for an unknown layer names its class and that option, never a guess.
+
+The model is read once through `cnnblocks.graph.resolve`.
 """
 
 import dataclasses

@@ -12,7 +12,7 @@ import pytest
 from keras import layers
 
 import cnnblocks
-from cnnblocks import analysis, cli, published, testing
+from cnnblocks import analysis, cli, graph, published, testing
 from cnnblocks.blocks import (bottleneck_module, inception_module, inception_v3_a,
                               residual_module, vgg_block)
 from harness import SubclassedModel
@@ -487,7 +487,7 @@ def test_cli_summary_unknown_model(capsys):
     assert "resnet51" in capsys.readouterr().err
 
 
-@pytest.mark.parametrize("module", [analysis, published, testing],
+@pytest.mark.parametrize("module", [analysis, graph, published, testing],
                          ids=lambda m: m.__name__)
 def test_docstring_examples(module):
     result = doctest.testmod(module, optionflags=doctest.ELLIPSIS)
