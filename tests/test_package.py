@@ -170,6 +170,13 @@ def test_weights_receive_their_converter():
     assert "cnnblocks.registry" not in graph["cnnblocks.torch_weights"]
 
 
+def test_the_command_line_imports_keras_only_in_its_commands():
+    graph = _import_graph()
+    assert graph["cnnblocks.cli"] == {"cnnblocks", "cnnblocks.commands"}
+    text = (PACKAGE / "cli.py").read_text(encoding="utf-8")
+    assert "import keras" not in text and "import ast" not in text
+
+
 def test_nothing_parses_source_at_run_time():
     offenders = [str(p.relative_to(ROOT)) for p in sorted(PACKAGE.rglob("*.py"))
                  if "ast" in {a.name for n in ast.walk(ast.parse(p.read_text(encoding="utf-8")))
