@@ -14,7 +14,7 @@ __version__ = "0.1.0"
 
 from cnnblocks import architectures  # noqa: E402  (no Keras: it lists the builders)
 
-#: The public subpackages and modules, imported on first access.
+#: The public subpackages and modules (in `__all__`), imported on first access.
 _MODULES = ("architectures", "blocks", "distribution", "published", "testing")
 #: Public function -> the module that defines it, imported on first access; then every
 #: builder (`cnnblocks.architectures.BUILDERS`).
@@ -34,14 +34,19 @@ __all__ = ["__version__", *_MODULES, *_FUNCTIONS]
 
 
 def __getattr__(name):
-    """The public names, imported on first access."""
-    if name in _MODULES:
-        return importlib.import_module(f"{__name__}.{name}")  # which binds it here
-    if name not in _FUNCTIONS:
-        raise AttributeError(f"module {__name__!r} has no attribute {name!r}")
-    value = getattr(importlib.import_module(f"{__name__}.{_FUNCTIONS[name]}"), name)
-    globals()[name] = value  # looked up once
-    return value
+    """The public names, imported on first access; any submodule too (`cnnblocks.registry`),
+    as when the package imported them all."""
+    if name in _FUNCTIONS:
+        value = getattr(importlib.import_module(f"{__name__}.{_FUNCTIONS[name]}"), name)
+        globals()[name] = value  # looked up once
+        return value
+    if not name.startswith("__"):
+        try:
+            return importlib.import_module(f"{__name__}.{name}")  # which binds it here
+        except ModuleNotFoundError as err:
+            if err.name != f"{__name__}.{name}":  # a module it imports is missing
+                raise
+    raise AttributeError(f"module {__name__!r} has no attribute {name!r}")
 
 
 def __dir__():

@@ -53,6 +53,12 @@ def test_all_names_every_builder_and_the_tools():
     assert cnnblocks.summarize is importlib.import_module("cnnblocks.analysis").summarize
 
 
+def test_every_submodule_is_an_attribute_as_before():
+    out = _python("import cnnblocks; print(cnnblocks.registry.entry('VGG-16').name, "
+                  "cnnblocks.architectures.vgg.VGG_SPECS[16], hasattr(cnnblocks, 'nowhere'))")
+    assert out.splitlines()[-1] == "vgg16 (2, 2, 3, 3, 3) False"
+
+
 def test_plot_is_the_function_whichever_is_imported_first():
     out = _python("import importlib, cnnblocks; m = importlib.import_module('cnnblocks.plot'); "
                   "print(cnnblocks.plot is m.plot, callable(cnnblocks.plot))")

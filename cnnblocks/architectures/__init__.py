@@ -51,7 +51,10 @@ def _families():
 
 
 def __getattr__(name):
-    """`FAMILIES` and the builders, imported on first access."""
+    """`FAMILIES`, the builders and the modules (`architectures.resnet`), imported on first
+    access."""
+    if name in BUILDERS or name == "common":
+        return importlib.import_module(f"{__name__}.{name}")  # which binds it here
     if name == "FAMILIES":
         value = _families()
     elif name in _MODULE_OF:
