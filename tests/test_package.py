@@ -159,12 +159,8 @@ def _cycles(graph):
     return set(found)
 
 
-#: Cycles being removed elsewhere: issue 23's graph engine rewrites analysis and receptive.
-KNOWN_CYCLES = {frozenset({"cnnblocks.analysis", "cnnblocks.receptive"})}
-
-
 def test_no_import_cycles():
-    cycles = _cycles(_import_graph()) - KNOWN_CYCLES
+    cycles = _cycles(_import_graph())
     assert not cycles, [sorted(c) for c in cycles]
 
 
