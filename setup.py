@@ -19,9 +19,8 @@ setup(
     license="Apache-2.0",
     python_requires=">=3.10",
     packages=find_packages(include=["cnnblocks", "cnnblocks.*"]),
-    # Beside the package, so that neither imports Keras (or TensorFlow) when it starts: the
-    # console script (--help, --version, list) and the pytest plugin.
-    py_modules=["cnnblocks_cli", "cnnblocks_pytest"],
+    # The pytest plugin, beside the package: pytest loads it without importing cnnblocks.
+    py_modules=["cnnblocks_pytest"],
     package_data={"cnnblocks": ["data/*.json"]},
     install_requires=[
         "keras>=3.8,<4",
@@ -57,7 +56,7 @@ setup(
             "build>=1.0",    # tests/test_wheel.py builds the wheel
         ],
     },
-    entry_points={"console_scripts": ["cnnblocks=cnnblocks_cli:main"],
+    entry_points={"console_scripts": ["cnnblocks=cnnblocks.cli:main"],
                   # a module beside the package: pytest loads it without importing Keras
                   "pytest11": ["cnnblocks = cnnblocks_pytest"]},
     keywords=["keras", "cnn", "deep learning", "inception", "resnet", "vgg", "xception",

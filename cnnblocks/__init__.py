@@ -1,27 +1,76 @@
-"""cnnblocks: the milestone CNN building blocks and architectures on the Keras 3 functional API."""
+"""cnnblocks: the milestone CNN building blocks and architectures on the Keras 3 functional API.
+
+`import cnnblocks` imports no Keras: each public name is imported from its module on first
+access (PEP 562), so the `cnnblocks` command answers `--help` at once. `cnnblocks.plot` is the
+function `plot` even after its module is imported: reach the module with
+`importlib.import_module("cnnblocks.plot")`.
+"""
+
+import importlib
+import sys
+import types
 
 __version__ = "0.1.0"
 
-from cnnblocks import blocks  # noqa: E402
-from cnnblocks import architectures  # noqa: E402
-from cnnblocks.architectures import *  # noqa: E402,F401,F403
-from cnnblocks.registry import create_model, list_models  # noqa: E402
-from cnnblocks import distribution, published, testing  # noqa: E402
-from cnnblocks.analysis import count_macs, summarize, weight_depth  # noqa: E402
-from cnnblocks.receptive import receptive_field  # noqa: E402
-from cnnblocks.identity import block_records  # noqa: E402
-# The function `plot` shadows its module as an attribute: reach the module with
-# importlib.import_module("cnnblocks.plot").
-from cnnblocks.plot import plot, to_dot  # noqa: E402
-from cnnblocks.features import feature_extractor, feature_info  # noqa: E402
-from cnnblocks.inference import fold_batchnorm, optimize_for_inference  # noqa: E402
+from cnnblocks import architectures  # noqa: E402  (no Keras: it lists the builders)
 
-__all__ = [
-    "__version__", "architectures", "blocks", "distribution", "published", "testing",
-    "create_model", "list_models",
-    "count_macs", "summarize", "weight_depth", "block_records", "receptive_field",
-    "plot", "to_dot",
-    "feature_extractor", "feature_info",
-    "fold_batchnorm", "optimize_for_inference",
-    *(name for name in architectures.__all__ if name != "FAMILIES"),
-]
+#: The public subpackages and modules (in `__all__`), imported on first access.
+_MODULES = ("architectures", "blocks", "distribution", "published", "testing")
+#: Public function -> the module that defines it, imported on first access; then every
+#: builder (`cnnblocks.architectures.BUILDERS`).
+_FUNCTIONS = {
+    "create_model": "registry", "list_models": "registry",
+    "count_macs": "analysis", "summarize": "analysis", "weight_depth": "analysis",
+    "block_records": "identity",
+    "receptive_field": "receptive",
+    "plot": "plot", "to_dot": "plot",
+    "feature_extractor": "features", "feature_info": "features",
+    "fold_batchnorm": "inference", "optimize_for_inference": "inference",
+    **{builder: "architectures" for names in architectures.BUILDERS.values()
+       for builder in names},
+}
+
+__all__ = ["__version__", *_MODULES, *_FUNCTIONS]
+
+
+def __getattr__(name):
+    """The public names, imported on first access; any submodule too (`cnnblocks.registry`),
+    as when the package imported them all."""
+    if name in _FUNCTIONS:
+        value = getattr(importlib.import_module(f"{__name__}.{_FUNCTIONS[name]}"), name)
+        globals()[name] = value  # looked up once
+        return value
+    if not name.startswith("__"):
+        try:
+            return importlib.import_module(f"{__name__}.{name}")  # which binds it here
+        except ModuleNotFoundError as err:
+            if err.name != f"{__name__}.{name}":  # a module it imports is missing
+                raise
+    raise AttributeError(f"module {__name__!r} has no attribute {name!r}")
+
+
+def __dir__():
+    return sorted({*globals(), *__all__})
+
+
+class _Package(types.ModuleType):
+    """The package's class: importing the module `cnnblocks.plot` binds it as the package's
+    attribute `plot` (the import system does so for every submodule), where the function
+    `plot` of that module belongs. Setting a module's `__class__` is Python's documented way to
+    customize its attribute access ("Customizing module attribute access")."""
+
+    def __setattr__(self, name, value):
+        if name == "plot" and isinstance(value, types.ModuleType):
+            value = value.plot
+        super().__setattr__(name, value)
+
+
+sys.modules[__name__].__class__ = _Package
+
+# With Keras already imported (`import keras` first, as in most programs), register cnnblocks'
+# saved classes now, as importing every module did: `keras.models.load_model(...,
+# safe_mode=True)` then reads cnnblocks models at once. Otherwise the first use of a block, a
+# builder or a tool registers them.
+if "keras" in sys.modules:
+    importlib.import_module(f"{__name__}.layers")
+    importlib.import_module(f"{__name__}.identity")

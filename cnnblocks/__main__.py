@@ -2,6 +2,6 @@
 
 import sys
 
-from cnnblocks_cli import main
+from cnnblocks.cli import main
 
 sys.exit(main())

@@ -1,467 +1,168 @@
-"""The `cnnblocks` command line: the commands' implementations.
+"""The `cnnblocks` command (the console script, and `python -m cnnblocks`): the argument parser
+and `main`.
 
-The console script is `cnnblocks_cli.main` (a module beside the package), which parses the
-arguments and answers `--help`, `--version` and `list` without importing Keras; the other
-commands run the `_cmd_*` functions here. `main` and `build_parser` are re-exported, so
-`cnnblocks.cli.main(["verify", "resnet50"])` runs a command in-process.
+Parsing, `--help` and `--version` import neither Keras nor TensorFlow (well under a second):
+this module imports only the standard library and the package's lazy top level. A command
+runs in `cnnblocks.commands`, imported (with Keras, TensorFlow and the registry) with
+TensorFlow's start-up log lines silenced. No input gives a traceback: an error is one line on
+stderr (exit status 2 for bad arguments, 1 otherwise, 130 when interrupted); `--debug` shows
+the traceback and TensorFlow's log lines. `main(["verify", "resnet50"])` runs a command
+in-process.
 """
 
+import argparse
+import contextlib
 import os
 import sys
 
-import cnnblocks
-from cnnblocks_cli import build_parser, main  # noqa: F401  (the entry point and its parser)
+from cnnblocks import __version__
+
+#: `cnnblocks plot`'s choices and defaults: those of `cnnblocks.plot` (tests/test_cli.py checks
+#: they agree; they are written out here so that `--help` needs no Keras).
+PLOT_LEVELS = ("layer", "module", "block")
+PLOT_RANKDIRS = ("TB", "LR", "BT", "RL")
+PLOT_DEFAULTS = {"level": "layer", "rankdir": "TB", "show_shapes": True,
+                 "collapse_repeats": True, "dpi": 96}
 
 
-def _progress(message):
-    print(f"[cnnblocks] {message}", file=sys.stderr, flush=True)
-
-
-# --- analysis commands: verify, summary, table ------------------------------------------------
-# keras, the registry and the analysis module are imported inside the commands.
-
-
-def _table(header, rows, right=()):
-    """Aligned text table; columns whose index is in `right` are right-aligned."""
-    widths = [max(len(str(r[i])) for r in [header, *rows]) for i in range(len(header))]
-
-    def fmt(row):
-        return "  ".join(str(c).rjust(w) if i in right else str(c).ljust(w)
-                         for i, (c, w) in enumerate(zip(row, widths))).rstrip()
-
-    lines = [fmt(header), "-" * len(fmt(header))]
-    return "\n".join(lines + [fmt(r) for r in rows])
-
-
-def _giga(value):
-    return f"{value / 1e9:,.3f} G"
-
-
-def _cell(figure, measured, fmt=lambda v: f"{v:,}"):
-    """'✓ 25,636,712' or '✗ 25,636,713 (+1; expected 25,636,712)'; a missing figure fails."""
-    if figure is None:
-        return f"✗ {fmt(measured)} (no reference)", False
-    if figure.rel_tol:
-        dev = f"{figure.deviation(measured):+.2%}"
-    else:
-        dev = f"{int(measured - figure.value):+,}"
-    if figure.matches(measured):
-        return (f"✓ {fmt(measured)}" + (f" ({dev})" if figure.rel_tol else "")), True
-    return f"✗ {fmt(measured)} ({dev}; expected {fmt(figure.value)})", False
-
-
-def _build(name, **kwargs):
-    from cnnblocks import registry
-    return registry.create_model(name, weights=None, **kwargs)
-
-
-def _reference(name):
-    """The published `Reference` of a model (any spelling), or None."""
-    from cnnblocks import registry
-    return registry.entry(name).reference
-
-
-def _cmd_verify(args):
-    import time
-
-    import keras
-
-    from cnnblocks import analysis, registry
+def _input_shape(text):
+    """argparse type for `--input-shape 224,224,3`."""
     try:
-        names = [registry.entry(n).name for n in args.names] or registry.list_models()
-    except (TypeError, ValueError) as err:
-        print(f"cnnblocks verify: {err}", file=sys.stderr)
+        shape = tuple(int(v) for v in text.split(","))
+    except ValueError:
+        shape = ()
+    if len(shape) != 3 or min(shape) <= 0:
+        raise argparse.ArgumentTypeError(
+            f"--input-shape must be three positive integers H,W,C; received {text!r}")
+    return shape
+
+
+def build_parser():
+    """The argument parser with every subcommand."""
+    parser = argparse.ArgumentParser(
+        prog="cnnblocks", description="Milestone CNN building blocks and architectures.")
+    parser.add_argument("--version", action="version", version=f"cnnblocks {__version__}")
+    parser.add_argument("--debug", action="store_true",
+                        help="show tracebacks and TensorFlow's log lines")
+    sub = parser.add_subparsers(dest="command", metavar="COMMAND")
+    sub.add_parser("list", help="list the blocks and the registered architectures")
+    p = sub.add_parser("verify", help="build every registered architecture and compare its "
+                       "parameters, depth and multiply-adds with the published numbers")
+    p.add_argument("names", nargs="*", metavar="NAME", help="models to verify (default: all)")
+    model_help = ("a registered model (e.g. resnet50) or a saved model file (e.g. my.keras; "
+                  "loaded with safe_mode=True)")
+    shape_help = "build a registered model for this input size (default: its own)"
+    p = sub.add_parser("summary", help="layer-level summary of a registered or saved model: "
+                       "output shape, parameters, multiply-adds")
+    p.add_argument("name", metavar="NAME|FILE", help=model_help)
+    p.add_argument("--input-shape", type=_input_shape, default=None, metavar="H,W,C",
+                   help=shape_help)
+    p = sub.add_parser("table", help="per-block summary, beside the paper's table (its own "
+                       "columns) where there is one")
+    p.add_argument("name", metavar="NAME", help="a registered model, e.g. googlenet")
+    p.add_argument("--input-shape", type=_input_shape, default=None, metavar="H,W,C",
+                   help="build the model for this input size (default: the paper table's)")
+    p = sub.add_parser("rf", help="receptive field size, effective stride and effective "
+                       "padding per block of a registered model or a .keras file")
+    p.add_argument("model", metavar="NAME|FILE.keras",
+                   help="a registered model, e.g. vgg16, or a saved .keras model")
+    p.add_argument("--input-shape", type=_input_shape, default=None, metavar="H,W,C",
+                   help="the input size (default: the model's own); the effective padding of "
+                   "strided 'same' layers depends on it")
+    p.add_argument("--layers", action="store_true", help="one row per layer instead of per "
+                   "block")
+    p = sub.add_parser("plot", help="draw a registered or saved model to an SVG, PNG or PDF "
+                       "file (the options and defaults of cnnblocks.plot)")
+    p.add_argument("name", metavar="NAME|FILE", help=model_help)
+    p.add_argument("-o", "--output", required=True, metavar="OUT",
+                   help="the file to write: .svg, .png, .pdf, or .dot/.gv for the DOT source")
+    p.add_argument("--level", choices=PLOT_LEVELS, default=PLOT_DEFAULTS["level"],
+                   help="one box per layer (default), each block as the paper draws it "
+                   "(module), or one box per block")
+    p.add_argument("--rankdir", choices=PLOT_RANKDIRS, default=PLOT_DEFAULTS["rankdir"],
+                   help="direction of the edges: top to bottom (default), left to right, ...")
+    p.add_argument("--show-shapes", action=argparse.BooleanOptionalAction,
+                   default=PLOT_DEFAULTS["show_shapes"], help="show output shapes (default)")
+    p.add_argument("--collapse-repeats", action=argparse.BooleanOptionalAction,
+                   default=PLOT_DEFAULTS["collapse_repeats"],
+                   help="draw chains of identical blocks once, with a count (default)")
+    p.add_argument("--dpi", type=int, default=PLOT_DEFAULTS["dpi"],
+                   help="resolution of a PNG (default 96)")
+    p.add_argument("--input-shape", type=_input_shape, default=None, metavar="H,W,C",
+                   help=shape_help)
+    p = sub.add_parser("classify", help="classify images with a registered model (top-k "
+                       "labels with probabilities; progress on stderr)")
+    p.add_argument("images", nargs="+", metavar="IMAGE", help="image files (any PIL format)")
+    p.add_argument("--model", required=True, metavar="NAME", help="a registered model, e.g. "
+                   "resnet50; its family's preprocessing and input size (224 or 299) are used")
+    p.add_argument("--weights", default="imagenet", metavar="imagenet|torchvision|PATH",
+                   help="'imagenet' (default; the Keras cache, $KERAS_HOME/models, downloading "
+                   "what is missing), 'torchvision' (torchvision's weights, found the same "
+                   "way, converted, with their own resize, crop and normalization) or a weight "
+                   "file for the model with its top")
+    p.add_argument("--top", type=int, default=5, metavar="K", help="labels per image (5)")
+    p.add_argument("--labels", default=None, metavar="FILE", help="class labels: keras' "
+                   "imagenet_class_index.json layout or one label per line (default: the "
+                   "ImageNet class index from the Keras cache)")
+    p.add_argument("--input-shape", type=_input_shape, default=None, metavar="H,W,C",
+                   help="build the model for this input size (not with ImageNet weights)")
+    p = sub.add_parser("convert", help="convert a PyTorch state dict (torchvision .pth, timm "
+                       ".safetensors) into a Keras weight file for the model's torchvision "
+                       "variant")
+    p.add_argument("name", metavar="NAME", help="a registered model, e.g. resnet50")
+    p.add_argument("file", metavar="FILE", help="the .pth or .safetensors file")
+    p.add_argument("-o", "--output", required=True, metavar="OUT.weights.h5",
+                   help="the Keras weight file to write")
+    p.add_argument("--no-top", action="store_true", help="leave the classifier out")
+    p.add_argument("--classes", type=int, default=None, metavar="N",
+                   help="classifier size (default: read from the file)")
+    p.add_argument("--aux", action="store_true",
+                   help="keep the auxiliary classifiers (GoogLeNet, Inception-V3)")
+    p.add_argument("--input-shape", type=_input_shape, default=None, metavar="H,W,C",
+                   help="build the model for this input size (default: its own)")
+    return parser
+
+
+@contextlib.contextmanager
+def _quiet_stderr(quiet):
+    """File descriptor 2 to /dev/null while TensorFlow starts (its C++ start-up lines bypass
+    Python and TF_CPP_MIN_LOG_LEVEL)."""
+    if not quiet:
+        yield
+        return
+    sys.stderr.flush()
+    saved = os.dup(2)
+    devnull = os.open(os.devnull, os.O_WRONLY)
+    try:
+        os.dup2(devnull, 2)
+        yield
+    finally:
+        os.dup2(saved, 2)
+        os.close(devnull)
+        os.close(saved)
+
+
+def main(argv=None):
+    """Entry point of the `cnnblocks` console script; returns the exit status."""
+    parser = build_parser()
+    args = parser.parse_args(argv)
+    if args.command is None:
+        parser.print_help()
         return 2
-    rows, failures = [], 0
-    for i, name in enumerate(names, 1):
-        start = time.perf_counter()
-        print(f"[{i}/{len(names)}] {name}: building ...", end="", file=sys.stderr, flush=True)
-        try:
-            model = _build(name)
-            summary = analysis.summarize(model)
-        except Exception as err:  # noqa: BLE001 - reported in the table, exit status 1
-            print(f" failed ({type(err).__name__})", file=sys.stderr)
-            rows.append((name, f"✗ {type(err).__name__}: {err}"[:60], "", "", ""))
-            failures += 1
-            continue
-        print(f" done ({time.perf_counter() - start:.1f} s)", file=sys.stderr)
-        del model
-        keras.backend.clear_session()  # free the weights before the next build
-        ref = registry.entry(name).reference
-        if ref is None:  # nothing to compare with is a failure, never a pass
-            rows.append((name, "✗ no published reference", "", "", ""))
-            failures += 1
-            continue
-        cells = [_cell(ref and ref.params, summary.params),
-                 _cell(ref and ref.trainable_params, summary.trainable_params),
-                 _cell(ref and ref.depth, summary.depth),
-                 _cell(ref and ref.macs, summary.macs, _giga)]
-        failures += not all(ok for _, ok in cells)
-        rows.append((name, *(text for text, _ in cells)))
-    print(_table(("model", "parameters", "trainable", "depth", "multiply-adds"), rows))
-    print(f"\n{len(names)} models: {len(names) - failures} match the published numbers, "
-          f"{failures} differ.")
-    return 1 if failures else 0
-
-
-def _is_file(name):
-    """Whether a NAME|FILE argument names a file (it exists, or it looks like a path)."""
-    return os.path.isfile(name) or os.sep in name or name.endswith((".keras", ".h5"))
-
-
-def _load(path, command, input_shape):
-    """A saved model (`.keras`, loaded with safe_mode=True; cnnblocks' layers and block records
-    are registered), or None after printing why not."""
-    import keras
-    if input_shape is not None:
-        print(f"cnnblocks {command}: --input-shape applies to registered models, not to a "
-              f"saved file ({path!r}).", file=sys.stderr)
-        return None
-    if not os.path.isfile(path):
-        print(f"cnnblocks {command}: no such file: {path!r} (nor a registered model name; "
-              "`cnnblocks list` lists them).", file=sys.stderr)
-        return None
-    _progress(f"loading {path} ...")
+    os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")
     try:
-        return keras.models.load_model(path, compile=False, safe_mode=True)
-    except Exception as err:  # noqa: BLE001 - any unreadable file: one line, exit status 2
+        with _quiet_stderr(not args.debug and "keras" not in sys.modules):
+            from cnnblocks import commands  # Keras and TensorFlow start here
+        return commands.COMMANDS[args.command](args)
+    except KeyboardInterrupt:
+        if args.debug:
+            raise
+        print(f"cnnblocks {args.command}: interrupted", file=sys.stderr)
+        return 130
+    except Exception as err:  # noqa: BLE001 - the CLI never prints a traceback without --debug
+        if args.debug:
+            raise
         text = str(err).strip().splitlines()[0] if str(err).strip() else ""
-        print(f"cnnblocks {command}: cannot load {path!r}: {type(err).__name__}: "
-              f"{text[:300]}", file=sys.stderr)
-        return None
-
-
-def _build_or_exit(args):
-    """The model a command names: a registered name (built without weights) or a saved file."""
-    if getattr(args, "command", None) != "table" and _is_file(args.name):
-        return _load(args.name, args.command, args.input_shape)
-    kwargs = {} if args.input_shape is None else {"input_shape": args.input_shape}
-    try:
-        from cnnblocks import registry
-        name = registry.entry(args.name).name
-        _progress(f"building {name} ...")
-        return _build(name, **kwargs)
-    except (TypeError, ValueError) as err:
-        print(f"cnnblocks {args.command}: {err}", file=sys.stderr)
-        return None
-
-
-def _cmd_summary(args):
-    from cnnblocks import analysis
-    from cnnblocks import graph as graphs
-    model = _build_or_exit(args)
-    if model is None:
-        return 2
-    rows = []
-    resolved = graphs.resolve(model)
-    for call in resolved.calls:
-        params = call.op.count_params() if call.is_layer else 0
-        shapes = ", ".join(graphs.format_shape(s) for s in call.output_shapes)
-        rows.append((call.name, type(call.op).__name__, shapes, f"{params:,}",
-                     f"{analysis.call_macs(call):,}"))
-    print(_table(("layer", "type", "output", "params", "MACs"), rows, right=(3, 4)))
-    summary = analysis.summarize(resolved)
-    print(f"\n{model.name}: {summary.params:,} parameters ({summary.trainable_params:,} "
-          f"trainable), {summary.depth} weight layers deep, {summary.macs:,} multiply-adds "
-          f"({_giga(summary.macs)}) at batch 1.")
-    return 0
-
-
-#: Width of `cnnblocks table`'s lines.
-TABLE_WIDTH = 100
-#: Widest a text cell grows before it wraps (the row label; the paper's own columns).
-_LABEL_WIDTH, _TEXT_WIDTH = 24, 30
-#: A paper row's columns that hold the figures the paper prints where they are an erratum
-#: (`PaperRow.erratum`): shown in the paper's cells, not as columns.
-_PRINTED = {"params": "printed params", "macs": "printed ops"}
-
-
-def _compact(value):
-    """A figure as papers print it: `159K`, `1.5G`, `34M`; exact counts in full (`9,472`)."""
-    value = float(value)
-    for scale, suffix in ((1e9, "G"), (1e6, "M"), (1e3, "K")):
-        if abs(value) >= scale and (value / scale * 10).is_integer():
-            return f"{value / scale:g}{suffix}"
-    return f"{value:,.0f}"
-
-
-def _wrap_cell(text, width):
-    """A cell's lines: `text` wrapped to `width`, after a `;` where it can."""
-    import textwrap
-    text = str(text)
-    if len(text) <= width:
-        return [text]
-    lines = []
-    for chunk in text.replace("; ", ";\0").split("\0"):
-        if lines and len(lines[-1]) + 1 + len(chunk) <= width:
-            lines[-1] += " " + chunk
-        else:
-            lines += textwrap.wrap(chunk, width, break_on_hyphens=False)
-    return lines or [""]
-
-
-def _check(figure, value, note):
-    """The check cell: `✓ +3.0%` within a rounded figure's tolerance, `✓` for an exact match,
-    `✗ ...` otherwise; `[n]` points to the erratum note of the row."""
-    mark = "✓" if figure.matches(value) else "✗"
-    if figure.rel_tol:
-        text = f"{mark} {figure.deviation(value):+.1%}"
-    else:
-        diff = int(round(value - figure.value))
-        text = mark if diff == 0 else f"{mark} {diff:+,}"
-    return f"{text} erratum [{note}]" if note else text
-
-
-def _paper_table(summary, ref, width=TABLE_WIDTH):
-    """The paper's table (`ref.table`, its own columns) beside ours, as text within `width`.
-
-    One row per `PaperRow`: the paper's label and columns (`PaperRow.columns`: the paper's
-    own, e.g. GoogLeNet's #1x1 ... pool proj, ResNet's layer specs), its output size beside
-    ours, and each published figure (params, multiply-adds) beside ours with a check. Where
-    the paper's figure is an erratum (`PaperRow.erratum`), the printed figure is shown, ours
-    is checked against the exact value, and a numbered note below gives that value and the
-    reason. Columns that do not fit in `width` go to a second block (the row labels repeat);
-    long cells wrap. Columns no row fills are left out.
-    """
-    import re
-    rows, notes = [], []
-    keys = []  # the paper's columns in its order: each row's keys kept in their order
-    for row in ref.table:
-        previous = -1
-        for key in row.columns:
-            if key in _PRINTED.values():
-                continue
-            if key not in keys:
-                keys.insert(previous + 1, key)
-            previous = keys.index(key)
-    quantities = [q for q in ("params", "macs") if any(getattr(r, q) for r in ref.table)]
-    for row in ref.table:
-        ours = ([r for r in summary if re.fullmatch(row.blocks, r.name)]
-                if row.blocks is not None else None)
-        note = None
-        if row.erratum:
-            notes.append(row)
-            note = len(notes)
-        cells = {"paper row": row.label, "paper output": row.output or ""}
-        cells.update({k: "" if row.columns.get(k) is None else row.columns[k] for k in keys})
-        cells["our output"] = ("-" if ours == [] else "" if ours is None
-                               else "x".join(map(str, ours[-1].output_shape)))
-        for q in quantities:
-            figure = getattr(row, q)
-            value = (None if ours == [] else getattr(summary, q) if ours is None
-                     else sum(getattr(r, q) for r in ours))
-            printed = row.columns.get(_PRINTED[q]) if row.erratum else None
-            paper = printed if printed is not None else (figure.value if figure else None)
-            rounded = printed is not None or (figure is not None and figure.rel_tol > 0)
-            cells[f"paper {q}"] = ("" if paper is None else _compact(paper) if rounded
-                                   else f"{paper:,.0f}")
-            cells[f"our {q}"] = "-" if value is None else f"{value:,.0f}"
-            cells[f"{q} check"] = ("" if figure is None or value is None
-                                   else _check(figure, value, note))
-        rows.append(cells)
-    # Bundles of columns that stay together, each column as (heading, key, right-aligned).
-    names = {"params": "params", "macs": "MACs"}
-    ours = {"paper row", "paper output", "our output"} | {
-        f"{w} {names[q]}" for q in quantities for w in ("paper", "our")} | {
-        f"{names[q]} check" for q in quantities}
-    bundles = [[("paper output", "paper output", False), ("our output", "our output", False)]]
-    bundles += [[(f"{k} (paper)" if k in ours else k, k,
-                  all(isinstance(r[k], int) or r[k] == "" for r in rows))] for k in keys]
-    for q in quantities:
-        bundles.append([(f"paper {names[q]}", f"paper {q}", True),
-                        (f"our {names[q]}", f"our {q}", True),
-                        (f"{names[q]} check", f"{q} check", False)])
-    label = ("paper row", "paper row", False)
-    return "\n".join(_blocks_of_columns(rows, label, bundles, width) + _notes(notes, width))
-
-
-def _column(rows, heading, key, limit):
-    """`(width, heading lines, cell lines per row)` of one column."""
-    cells = [_wrap_cell(r.get(key, ""), limit) for r in rows]
-    content = max((len(line) for lines in cells for line in lines), default=0)
-    words = max(len(word) for word in heading.split())
-    size = max(content, words)
-    return size, _wrap_cell(heading, size), cells
-
-
-def _blocks_of_columns(rows, label, bundles, width):
-    """Text lines of the table, its bundles of columns packed into blocks within `width`."""
-    first = _column(rows, label[0], label[1], _LABEL_WIDTH)
-    columns = [[(*_column(rows, h, k, _TEXT_WIDTH), right) for h, k, right in bundle]
-               for bundle in bundles]
-    groups, current, used = [], [], first[0]
-    for bundle in columns:
-        extra = sum(size + 2 for size, *_ in bundle)
-        if current and used + extra > width:
-            groups.append(current)
-            current, used = [], first[0]
-        current += bundle
-        used += extra
-    if current:
-        groups.append(current)
-    lines = []
-    for g, group in enumerate(groups):
-        cols = [(*first, False), *group]
-        height = max(len(c[1]) for c in cols)
-
-        def fmt(parts):
-            return "  ".join(p.rjust(c[0]) if c[3] else p.ljust(c[0])
-                             for p, c in zip(parts, cols)).rstrip()
-
-        if g:
-            lines.append("")
-        for i in range(height):  # headings bottom-aligned
-            lines.append(fmt([(c[1][i - height + len(c[1])] if i >= height - len(c[1])
-                               else "") for c in cols]))
-        lines.append("-" * max(len(line) for line in lines[-height:]))
-        for r in range(len(rows)):
-            tall = max(len(c[2][r]) for c in cols)
-            for i in range(tall):
-                lines.append(fmt([c[2][r][i] if i < len(c[2][r]) else "" for c in cols]))
-    return lines
-
-
-def _notes(rows, width):
-    """The erratum notes: exact values and the reason, wrapped to `width`."""
-    import textwrap
-    lines = []
-    for n, row in enumerate(rows, 1):
-        exact = "; ".join(f"{name} {getattr(row, q).value:,.0f}"
-                          for q, name in (("params", "params"), ("macs", "multiply-adds"))
-                          if getattr(row, q) is not None)
-        text = (f"[{n}] {row.label}: the paper's figure is an erratum; exact: {exact}. "
-                f"{row.erratum}.")
-        lines += textwrap.wrap(text, width, subsequent_indent="    ")
-    return ([""] + lines) if lines else []
-
-
-def _cmd_table(args):
-    from cnnblocks import analysis
-    try:
-        ref = _reference(args.name)
-    except (TypeError, ValueError) as err:
-        print(f"cnnblocks table: {err}", file=sys.stderr)
-        return 2
-    if args.input_shape is None and ref is not None and ref.table_input is not None:
-        args.input_shape = ref.table_input  # the input the paper's table is printed for
-    model = _build_or_exit(args)
-    if model is None:
-        return 2
-    summary = analysis.summarize(model)
-    print(summary.to_text())
-    if ref is not None and ref.table:
-        import textwrap
-        print("\n" + textwrap.fill(
-            f"{ref.table_source} beside {model.name} (check: ours relative to the paper's "
-            "figure; ✓ within its printed rounding; erratum: a figure the paper prints wrong, "
-            "see the note):", TABLE_WIDTH) + "\n")
-        print(_paper_table(summary, ref))
-    return 0
-
-
-def _cmd_plot(args):
-    import warnings
-
-    from cnnblocks.plot import FORMATS
-    if os.path.splitext(args.output)[1].lower() not in FORMATS:  # before the slow build
-        print(f"cnnblocks plot: -o/--output must end in one of {', '.join(FORMATS)}; "
-              f"received {args.output!r}.", file=sys.stderr)
-        return 2
-    model = _build_or_exit(args)
-    if model is None:
-        return 2
-    with warnings.catch_warnings(record=True) as caught:
-        warnings.simplefilter("always")
-        try:
-            path = cnnblocks.plot(model, args.output, level=args.level, rankdir=args.rankdir,
-                                  show_shapes=args.show_shapes, dpi=args.dpi,
-                                  collapse_repeats=args.collapse_repeats)
-        except (TypeError, ValueError, ImportError, RuntimeError) as err:
-            print(f"cnnblocks plot: {err}", file=sys.stderr)
-            return 2
-    for warning in caught:
-        print(f"cnnblocks plot: warning: {warning.message}", file=sys.stderr)
-    print(f"{model.name} ({args.level} level): {path}")
-    return 0
-
-
-def _cmd_classify(args):
-    """`cnnblocks classify`: the logic is `cnnblocks.apps.classify`; exit 1 when ImageNet files
-    are missing offline, 2 for bad arguments or unreadable files."""
-    from cnnblocks import apps
-    try:
-        results = apps.classify(args.images, args.model, weights=args.weights, top=args.top,
-                                labels=args.labels, input_shape=args.input_shape)
-    except apps.MissingFilesError as err:
-        print(f"cnnblocks classify: {err}", file=sys.stderr)
-        return 1
-    except (TypeError, ValueError, OSError) as err:
-        print(f"cnnblocks classify: {err}", file=sys.stderr)
-        return 2
-    print(apps.format_results(args.images, results))
-    return 0
-
-
-def _cmd_convert(args):
-    """`cnnblocks convert NAME FILE -o OUT.weights.h5`: a PyTorch state dict (torchvision `.pth`,
-    timm `.safetensors`) into a Keras weight file for the model's torchvision variant. Exit 2
-    for bad arguments or a file that does not fit (the message names the tensor)."""
-    from cnnblocks import convert
-    kwargs = {} if args.input_shape is None else {"input_shape": args.input_shape}
-    if args.aux:
-        kwargs["aux_classifiers"] = True
-    try:
-        model = convert.convert_file(args.name, args.file, args.output,
-                                     include_top=not args.no_top, classes=args.classes,
-                                     **kwargs)
-    except (TypeError, ValueError, OSError, ImportError) as err:
-        print(f"cnnblocks convert: {err}", file=sys.stderr)
-        return 2
-    print(f"{model.name} (variant='torchvision', {model.count_params():,} parameters) with the "
-          f"weights of {args.file}: {args.output}\nLoad it with cnnblocks.create_model("
-          f"{args.name!r}, variant='torchvision', weights={args.output!r}"
-          f"{', include_top=False' if args.no_top else ''}).")
-    return 0
-
-
-def _cmd_rf(args):
-    """`cnnblocks rf NAME|FILE.keras`: receptive fields per block (or per layer)."""
-    import keras
-
-    from cnnblocks import registry
-    from cnnblocks.receptive import receptive_field
-    source = args.model
-    input_shape = args.input_shape
-    try:
-        if source.endswith(".keras"):
-            # cnnblocks is imported: its registered classes load with safe_mode=True.
-            model = keras.models.load_model(source, compile=False, safe_mode=True)
-        else:
-            registry.entry(source, "NAME")
-            model = _build(source, **({} if input_shape is None else
-                                      {"input_shape": input_shape}))
-            input_shape = None
-        fields = receptive_field(model, input_shape=input_shape)
-    except (TypeError, ValueError, OSError) as err:
-        print(f"cnnblocks rf: {err}", file=sys.stderr)
-        return 2
-    if not args.layers:
-        print(fields.to_text())
-        return 0
-
-    def axes(values):  # 212, or 211x212 where the axes differ
-        return str(values[0]) if len(set(values)) == 1 else "x".join(map(str, values))
-
-    rows = []
-    for name, field in fields.layers.items():
-        if field.is_global:
-            rows.append((name, field.kind, "global", "-", "-"))
-        else:
-            rows.append((name, field.kind, axes(field.size), axes(field.stride),
-                         axes(field.padding)))
-    print(_table(("layer", "type", "RF", "stride", "padding"), rows, right=(2, 3, 4)))
-    return 0
-
-
-if __name__ == "__main__":
-    sys.exit(main())
+        print(f"cnnblocks {args.command}: error: {type(err).__name__}: {text[:500]} "
+              "(--debug shows the traceback)", file=sys.stderr)
+        return 2 if isinstance(err, (ValueError, TypeError)) else 1

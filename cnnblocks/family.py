@@ -307,8 +307,7 @@ class ModelEntry:
     """One registered architecture.
 
     Attributes:
-        name: registry name, lowercase (`"resnet50"`). Write it as a literal in the family
-            module: `cnnblocks list` reads the names from the source without importing Keras.
+        name: registry name, lowercase (`"resnet50"`).
         title: how people write it (`"ResNet-50"`).
         builder: the public builder function.
         default_size: the ImageNet input size (224, 299).

@@ -176,16 +176,16 @@ def resolve(weights, entry, include_top):
     return path
 
 
-def load(model, weights, path, entry):
+def load(model, weights, path, entry, *, load_torch):
     """Loads the file `resolve` gave into a freshly built model: a PyTorch state dict (a
-    published weight set in the `"torch"` format, or a `.pth`/`.safetensors` path) through
-    `cnnblocks.convert` with the model's `TorchLayout`, any other file with `load_into`.
-    Atomic either way."""
+    published weight set in the `"torch"` format, or a `.pth`/`.safetensors` path) with
+    `load_torch(model, path)`, the converter the caller gives (the builder kit gives
+    `cnnblocks.torch_weights.load` with the model's `TorchLayout`), any other file with
+    `load_into`. Atomic either way."""
     config = entry.pretrained.get(weights) if isinstance(weights, str) else None
     if (config is not None and config.format == "torch") or (
             config is None and path.endswith(TORCH_SUFFIXES)):
-        from cnnblocks import convert
-        return convert.load_torch_weights(model, path)
+        return load_torch(model, path)
     return load_into(model, path)
 
 

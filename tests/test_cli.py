@@ -1,24 +1,37 @@
 """The `cnnblocks` command line: version and list (more commands have their own tests)."""
 
+import re
 import subprocess
 import sys
 
+import pytest
+
 import cnnblocks
-from cnnblocks import cli
+from cnnblocks import cli, commands
 
 
 def test_version_in_a_subprocess():
-    result = subprocess.run([sys.executable, "-m", "cnnblocks.cli", "--version"],
+    result = subprocess.run([sys.executable, "-m", "cnnblocks", "--version"],
                             capture_output=True, text=True, timeout=120)
     assert result.returncode == 0, result.stderr
     assert result.stdout.strip() == f"cnnblocks {cnnblocks.__version__}"
 
 
-def test_list(capsys):
+def test_list_prints_every_registered_model_and_every_block(capsys):
     assert cli.main(["list"]) == 0
-    out = capsys.readouterr().out
-    for name in ("vgg16", "residual_module", "inception_module", "xception_module"):
-        assert name in out
+    models, blocks = capsys.readouterr().out.split("blocks:\n")
+    assert models.split()[1:] == cnnblocks.list_models()  # after "architectures:"
+    assert blocks.split() == cnnblocks.blocks.__all__
+
+
+def test_every_command_has_its_function(capsys):
+    parser = cli.build_parser()
+    for name in commands.COMMANDS:
+        with pytest.raises(SystemExit) as info:
+            parser.parse_args([name, "--help"])
+        assert info.value.code == 0, name
+    listed = re.findall(r"^    (\w+)  ", parser.format_help(), re.M)  # the COMMAND lines
+    assert sorted(listed) == sorted(commands.COMMANDS)
 
 
 def test_no_command_prints_help(capsys):
@@ -32,9 +45,7 @@ import importlib  # noqa: E402
 import inspect  # noqa: E402
 
 import keras  # noqa: E402
-import pytest  # noqa: E402
 
-import cnnblocks_cli  # noqa: E402
 from cnnblocks import analysis, family  # noqa: E402
 from cnnblocks.blocks import vgg_block  # noqa: E402
 
@@ -42,12 +53,12 @@ plot_module = importlib.import_module("cnnblocks.plot")
 
 
 def test_plot_command_has_the_options_and_defaults_of_cnnblocks_plot():
-    args = cnnblocks_cli.build_parser().parse_args(["plot", "m.keras", "-o", "m.svg"])
+    args = cli.build_parser().parse_args(["plot", "m.keras", "-o", "m.svg"])
     signature = inspect.signature(cnnblocks.plot).parameters
     for option in ("level", "rankdir", "show_shapes", "collapse_repeats", "dpi"):
         assert getattr(args, option) == signature[option].default, option
-    assert cnnblocks_cli.PLOT_LEVELS == plot_module.LEVELS
-    assert cnnblocks_cli.PLOT_RANKDIRS == plot_module.RANKDIRS
+    assert cli.PLOT_LEVELS == plot_module.LEVELS
+    assert cli.PLOT_RANKDIRS == plot_module.RANKDIRS
 
 
 @pytest.fixture(scope="module")
@@ -121,7 +132,7 @@ def test_paper_table_prints_the_papers_columns_within_100_characters(saved):
     ref = family.Reference(paper="x", input_shape=(16, 16, 3), params=None,
                            trainable_params=None, depth=None, macs=None, table=table,
                            table_source=source)
-    text = cli._paper_table(summary, ref)
+    text = commands._paper_table(summary, ref)
     lines = text.splitlines()
     assert max(map(len, lines)) <= 100
     # the paper's column order, a new column placed after the one before it in its row

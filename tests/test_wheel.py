@@ -4,19 +4,20 @@ environment and works there.
 How, and why so. A fresh environment with all the dependencies would download TensorFlow
 (about 600 MB) on every run, so the test stays offline and under a minute instead:
 
-1. the package's files (setup.py, pyproject.toml, README.md, cnnblocks/, cnnblocks_cli.py) are
-   copied to a scratch folder, so the build leaves nothing in the checkout, and
+1. the package's files (setup.py, pyproject.toml, README.md, cnnblocks/, cnnblocks_pytest.py)
+   are copied to a scratch folder, so the build leaves nothing in the checkout, and
    `python -m build --wheel --no-isolation` builds the wheel there with the setuptools of this
    environment (an isolated build would download setuptools);
 2. the wheel's contents are checked: the package and its data (the ImageNet class index), the
-   `cnnblocks_cli` module of the console script, the entry point, the metadata (dependencies,
-   extras, classifiers);
+   pytest plugin beside it, the entry points (the console script is `cnnblocks.cli:main`), the
+   metadata (dependencies, extras, classifiers);
 3. a fresh virtual environment (no pip, no packages) gets the wheel with
    `pip --python <venv> install --no-deps --no-index`, and its `cnnblocks` console script
-   answers `--version` and `list` there, without Keras installed;
+   answers `--version` and `--help` there, without Keras installed (the package imports
+   lazily);
 4. that environment's Python imports the installed package (not the checkout: it runs in the
    scratch folder) with this environment's site-packages on PYTHONPATH for Keras and the other
-   dependencies, and builds a model.
+   dependencies: its console script lists the models, and it builds one.
 
 `python -m build` needs the `build` package (in the `dev` extra); without it the test is skipped.
 """
@@ -35,7 +36,7 @@ import pytest
 import cnnblocks
 
 ROOT = Path(__file__).resolve().parent.parent
-FILES = ["setup.py", "pyproject.toml", "README.md", "cnnblocks_cli.py"]
+FILES = ["setup.py", "pyproject.toml", "README.md", "cnnblocks_pytest.py"]
 
 pytestmark = [
     pytest.mark.backend_independent,  # nothing here depends on the Keras backend (conftest.py)
@@ -76,10 +77,12 @@ def test_the_wheel_holds_the_package_its_data_and_the_console_script(wheel):
         entry_points = archive.read(f"{info}/entry_points.txt").decode()
     for name in ("cnnblocks/__init__.py", "cnnblocks/plot.py", "cnnblocks/blocks/__init__.py",
                  "cnnblocks/architectures/googlenet.py", "cnnblocks/data/imagenet_class_index.json",
-                 "cnnblocks_cli.py"):
+                 "cnnblocks/cli.py", "cnnblocks/__main__.py", "cnnblocks_pytest.py"):
         assert name in names, f"{name} is not in {wheel.name}"
     assert not [n for n in names if n.startswith(("tests/", "docs/", "examples/"))]
-    assert "cnnblocks = cnnblocks_cli:main" in entry_points
+    assert "cnnblocks = cnnblocks.cli:main" in entry_points
+    assert "cnnblocks = cnnblocks_pytest" in entry_points
+    assert "cnnblocks_cli.py" not in names
     for line in ("Requires-Dist: keras<4,>=3.8", "Provides-Extra: tf",
                  "Classifier: License :: OSI Approved :: Apache Software License",
                  "Requires-Python: >=3.10"):
@@ -96,11 +99,12 @@ def test_the_wheel_installs_into_a_fresh_environment_and_runs(wheel, tmp_path):
     script = venv / "bin" / "cnnblocks"
     # The console script answers these without Keras (not installed in this environment).
     assert _run([str(script), "--version"]).strip() == f"cnnblocks {cnnblocks.__version__}"
-    listing = _run([str(script), "list"])
-    assert "googlenet" in listing and "inception_module" in listing
+    assert "usage: cnnblocks" in _run([str(script), "--help"])
     # The installed package, with this environment's Keras, TensorFlow, ... on the path.
     env = {**os.environ, "PYTHONPATH": sysconfig.get_paths()["purelib"],
            "TF_CPP_MIN_LOG_LEVEL": "3"}
+    listing = _run([str(script), "list"], cwd=tmp_path, env=env)
+    assert "googlenet" in listing and "inception_module" in listing
     code = ("import cnnblocks, importlib.resources as r; print(cnnblocks.__file__); "
             "print(r.files('cnnblocks').joinpath('data/imagenet_class_index.json').is_file()); "
             "m = cnnblocks.create_model('squeezenet1_1', input_shape=(64, 64, 3)); "

@@ -13,10 +13,11 @@ trunk function. `build` does, in order:
 3. the trunk: the family's `body(x, ctx)`, made of blocks and recorded regions;
 4. the head: the family's own or `global_pool_head`, recorded as the region `head`;
 5. the model: `keras.Model`, its model record (family, registry name, variant, feature taps)
-   and the weights (a PyTorch state dict is converted, see `cnnblocks.convert`).
+   and the weights (a PyTorch state dict is converted, see `cnnblocks.torch_weights`).
 """
 
 import dataclasses
+import functools
 import os
 
 import keras
@@ -24,7 +25,7 @@ from keras import layers
 
 from cnnblocks import _graph
 from cnnblocks import _validation as check
-from cnnblocks import identity
+from cnnblocks import identity, torch_weights
 from cnnblocks import weights as weight_files
 from cnnblocks.blocks.common import resolve_data_format
 from cnnblocks.family import KERAS_VARIANT
@@ -278,11 +279,18 @@ def build(entry, body, *, include_top, weights, input_tensor, input_shape, pooli
     identity.record_model(inputs, family=entry.family, model=entry.name, variant=variant,
                           taps=ctx.taps)
     if weight_path is not None:
+        load_torch = functools.partial(_load_torch, entry=entry, variant=variant)
         try:
-            weight_files.load(model, weights, weight_path, entry)
+            weight_files.load(model, weights, weight_path, entry, load_torch=load_torch)
         except weight_files.WeightFileError as err:
             raise weight_files.WeightFileError(f"`weights`: {err}") from None
     return model
+
+
+def _load_torch(model, path, *, entry, variant):
+    """`weights.load`'s converter: a PyTorch state dict into a freshly built model, by its
+    entry's layout for `variant`."""
+    return torch_weights.load(model, path, torch_weights.layout_for(entry, variant, model.name))
 
 
 def _head_args(ctx):
