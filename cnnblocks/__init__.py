@@ -7,6 +7,8 @@ function `plot` even after its module is imported: reach the module with
 """
 
 import importlib
+import importlib.abc
+import importlib.util
 import sys
 import types
 
@@ -67,10 +69,38 @@ class _Package(types.ModuleType):
 
 sys.modules[__name__].__class__ = _Package
 
-# With Keras already imported (`import keras` first, as in most programs), register cnnblocks'
-# saved classes now, as importing every module did: `keras.models.load_model(...,
-# safe_mode=True)` then reads cnnblocks models at once. Otherwise the first use of a block, a
-# builder or a tool registers them.
-if "keras" in sys.modules:
+
+
+def _register():
+    """Registers cnnblocks' saved classes (its layers, the recording input layer) with Keras,
+    so `keras.models.load_model(..., safe_mode=True)` reads cnnblocks models."""
     importlib.import_module(f"{__name__}.layers")
     importlib.import_module(f"{__name__}.identity")
+
+
+class _RegisterWithKeras(importlib.abc.MetaPathFinder):
+    """Registers cnnblocks' saved classes right after Keras is imported (a finder on
+    `sys.meta_path` that wraps the loading of `keras`, the import system's documented hook):
+    `import cnnblocks` then `import keras` loads saved models as `import keras` first does."""
+
+    def find_spec(self, name, path=None, target=None):
+        if name != "keras":
+            return None
+        sys.meta_path.remove(self)
+        spec = importlib.util.find_spec(name)
+        if spec is None or spec.loader is None or not hasattr(spec.loader, "exec_module"):
+            return spec
+        load = spec.loader.exec_module
+
+        def exec_module(module):
+            load(module)
+            _register()
+
+        spec.loader.exec_module = exec_module
+        return spec
+
+
+if "keras" in sys.modules:
+    _register()
+elif not any(isinstance(f, _RegisterWithKeras) for f in sys.meta_path):
+    sys.meta_path.insert(0, _RegisterWithKeras())

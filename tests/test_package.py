@@ -77,6 +77,18 @@ def test_with_keras_imported_first_saved_models_load_at_once():
     assert out.splitlines()[-1] == "True True"
 
 
+def test_with_cnnblocks_imported_first_saved_models_load_too(tmp_path):
+    """`import cnnblocks; import keras`: the classes are registered as Keras is imported, so a
+    saved cnnblocks model loads with `safe_mode=True` in either order."""
+    path = tmp_path / "m.keras"
+    _python("import keras; from cnnblocks.blocks import vgg_block; i = keras.Input((8, 8, 3)); "
+            f"keras.Model(i, vgg_block(i, 2, 1, name='b1')).save({str(path)!r})")
+    out = _python("import sys, cnnblocks; assert 'keras' not in sys.modules; import keras; "
+                  f"m = keras.models.load_model({str(path)!r}, safe_mode=True); "
+                  "print(cnnblocks.block_records(m)[0].kind)")
+    assert out.splitlines()[-1] == "vgg_block"
+
+
 # --- one list of the builders -----------------------------------------------------------------
 
 def test_the_builders_list_is_every_family_module_and_its_builders():
