@@ -475,3 +475,77 @@ def test_nasnet_diagrams_at_every_level(built):
         assert f'"{row.name}" [' in block_level
     for level in ("module", "layer"):
         assert cnnblocks.to_dot(model, level=level).startswith("digraph")
+
+
+# --- every keras.applications model -----------------------------------------------------------
+
+def _efficientnet_rows(depth):
+    """Stem, ceil(depth x repeats) MBConv blocks (Tan & Le 2019, Table 1), top conv, head."""
+    return 1 + sum(math.ceil(depth * r) for r in (1, 2, 2, 3, 3, 4, 1)) + 2
+
+
+def _efficientnet_v2_rows(repeats, depth=1.0, first_block_in_stem=True):
+    """Stem, ceil(depth x repeats) blocks (Tan & Le 2021), top conv, head. B0-B3's first
+    block, a stride-1 3x3 conv-BN-act without a shortcut, is structurally a second stem
+    convolution and shares the stem's row."""
+    blocks = sum(math.ceil(depth * r) for r in repeats)
+    return 1 + blocks - (1 if first_block_in_stem else 0) + 2
+
+
+V2_BASE = (1, 2, 2, 3, 5, 8)
+EVERY_KERAS_MODEL = [
+    # (constructor, rows): stem rows + one per block/cell + transitions/top rows + head
+    ("ConvNeXtTiny", 1 + (3 + 3 + 9 + 3) + 3 + 1),
+    ("ConvNeXtSmall", 1 + (3 + 3 + 27 + 3) + 3 + 1),
+    ("ConvNeXtBase", 1 + 36 + 3 + 1),
+    ("ConvNeXtLarge", 1 + 36 + 3 + 1),
+    ("ConvNeXtXLarge", 1 + 36 + 3 + 1),
+    ("DenseNet121", 1 + (6 + 12 + 24 + 16) + 3 + 1 + 1),  # + the final BN-ReLU
+    ("DenseNet169", 1 + (6 + 12 + 32 + 32) + 3 + 1 + 1),
+    ("DenseNet201", 1 + (6 + 12 + 48 + 32) + 3 + 1 + 1),
+    *[(f"EfficientNetB{i}", _efficientnet_rows(d))
+      for i, d in enumerate((1.0, 1.1, 1.2, 1.4, 1.8, 2.2, 2.6, 3.1))],
+    ("EfficientNetV2B0", _efficientnet_v2_rows(V2_BASE)),
+    ("EfficientNetV2B1", _efficientnet_v2_rows(V2_BASE, 1.1)),
+    ("EfficientNetV2B2", _efficientnet_v2_rows(V2_BASE, 1.2)),
+    ("EfficientNetV2B3", _efficientnet_v2_rows(V2_BASE, 1.4)),
+    ("EfficientNetV2S", _efficientnet_v2_rows((2, 4, 4, 6, 9, 15), first_block_in_stem=False)),
+    ("EfficientNetV2M", _efficientnet_v2_rows((3, 5, 5, 7, 14, 18, 5),
+                                              first_block_in_stem=False)),
+    ("EfficientNetV2L", _efficientnet_v2_rows((4, 7, 7, 10, 19, 25, 7),
+                                              first_block_in_stem=False)),
+    ("InceptionResNetV2", 2 + 1 + 10 + 1 + 20 + 1 + 10 + 1 + 1),  # + conv_7b
+    ("InceptionV3", 2 + 11 + 1),
+    ("MobileNet", 1 + 13 + 1),
+    ("MobileNetV2", 1 + 17 + 1 + 1),  # + Conv_1
+    ("MobileNetV3Small", 1 + 11 + 1 + 1),  # + the last 1x1 conv
+    ("MobileNetV3Large", 1 + 15 + 1 + 1),
+    ("NASNetMobile", 1 + 16 + 1),
+    ("NASNetLarge", 1 + 22 + 1),
+    ("ResNet50", 1 + 16 + 1),
+    ("ResNet101", 1 + 33 + 1),
+    ("ResNet152", 1 + 50 + 1),
+    ("ResNet50V2", 1 + 16 + 1 + 1),  # + the final BN-ReLU
+    ("ResNet101V2", 1 + 33 + 1 + 1),
+    ("ResNet152V2", 1 + 50 + 1 + 1),
+    ("VGG16", 5 + 1),
+    ("VGG19", 5 + 1),
+    ("Xception", 1 + 12 + 1 + 1),  # + block14's separable convolutions
+]
+
+
+@pytest.mark.heavy
+@pytest.mark.parametrize("name, rows", EVERY_KERAS_MODEL, ids=[m[0] for m in EVERY_KERAS_MODEL])
+def test_every_keras_applications_model(name, rows):
+    """One row per block or cell of every keras.applications model; each row's parameters are
+    its layers'; the rows add up. Models are built one at a time and dropped."""
+    keras.utils.set_random_seed(0)
+    shape = {"input_shape": (224, 224, 3)} if name.startswith("MobileNetV3") else {}
+    model = getattr(KERAS, name)(weights=None, **shape)
+    summary = cnnblocks.summarize(model)
+    assert len(summary) == rows, str(summary)
+    assert summary[0].kind == "stem" or name.startswith("VGG")
+    assert summary[-1].kind == "head"
+    _check_rows_add_up(model, summary)
+    del model
+    keras.backend.clear_session()
