@@ -15,6 +15,13 @@ import numbers
 import numpy as np
 
 
+#: The largest magnitude a weight read from a file may have: 1e30. No trained network comes
+#: near it (float32 overflows at 3.4e38: two such weights in a row overflow it), while random
+#: bytes read as float32 exceed it about once in nine values (exponents of 2**100 and up): a
+#: damaged tensor of a few dozen values is found even when none of its bytes reads as NaN.
+MAX_WEIGHT_MAGNITUDE = 1e30
+
+
 def describe(value, limit=80):
     """A short text for `value` in a message: arrays and tensors by type and shape, anything
     else by its repr, cut to `limit` characters."""
@@ -45,6 +52,36 @@ def positive_number(value, arg, *, allow_zero=False):
         raise ValueError(f"`{arg}` must be a finite number {bound}, received "
                          f"{describe(value)}.")
     return float(value)
+
+
+def weight_values(array, *, variance=False):
+    """What a weight array read from a file holds that no trained weight can, as a phrase
+    ("holds 12 NaN or infinite values (of 1,728)"), or None when nothing is wrong.
+
+    Checked: NaN and infinity; a magnitude above `MAX_WEIGHT_MAGNITUDE`; with `variance`
+    (a batch norm's moving variance, a `Normalization`'s variance), a negative value. Arrays
+    that are not floating point are not checked (their type is the caller's check).
+    """
+    values = np.asarray(array)
+    if values.dtype.kind != "f":
+        if "float" not in values.dtype.name:  # bfloat16 and float8 (ml_dtypes) are floats too
+            return None
+        values = values.astype(np.float32)
+    if values.size == 0:
+        return None
+    finite = np.isfinite(values)
+    if not finite.all():
+        bad = values.size - int(np.count_nonzero(finite))
+        return (f"holds {bad:,} NaN or infinite value{'s' if bad > 1 else ''} "
+                f"(of {values.size:,})")
+    low, high = float(values.min()), float(values.max())
+    peak = max(high, -low)
+    if peak > MAX_WEIGHT_MAGNITUDE:
+        return (f"holds a value of magnitude {peak:.3g}, beyond {MAX_WEIGHT_MAGNITUDE:.0e} "
+                "(no trained weight comes near it)")
+    if variance and low < 0:
+        return f"holds a negative variance ({low:.3g})"
+    return None
 
 
 def fraction(value, arg):

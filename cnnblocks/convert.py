@@ -26,7 +26,9 @@ Promises:
   `safetensors` package and NumPy (no torch).
 - **Exact or refused.** A file that does not fit (another architecture, another variant,
   another number of classes) raises `ConversionError` naming the first mismatching tensor,
-  and the model keeps the weights it had. Tensors the model has no layer for are an error,
+  and the model keeps the weights it had. So does a damaged one, as far as damage shows: a
+  weight that is not floating point, NaN or infinite values, a magnitude above 1e30, a
+  negative running variance. Tensors the model has no layer for are an error,
   except those of layers the layout knows and this model lacks (the classifier without a top,
   auxiliary classifiers).
 """
@@ -42,6 +44,7 @@ import numpy as np
 
 import keras
 
+from cnnblocks import _validation as check
 from cnnblocks import identity
 from cnnblocks.weights import WeightFileError
 
@@ -607,8 +610,10 @@ def plan(model, tensors, layout):
     means, checked, with nothing assigned yet.
 
     Raises:
-        ConversionError: naming the first tensor that is missing, has the wrong shape, or has
-            no place in the model.
+        ConversionError: naming the first tensor that is missing, has the wrong shape or a
+            dtype that is not floating point, holds values no trained weight has (NaN,
+            infinity, a magnitude above 1e30, a negative running variance: see
+            `cnnblocks._validation.weight_values`), or has no place in the model.
     """
     assignments, used = [], set()
     present = set()
@@ -631,6 +636,11 @@ def plan(model, tensors, layout):
                     f"{variable.name} {tuple(variable.shape)}. The file is for another "
                     "architecture or configuration.")
             source = tensors[key]
+            if source.dtype.kind != "f":
+                raise ConversionError(
+                    f"Tensor {key!r} has dtype {source.dtype}; layer {layer.name!r} needs "
+                    f"floating-point values for its {variable.name}. The file is damaged or "
+                    "holds other data.")
             try:
                 value = transform(source)
             except ValueError:
@@ -641,6 +651,10 @@ def plan(model, tensors, layout):
                     f"Tensor {key!r} has shape {tuple(source.shape)} (as Keras: {got}); layer "
                     f"{layer.name!r} needs {variable.name} of shape {tuple(variable.shape)}. "
                     "The file is for another architecture or number of classes.")
+            problem = check.weight_values(value, variance=suffix == "running_var")
+            if problem:
+                raise ConversionError(f"Tensor {key!r} (for layer {layer.name!r}) {problem}: "
+                                      "the file is damaged.")
             assignments.append((variable, value, key))
             used.add(key)
     absent = [p for name, prefixes in layout.layers.items() if name not in present
