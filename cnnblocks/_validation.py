@@ -6,13 +6,39 @@ received (`describe` keeps the echo short: an array or tensor is shown by its ty
 never its contents), so that a bad call never surfaces as a stack trace from deep inside Keras.
 The rules: bools are bools (not truthy strings or 0/1); epsilons and other positive constants
 are finite and > 0; names are non-empty strings without `/`; inputs are Keras tensors of the
-right rank with a known channel count; activations are resolved up front.
+right rank with a known channel count; activations are resolved up front; the scaling
+arguments of the builders (`classes`, `alpha`, `depth_multiplier`) stay under the bounds below.
 """
 
 import math
 import numbers
 
 import numpy as np
+
+
+# Upper bounds of the builders' scaling arguments. They are sanity bounds, named here once and
+# quoted in the builders' messages: far above every published configuration, low enough that
+# a typo or a garbage value (`classes=99999999999`) is refused with one line instead of
+# TensorFlow's out-of-memory error. A value under a bound can still exceed a small machine's
+# memory: they bound the argument, not the model.
+
+#: `classes`: one million. Above every public classification label set (ImageNet-21k: 21,841;
+#: Google Landmarks v2: 203,094; MS-Celeb-1M: about 100,000 identities); a 1,000,000-way
+#: classifier on ResNet-50's 2,048 features is already 2.0 billion weights (8 GB in float32).
+MAX_CLASSES = 1_000_000
+#: MobileNet v1/v2/v3 `alpha` (the width multiplier): 10. Published ones are 0.25 to 1.4; at 10
+#: every layer is ten times wider: MobileNetV2 has 227 million weights instead of 3.5 million,
+#: MobileNetV3-Large 422 million.
+MAX_ALPHA = 10.0
+#: MobileNet v1 `depth_multiplier` (depthwise filters per input channel): 64. keras.applications'
+#: weights use 1; at 64 every pointwise convolution reads 64 times the channels (206 million
+#: weights at alpha=1 instead of 4.3 million).
+MAX_DEPTH_MULTIPLIER = 64
+#: The largest magnitude a weight read from a file may have: 1e30. No trained network comes
+#: near it (float32 overflows at 3.4e38: two such weights in a row overflow it), while random
+#: bytes read as float32 exceed it about once in nine values (exponents of 2**100 and up): a
+#: damaged tensor of a few dozen values is found even when none of its bytes reads as NaN.
+MAX_WEIGHT_MAGNITUDE = 1e30
 
 
 def describe(value, limit=80):
@@ -45,6 +71,52 @@ def positive_number(value, arg, *, allow_zero=False):
         raise ValueError(f"`{arg}` must be a finite number {bound}, received "
                          f"{describe(value)}.")
     return float(value)
+
+
+def at_most(value, arg, bound, why):
+    """Returns `value` if it is at most `bound` (one of the bounds above), else ValueError with
+    the bound and the reason for it (`why`, a few words)."""
+    if value > bound:
+        shown = f"{bound:,}" if isinstance(bound, int) else f"{bound:g}"
+        raise ValueError(f"`{arg}` must be at most {shown} ({why}); received "
+                         f"{describe(value)}.")
+    return value
+
+
+def classes(value, arg="classes"):
+    """Returns `value` as an int if it is a positive integer at most `MAX_CLASSES` (a
+    classifier's size: the builders' and `cnnblocks convert`'s `classes`)."""
+    return at_most(positive_int(value, arg), arg, MAX_CLASSES, "above every public label set")
+
+
+def weight_values(array, *, variance=False):
+    """What a weight array read from a file holds that no trained weight can, as a phrase
+    ("holds 12 NaN or infinite values (of 1,728)"), or None when nothing is wrong.
+
+    Checked: NaN and infinity; a magnitude above `MAX_WEIGHT_MAGNITUDE`; with `variance`
+    (a batch norm's moving variance, a `Normalization`'s variance), a negative value. Arrays
+    that are not floating point are not checked (their type is the caller's check).
+    """
+    values = np.asarray(array)
+    if values.dtype.kind != "f":
+        if "float" not in values.dtype.name:  # bfloat16 and float8 (ml_dtypes) are floats too
+            return None
+        values = values.astype(np.float32)
+    if values.size == 0:
+        return None
+    finite = np.isfinite(values)
+    if not finite.all():
+        bad = values.size - int(np.count_nonzero(finite))
+        return (f"holds {bad:,} NaN or infinite value{'s' if bad > 1 else ''} "
+                f"(of {values.size:,})")
+    low, high = float(values.min()), float(values.max())
+    peak = max(high, -low)
+    if peak > MAX_WEIGHT_MAGNITUDE:
+        return (f"holds a value of magnitude {peak:.3g}, beyond {MAX_WEIGHT_MAGNITUDE:.0e} "
+                "(no trained weight comes near it)")
+    if variance and low < 0:
+        return f"holds a negative variance ({low:.3g})"
+    return None
 
 
 def fraction(value, arg):

@@ -34,6 +34,7 @@ record (`layout_of`) and converting a file for a registered model name (`convert
 
 import os
 
+from cnnblocks import _validation as check
 from cnnblocks import identity, registry, torch_weights
 from cnnblocks.torch_weights import (  # noqa: F401  (the engine's public names, re-exported)
     IGNORED_SUFFIXES, ConversionError, assign, plan, read_state_dict, read_torch_pickle)
@@ -89,7 +90,8 @@ def convert_file(model_name, path, output, *, include_top=True, classes=None, **
         path: the `.pth` or `.safetensors` file.
         output: the Keras file to write, ending in `.weights.h5`.
         include_top: bool, keep the classifier. Default True.
-        classes: int or None: the classifier's size; default: read from the file.
+        classes: int or None: the classifier's size, at most 1,000,000
+            (`cnnblocks._validation.MAX_CLASSES`); default: read from the file.
         **kwargs: more builder arguments (`input_shape`, `aux_classifiers`, ...).
 
     Returns:
@@ -98,6 +100,8 @@ def convert_file(model_name, path, output, *, include_top=True, classes=None, **
     output = os.fspath(output)
     if not output.endswith(".weights.h5"):
         raise ValueError(f"`output` must end in '.weights.h5'; received {output!r}.")
+    if classes is not None:  # before the file is read (the builder checks it again)
+        check.classes(classes)
     entry = registry.entry(model_name, "model_name")
     if entry.torch_layout is None:
         have = [m for m in registry.list_models() if registry.entry(m).torch_layout]

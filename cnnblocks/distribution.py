@@ -55,13 +55,14 @@ __all__ = ["layout_map", "check_layout_map", "variable_paths"]
 _KINDS = ("conv", "dense", "batchnorm")
 
 
-def _all_layers(model):
-    """Every layer, nested models' layers included (not the nested models themselves)."""
+def _all_layers(model, prefix=""):
+    """`(layer, where)` for every layer, nested models' layers included (not the nested models
+    themselves); `where` names the layer with its nested models (`"backbone/conv1"`)."""
     for layer in model.layers:
         if isinstance(layer, keras.Model):
-            yield from _all_layers(layer)
+            yield from _all_layers(layer, f"{prefix}{layer.name}/")
         else:
-            yield layer
+            yield layer, prefix + layer.name
 
 
 def _check_model(model):
@@ -100,8 +101,28 @@ def _sharded_dim(layer, name, kinds):
     return None
 
 
-def _matches(pattern, paths):
-    return [p for p in paths if p == pattern or re.fullmatch(pattern, p)]
+def _regex(pattern, arg):
+    """`pattern` compiled, or a ValueError naming `arg` and echoing the pattern."""
+    try:
+        return re.compile(pattern)
+    except re.error as exc:
+        raise ValueError(f"`{arg}` key {pattern!r:.80} is not a valid regular expression "
+                         f"({exc.msg} at position {exc.pos}).") from None
+
+
+def _matches(pattern, paths, arg):
+    regex = _regex(pattern, arg)
+    return [p for p in paths if p == pattern or regex.fullmatch(p)]
+
+
+def _shared_path_error(path, first, second):
+    """Two distinct variables with one path that need different layouts: `first` and `second`
+    are `(where, axes)`."""
+    return ValueError(
+        f"`model` has layers {first[0]!r} and {second[0]!r} with one variable path {path!r} "
+        f"but different layouts ({first[1]} vs {second[1]}): keras.distribution gives one "
+        "layout per path. Give the layers distinct names, or build each nested model in "
+        "`keras.name_scope(name)`.")
 
 
 def _pattern_error(pattern, paths):
@@ -117,7 +138,12 @@ def layout_map(model, mesh, *, axis="model", kinds=_KINDS, patterns=None):
     by layer type (see the module docstring for the dimension of each).
 
     Every key is an exact variable path of `model` (escaped: `re.escape(path)`), so each key
-    matches one variable, and `ModelParallel` shards what the map says.
+    matches one path, and `ModelParallel` shards what the map says. Keras creates variables
+    with the path of their layer, not of the nested model around it: two nested models with
+    same-named layers give two variables one path (`dense/kernel`), and `ModelParallel` gives
+    both the layout of that one key. Where they need the same layout that is what the map
+    holds; where they need different ones (other layer types or shapes) the map is refused,
+    naming both layers.
 
     Args:
         model: a built `keras.Model` (a cnnblocks model or any other); its variables are
@@ -139,7 +165,8 @@ def layout_map(model, mesh, *, axis="model", kinds=_KINDS, patterns=None):
 
     Raises:
         TypeError / ValueError: bad arguments (named, with the value received); a pattern that
-            matches no variable of the model, or one of another rank.
+            is not a valid regular expression, matches no variable of the model, or matches
+            one of another rank; two variables of one path that need different layouts.
 
     Example:
         >>> import keras
@@ -168,44 +195,48 @@ def layout_map(model, mesh, *, axis="model", kinds=_KINDS, patterns=None):
         raise TypeError(f"`patterns` must be a dict {{regex: axes}} or None, received "
                         f"{patterns!r:.80}.")
     size = mesh.shape[list(mesh.axis_names).index(axis)]
-    variables = {v.path: v for v in model.weights}
+    variables = {}  # path -> its distinct variables (nested models can repeat a path)
+    for variable in model.weights:
+        same = variables.setdefault(variable.path, [])
+        if all(v is not variable for v in same):
+            same.append(variable)
     paths = list(variables)
     result = keras.distribution.LayoutMap(mesh)
-    claimed, keys = set(), set()  # (LayoutMap's `in` is always True: its [] gives None)
+    claimed = set()  # (LayoutMap's `in` is always True: its [] gives None)
     for pattern, axes in (patterns or {}).items():
         if not isinstance(pattern, str) or not pattern:
             raise TypeError(f"`patterns` keys must be non-empty regular expressions (str), "
                             f"received {pattern!r}.")
-        matched = _matches(pattern, paths)
+        matched = _matches(pattern, paths, "patterns")
         if not matched:
             raise _pattern_error(pattern, paths)
         if not isinstance(axes, (tuple, list)):
             raise TypeError(f"`patterns[{pattern!r}]` must be a tuple of mesh axis names or "
                             f"None, received {axes!r}.")
         for path in matched:
-            if len(variables[path].shape) != len(axes):
-                raise ValueError(f"`patterns[{pattern!r}]` = {tuple(axes)} has {len(axes)} "
-                                 f"dimension(s), but it matches {path!r} of shape "
-                                 f"{tuple(variables[path].shape)}.")
+            for variable in variables[path]:
+                if len(variable.shape) != len(axes):
+                    raise ValueError(f"`patterns[{pattern!r}]` = {tuple(axes)} has "
+                                     f"{len(axes)} dimension(s), but it matches {path!r} of "
+                                     f"shape {tuple(variable.shape)}.")
         result[pattern] = tuple(axes)
         claimed.update(matched)
-    for layer in _all_layers(model):
+    chosen = {}  # path -> (where, axes) of the first variable with it
+    for layer, where in _all_layers(model):
         for variable in layer.weights:
             if variable.path in claimed:
                 continue
-            name = variable.path.rsplit("/", 1)[-1]
-            dim = _sharded_dim(layer, name, kinds)
-            if dim is None:
-                continue
             shape = tuple(variable.shape)
-            if shape[dim] % size:
-                continue  # JAX splits a dimension evenly or not at all: stays replicated
+            dim = _sharded_dim(layer, variable.path.rsplit("/", 1)[-1], kinds)
             axes = [None] * len(shape)
-            axes[dim] = axis
-            key = re.escape(variable.path)
-            if key not in keys:  # a layer shared by two models appears once
-                result[key] = tuple(axes)
-                keys.add(key)
+            if dim is not None and not shape[dim] % size:  # JAX splits evenly or not at all
+                axes[dim] = axis
+            axes = tuple(axes)
+            first = chosen.setdefault(variable.path, (where, axes))
+            if first[1] != axes:
+                raise _shared_path_error(variable.path, first, (where, axes))
+            if axis in axes and first == (where, axes):
+                result[re.escape(variable.path)] = axes
     return result
 
 
@@ -222,7 +253,8 @@ def check_layout_map(layouts, model):
 
     Raises:
         TypeError: `layouts` is not a mapping or `model` not a keras.Model.
-        ValueError: a key matches no variable; the message shows the model's real paths.
+        ValueError: a key is not a valid regular expression, or matches no variable; the
+            message shows the model's real paths.
 
     Example:
         >>> import keras
@@ -242,7 +274,7 @@ def check_layout_map(layouts, model):
     paths = variable_paths(model)
     found = {}
     for key in layouts.keys():
-        matched = _matches(key, paths)
+        matched = _matches(key, paths, "layouts")
         if not matched:
             raise _pattern_error(key, paths)
         found[key] = matched

@@ -8,10 +8,14 @@ Two promises:
   keras.applications' files, the SHA-256 prefix in the file name for torchvision's), including
   a file that is already in the Keras cache; a mismatch is an error that names the file to
   delete. (keras.applications publishes no hash for MobileNet v1/v2's files: those are checked
-  only as far as their format allows, as a file given by path.) A file given by path is checked as far as its format allows: a truncated HDF5 file
-  or damaged HDF5 metadata, and any damage to a `.keras` file (a zip with CRCs), is reported
-  as corrupt; HDF5 keeps no checksum of the numbers themselves, so damage there is only found
-  by a hash.
+  only as far as their format allows, as a file given by path.) A file given by path is
+  checked as far as its format allows: a truncated HDF5 file, damaged HDF5 metadata or
+  attributes, a legacy file whose `layer_names`/`weight_names` list a missing layer or weight,
+  and any damage to a `.keras` file (a zip with CRCs), is reported as corrupt. HDF5 keeps no
+  checksum of the numbers themselves: after loading, values no trained weight has (NaN,
+  infinity, a magnitude above 1e30, a negative moving variance) are reported as corrupt too,
+  which finds random bytes in all but the smallest tensors; other damage to the numbers is
+  only found by a hash.
 - **Atomic.** Loading either completes or leaves the model exactly as it was, whatever stops
   it (a bad file, a KeyboardInterrupt): the previous weights are restored.
 """
@@ -23,6 +27,7 @@ import zipfile
 
 import keras
 
+from cnnblocks import _validation as check
 from cnnblocks.family import WeightFile  # noqa: F401  (re-exported: the class of the records)
 
 
@@ -200,11 +205,68 @@ def _readable(path):
             return
         import h5py
         with h5py.File(path, "r") as f:  # a truncated file fails here (HDF5 checks its end)
-            f.visititems(lambda name, obj: obj.shape if isinstance(obj, h5py.Dataset) else None)
+            _check_hdf5(f)
     except WeightFileError:
         raise
     except Exception as exc:  # h5py and zipfile raise several types for damaged files
         raise _corrupt(path, exc, "HDF5 or .keras") from None
+
+
+def _check_hdf5(f):
+    """Reads an HDF5 file's structure: every object's metadata and attributes (a damaged
+    object header, B-tree or attribute heap fails here, not halfway through a load), every
+    dataset numeric; in the legacy layout of keras.applications' files (a `layer_names`
+    attribute, a group per layer with `weight_names`), every layer and weight it lists present.
+    Raises OSError naming what is wrong."""
+    import h5py
+
+    def visit(name, obj):
+        dict(obj.attrs)
+        if isinstance(obj, h5py.Dataset) and obj.dtype.kind not in "fiub":
+            raise OSError(f"dataset {name!r} holds {obj.dtype}, not numbers")
+
+    visit("/", f)
+    f.visititems(visit)
+    if "layer_names" not in f.attrs:
+        return
+    for layer in _names(f.attrs["layer_names"], "layer_names"):
+        group = f.get(layer)
+        if not isinstance(group, h5py.Group) or "weight_names" not in group.attrs:
+            raise OSError(f"layer {layer!r} of its layer_names has no group with weight_names")
+        for weight in _names(group.attrs["weight_names"], f"{layer}'s weight_names"):
+            if not isinstance(group.get(weight), h5py.Dataset):
+                raise OSError(f"weight {weight!r} of layer {layer!r} is listed but missing")
+
+
+def _names(values, what):
+    """The strings of an HDF5 attribute of names (bytes or str)."""
+    try:
+        return [v.decode("utf-8") if isinstance(v, bytes) else str(v) for v in list(values)]
+    except (TypeError, UnicodeDecodeError):
+        raise OSError(f"its {what} attribute is not a list of names") from None
+
+
+def _check_values(model, path):
+    """Raises WeightFileError when a variable of `model` (just loaded from `path`) holds values
+    no trained weight has (`cnnblocks._validation.weight_values`: NaN, infinity, a magnitude
+    above 1e30, a negative moving variance)."""
+    variances = set()
+    stack = list(model.layers)
+    while stack:
+        layer = stack.pop()
+        if isinstance(layer, keras.Model):
+            stack.extend(layer.layers)
+        elif isinstance(layer, keras.layers.BatchNormalization):
+            variances.add(id(layer.moving_variance))
+        elif getattr(layer, "adapt_variance", None) is not None:  # keras' Normalization
+            variances.add(id(layer.adapt_variance))
+    for variable in model.weights:
+        problem = check.weight_values(keras.ops.convert_to_numpy(variable),
+                                      variance=id(variable) in variances)
+        if problem:
+            raise WeightFileError(f"The weight file {path!r} is corrupt: its value for "
+                                  f"{variable.path!r} {problem}. The model's weights are "
+                                  "unchanged.")
 
 
 def _readable_safetensors(path):
@@ -244,9 +306,10 @@ def load_into(model, path):
 
     Raises:
         FileNotFoundError: `path` does not exist.
-        WeightFileError (a ValueError): the file is corrupt or truncated, or does not fit this
-            model (another architecture, other classes); the message names the file and the
-            model.
+        WeightFileError (a ValueError): the file is corrupt or truncated (damaged HDF5
+            structure, or loaded values no trained weight has: NaN, infinity, a magnitude
+            above 1e30, a negative moving variance), or does not fit this model (another
+            architecture, other classes); the message names the file and the model.
     """
     path = os.fspath(path)
     if not os.path.isfile(path):
@@ -255,12 +318,15 @@ def load_into(model, path):
     snapshot = [keras.ops.convert_to_numpy(v) for v in model.weights]
     done = False
     try:
-        model.load_weights(path)
+        try:
+            model.load_weights(path)
+        except Exception as exc:
+            raise WeightFileError(f"The weight file {path!r} does not fit model "
+                                  f"{model.name!r} ({type(exc).__name__}: "
+                                  f"{_excerpt(exc, 300)}). The model's weights are "
+                                  "unchanged.") from None
+        _check_values(model, path)
         done = True
-    except Exception as exc:
-        raise WeightFileError(f"The weight file {path!r} does not fit model {model.name!r} "
-                              f"({type(exc).__name__}: {_excerpt(exc, 300)}). The model's "
-                              "weights are unchanged.") from None
     finally:
         if not done:
             for variable, value in zip(model.weights, snapshot):

@@ -131,6 +131,88 @@ def test_layout_map_patterns_override_the_type_rules(resnet18):
         distribution.layout_map(resnet18, MESH, patterns={"predictions/.*": ("model",)})
 
 
+# Nested models with same-named layers: Keras gives their variables one path (the layer's, not
+# the nested model's), and ModelParallel looks layouts up by path.
+
+def _branch(name, layer, *, scope=False):
+    """A nested model `name` around one layer on an 8-channel 4x4 map."""
+    def build():
+        inputs = keras.Input((4, 4, 8))
+        return keras.Model(inputs, layer()(inputs), name=name)
+    if scope:
+        with keras.name_scope(name):
+            return build()
+    return build()
+
+
+def _two_branches(first, second):
+    inputs = keras.Input((4, 4, 8))
+    return keras.Model(inputs, [first(inputs), second(inputs)], name="two_branches")
+
+
+def test_nested_models_with_one_path_and_one_layout_share_the_key():
+    """Two nested models, each with a Dense `head` of 4 and 6 units: the variables `head/kernel`
+    (8, 4) and (8, 6) have one path and need one layout; the key serves both."""
+    model = _two_branches(_branch("a", lambda: keras.layers.Dense(4, name="head")),
+                          _branch("b", lambda: keras.layers.Dense(6, name="head")))
+    assert [v.path for v in model.weights] == ["head/kernel", "head/bias"] * 2
+    layouts = distribution.layout_map(model, MESH)
+    assert sorted(layouts) == ["head/bias", "head/kernel"]
+    for variable in model.weights:  # what ModelParallel looks up for each variable
+        expected = (None, "model") if variable.name == "kernel" else ("model",)
+        assert layouts[variable.path].axes == expected
+
+
+@pytest.mark.parametrize("second, layouts", [
+    (lambda: keras.layers.Dense(5, name="head"), "((None, 'model') vs (None, None))"),
+    (lambda: keras.layers.Conv2D(4, 1, name="head"), "((None, 'model') vs (None, None, None, "
+                                                     "'model'))"),
+], ids=["indivisible units", "another layer type"])
+def test_nested_models_with_one_path_and_two_layouts_are_refused(second, layouts):
+    """Before, the second variable silently got the first's layout (a wrong rank, or a split
+    of 5 units over 2 devices that JAX refuses when the model is built)."""
+    model = _two_branches(_branch("a", lambda: keras.layers.Dense(4, name="head")),
+                          _branch("b", second))
+    with pytest.raises(ValueError) as info:
+        distribution.layout_map(model, MESH)
+    text = str(info.value)
+    assert text.startswith("`model` has layers 'a/head' and 'b/head' with one variable path "
+                           "'head/kernel' but different layouts " + layouts), text
+    assert "keras.name_scope(name)" in text and len(text) < 300
+
+
+def test_nested_models_built_in_a_name_scope_get_their_own_paths():
+    """The fix the message suggests: `keras.name_scope(name)` prefixes the paths."""
+    model = _two_branches(_branch("a", lambda: keras.layers.Dense(4, name="head"), scope=True),
+                          _branch("b", lambda: keras.layers.Conv2D(5, 1, name="head"),
+                                  scope=True))
+    layouts = distribution.layout_map(model, MESH)
+    axes = {key: layouts[key].axes for key in layouts}
+    assert axes == {"a/head/kernel": (None, "model"), "a/head/bias": ("model",)}  # 5: no split
+    assert layouts["b/head/kernel"] is None
+
+
+def test_a_pattern_is_checked_against_every_variable_of_its_path():
+    model = _two_branches(_branch("a", lambda: keras.layers.Dense(4, name="head")),
+                          _branch("b", lambda: keras.layers.Conv2D(4, 1, name="head")))
+    with pytest.raises(ValueError, match=r"has 2 dimension\(s\), but it matches 'head/kernel' "
+                                         r"of shape \(1, 1, 8, 4\)"):
+        distribution.layout_map(model, MESH, patterns={"head/kernel": (None, "model")})
+
+
+@pytest.mark.parametrize("pattern", ["conv1_conv/(kernel", "[", "*kernel", "(?P<x>a)(?P<x>b)"])
+def test_an_invalid_regular_expression_is_a_value_error_naming_the_argument(resnet18, pattern):
+    with pytest.raises(ValueError) as info:
+        distribution.layout_map(resnet18, MESH, patterns={pattern: (None,)})
+    text = str(info.value)
+    assert text.startswith(f"`patterns` key {pattern!r} is not a valid regular expression ("), text
+    assert " at position " in text and "\n" not in text
+    layouts = keras.distribution.LayoutMap(MESH)
+    layouts[pattern] = (None,)
+    with pytest.raises(ValueError, match=r"^`layouts` key .* is not a valid regular expression"):
+        distribution.check_layout_map(layouts, resnet18)
+
+
 @pytest.mark.parametrize("kwargs, error, words", [
     (dict(model="resnet18"), TypeError, "`model` must be a keras.Model, received 'resnet18'"),
     (dict(mesh=(1, 2)), TypeError, "`mesh` must be a keras.distribution.DeviceMesh, received"),

@@ -7,7 +7,8 @@
   built* (the input layer is never made), so the 41 builders cost milliseconds.
 - Hypothesis on one representative builder per family (all builders go through
   `cnnblocks.architectures.common.build`, which validates): random valid head options with one
-  argument at a time replaced by a drawn bad value.
+  argument at a time replaced by a drawn bad value (for `classes`, `alpha` and
+  `depth_multiplier` also values above their bounds in `cnnblocks._validation`).
 - `create_model`: unknown names, unknown arguments, bad arguments passed on.
 - A few small valid builds (cheap models only: builds are slow) against the published totals.
 
@@ -28,6 +29,7 @@ from hypothesis import strategies as st
 import keras
 
 import cnnblocks
+from cnnblocks import _validation as check
 from cnnblocks import registry
 from cnnblocks.architectures import common
 from test_fuzz_blocks import (BAD, BIG_ARRAY, FUZZ, NAN, assert_names_argument,
@@ -164,17 +166,26 @@ def _bad_weights(model):
     return st.one_of(*values)
 
 
+#: Values above the builders' bounds (`cnnblocks._validation`): sizes that would exhaust memory.
+TOO_LARGE = dict(
+    classes=st.integers(check.MAX_CLASSES + 1, 10**15),
+    alpha=st.floats(check.MAX_ALPHA, 1e300, exclude_min=True),
+    depth_multiplier=st.integers(check.MAX_DEPTH_MULTIPLIER + 1, 10**12))
+
+
 def builder_bad(model):
     """Argument -> strategy of bad values, for every argument of the builder's signature."""
     bad = dict(include_top=BAD["bool"], weights=_bad_weights(model),
                input_tensor=_bad_input_tensor(model), input_shape=_bad_input_shape(model),
-               pooling=bad_choice((None, "avg", "max")), classes=BAD["int"],
+               pooling=bad_choice((None, "avg", "max")),
+               classes=st.one_of(BAD["int"], TOO_LARGE["classes"]),
                classifier_activation=BAD["activation"], name=BAD["name"],
                variant=bad_choice(variants(model), extra=["caffe", "tf"]),
                aux_classifiers=BAD["bool"], normalization=bad_choice(("lrn", "batchnorm", None)),
-               dropout=BAD["fraction"], dropout_rate=BAD["fraction"], alpha=BAD["number"],
-               depth_multiplier=BAD["int"], minimalistic=BAD["bool"],
-               include_preprocessing=BAD["bool"])
+               dropout=BAD["fraction"], dropout_rate=BAD["fraction"],
+               alpha=st.one_of(BAD["number"], TOO_LARGE["alpha"]),
+               depth_multiplier=st.one_of(BAD["int"], TOO_LARGE["depth_multiplier"]),
+               minimalistic=BAD["bool"], include_preprocessing=BAD["bool"])
     return {arg: bad[arg] for arg in parameters(model) if arg in bad}
 
 

@@ -156,7 +156,7 @@ def AlexNet(include_top=True, weights=None, input_tensor=None, input_shape=None,
             static with a top. Default (224, 224, 3) with a top, (None, None, 3) without.
         pooling: None, `"avg"` or `"max"` global pooling of the conv5 map when
             `include_top=False`.
-        classes: int, number of classes. Default 1000.
+        classes: int, number of classes, at most 1,000,000. Default 1000.
         classifier_activation: activation of `predictions`. Default `"softmax"`.
         variant: `"torchvision"` or `"paper"` (see above). Default `"torchvision"`.
         dropout: float in [0, 1), the dropout rate of fc6 and fc7. Default 0.5 (both).

@@ -105,7 +105,7 @@ def check_builder_args(*, include_top, weights, pooling, classes, classifier_act
         raise ValueError(f"`weights={weights!r}` fit the {fits!r} structure of {entry.name}, "
                          f"not variant={variant!r}: pass variant={fits!r}{alternative}.")
     check.choice(pooling, "pooling", POOLINGS)
-    classes = check.positive_int(classes, "classes")
+    classes = check.classes(classes)
     check.activation(classifier_activation, "classifier_activation")
     expected = 1000 if weights == "imagenet" else (
         entry.pretrained[weights].num_classes if named else None)

@@ -131,7 +131,7 @@ def DenseNet121(include_top=True, weights="imagenet", input_tensor=None, input_s
         input_shape: optional (H, W, 3); at least 32x32; must be static with a top, and
             (224, 224, 3) with a top and ImageNet weights.
         pooling: None, `"avg"` or `"max"` global pooling when `include_top=False`.
-        classes: int, number of classes. Default 1000.
+        classes: int, number of classes, at most 1,000,000. Default 1000.
         classifier_activation: activation of `predictions`. Default `"softmax"`.
         name: model name. Default `"densenet121"`.
         variant: `"keras"` (keras.applications' structure, the default) or `"torchvision"`
@@ -194,7 +194,7 @@ def DenseNet169(include_top=True, weights="imagenet", input_tensor=None, input_s
         input_shape: optional (H, W, 3); at least 32x32; must be static with a top, and
             (224, 224, 3) with a top and ImageNet weights.
         pooling: None, `"avg"` or `"max"` global pooling when `include_top=False`.
-        classes: int, number of classes. Default 1000.
+        classes: int, number of classes, at most 1,000,000. Default 1000.
         classifier_activation: activation of `predictions`. Default `"softmax"`.
         name: model name. Default `"densenet169"`.
         variant: `"keras"` (keras.applications' structure, the default) or `"torchvision"`
@@ -257,7 +257,7 @@ def DenseNet201(include_top=True, weights="imagenet", input_tensor=None, input_s
         input_shape: optional (H, W, 3); at least 32x32; must be static with a top, and
             (224, 224, 3) with a top and ImageNet weights.
         pooling: None, `"avg"` or `"max"` global pooling when `include_top=False`.
-        classes: int, number of classes. Default 1000.
+        classes: int, number of classes, at most 1,000,000. Default 1000.
         classifier_activation: activation of `predictions`. Default `"softmax"`.
         name: model name. Default `"densenet201"`.
         variant: `"keras"` (keras.applications' structure, the default) or `"torchvision"`

@@ -16,6 +16,7 @@ import math
 
 from keras import layers
 
+from cnnblocks import _validation as check
 from cnnblocks import family as fam
 from cnnblocks import identity, preprocessing
 from cnnblocks.architectures import common
@@ -88,13 +89,25 @@ def _imagenet(variant):
 
 
 def round_filters(filters, width):
-    """Channels scaled by the width coefficient, rounded to a multiple of 8 (Section 3.3)."""
-    return make_divisible(filters * width)
+    """Channels scaled by the width coefficient, rounded to a multiple of 8 (Section 3.3).
+
+    Raises:
+        TypeError / ValueError: `filters` is not a positive int, or `width` not a finite
+            number > 0.
+    """
+    filters = check.positive_int(filters, "filters")
+    return make_divisible(filters * check.positive_number(width, "width"))
 
 
 def round_repeats(repeats, depth):
-    """Blocks of a stage scaled by the depth coefficient, rounded up (Section 3.3)."""
-    return int(math.ceil(depth * repeats))
+    """Blocks of a stage scaled by the depth coefficient, rounded up (Section 3.3).
+
+    Raises:
+        TypeError / ValueError: `repeats` is not a positive int, or `depth` not a finite
+            number > 0 (`round_repeats(3, -1)` would be -3 blocks).
+    """
+    repeats = check.positive_int(repeats, "repeats")
+    return int(math.ceil(check.positive_number(depth, "depth") * repeats))
 
 
 def _trunk(variant):
@@ -189,7 +202,7 @@ def EfficientNetB0(include_top=True, weights="imagenet", input_tensor=None, inpu
             a top, (None, None, 3) without.
         pooling: None, `"avg"` or `"max"` global pooling when `include_top=False` (layers
             `avg_pool` / `max_pool`).
-        classes: int, number of classes. Default 1000.
+        classes: int, number of classes, at most 1,000,000. Default 1000.
         classifier_activation: activation of `predictions`. Default `"softmax"`.
         name: model name. Default `"efficientnetb0"`.
 
@@ -246,7 +259,7 @@ def EfficientNetB1(include_top=True, weights="imagenet", input_tensor=None, inpu
             a top, (None, None, 3) without.
         pooling: None, `"avg"` or `"max"` global pooling when `include_top=False` (layers
             `avg_pool` / `max_pool`).
-        classes: int, number of classes. Default 1000.
+        classes: int, number of classes, at most 1,000,000. Default 1000.
         classifier_activation: activation of `predictions`. Default `"softmax"`.
         name: model name. Default `"efficientnetb1"`.
 
@@ -303,7 +316,7 @@ def EfficientNetB2(include_top=True, weights="imagenet", input_tensor=None, inpu
             a top, (None, None, 3) without.
         pooling: None, `"avg"` or `"max"` global pooling when `include_top=False` (layers
             `avg_pool` / `max_pool`).
-        classes: int, number of classes. Default 1000.
+        classes: int, number of classes, at most 1,000,000. Default 1000.
         classifier_activation: activation of `predictions`. Default `"softmax"`.
         name: model name. Default `"efficientnetb2"`.
 
@@ -360,7 +373,7 @@ def EfficientNetB3(include_top=True, weights="imagenet", input_tensor=None, inpu
             a top, (None, None, 3) without.
         pooling: None, `"avg"` or `"max"` global pooling when `include_top=False` (layers
             `avg_pool` / `max_pool`).
-        classes: int, number of classes. Default 1000.
+        classes: int, number of classes, at most 1,000,000. Default 1000.
         classifier_activation: activation of `predictions`. Default `"softmax"`.
         name: model name. Default `"efficientnetb3"`.
 
@@ -417,7 +430,7 @@ def EfficientNetB4(include_top=True, weights="imagenet", input_tensor=None, inpu
             a top, (None, None, 3) without.
         pooling: None, `"avg"` or `"max"` global pooling when `include_top=False` (layers
             `avg_pool` / `max_pool`).
-        classes: int, number of classes. Default 1000.
+        classes: int, number of classes, at most 1,000,000. Default 1000.
         classifier_activation: activation of `predictions`. Default `"softmax"`.
         name: model name. Default `"efficientnetb4"`.
 
@@ -474,7 +487,7 @@ def EfficientNetB5(include_top=True, weights="imagenet", input_tensor=None, inpu
             a top, (None, None, 3) without.
         pooling: None, `"avg"` or `"max"` global pooling when `include_top=False` (layers
             `avg_pool` / `max_pool`).
-        classes: int, number of classes. Default 1000.
+        classes: int, number of classes, at most 1,000,000. Default 1000.
         classifier_activation: activation of `predictions`. Default `"softmax"`.
         name: model name. Default `"efficientnetb5"`.
 
@@ -531,7 +544,7 @@ def EfficientNetB6(include_top=True, weights="imagenet", input_tensor=None, inpu
             a top, (None, None, 3) without.
         pooling: None, `"avg"` or `"max"` global pooling when `include_top=False` (layers
             `avg_pool` / `max_pool`).
-        classes: int, number of classes. Default 1000.
+        classes: int, number of classes, at most 1,000,000. Default 1000.
         classifier_activation: activation of `predictions`. Default `"softmax"`.
         name: model name. Default `"efficientnetb6"`.
 
@@ -588,7 +601,7 @@ def EfficientNetB7(include_top=True, weights="imagenet", input_tensor=None, inpu
             a top, (None, None, 3) without.
         pooling: None, `"avg"` or `"max"` global pooling when `include_top=False` (layers
             `avg_pool` / `max_pool`).
-        classes: int, number of classes. Default 1000.
+        classes: int, number of classes, at most 1,000,000. Default 1000.
         classifier_activation: activation of `predictions`. Default `"softmax"`.
         name: model name. Default `"efficientnetb7"`.
 

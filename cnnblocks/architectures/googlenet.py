@@ -149,7 +149,7 @@ def GoogLeNet(include_top=True, weights=None, input_tensor=None, input_shape=Non
             (224, 224, 3) with a top, (None, None, 3) without.
         pooling: None, `"avg"` or `"max"`: global pooling of the last feature map when
             `include_top=False` (Keras' convention; ignored with a top).
-        classes: int, number of classes. Default 1000.
+        classes: int, number of classes, at most 1,000,000. Default 1000.
         classifier_activation: activation of `predictions` (and of the auxiliary
             predictions). Default `"softmax"`.
         aux_classifiers: bool, add the two auxiliary classifiers of section 5 on the outputs

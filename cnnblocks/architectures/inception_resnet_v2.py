@@ -128,7 +128,7 @@ def InceptionResNetV2(include_top=True, weights="imagenet", input_tensor=None,
             (None, None, 3) without.
         pooling: None, `"avg"` or `"max"` global pooling when `include_top=False` (layers
             `avg_pool` / `max_pool`).
-        classes: int, number of classes. Default 1000.
+        classes: int, number of classes, at most 1,000,000. Default 1000.
         classifier_activation: activation of `predictions`. Default `"softmax"`.
         name: model name. Default `"inception_resnet_v2"`.
 

@@ -177,7 +177,7 @@ def InceptionV3(include_top=True, weights="imagenet", input_tensor=None, input_s
             (None, None, 3) without.
         pooling: None, `"avg"` or `"max"` global pooling when `include_top=False` (layers
             `avg_pool` / `max_pool`).
-        classes: int, number of classes. Default 1000.
+        classes: int, number of classes, at most 1,000,000. Default 1000.
         classifier_activation: activation of `predictions`. Default `"softmax"`.
         name: model name. Default `"inception_v3"`.
         aux_classifiers: bool, add the auxiliary classifier on `mixed7` (the paper's side

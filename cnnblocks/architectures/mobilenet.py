@@ -122,13 +122,14 @@ def model_rows(input_shape, include_top, weights, size, sizes):
 
 
 def check_alpha(alpha):
-    """`alpha` must be a positive number."""
+    """`alpha` must be a positive number, at most `cnnblocks._validation.MAX_ALPHA` (10)."""
     if isinstance(alpha, bool) or not isinstance(alpha, numbers.Real):
         raise TypeError(f"`alpha` must be a positive number, received "
                         f"{check.describe(alpha)}.")
     if not 0 < alpha < float("inf"):
         raise ValueError(f"`alpha` must be a finite positive number, received "
                          f"{check.describe(alpha)}.")
+    check.at_most(alpha, "alpha", check.MAX_ALPHA, "published widths are 0.25 to 1.4")
 
 
 def MobileNet(input_shape=None, alpha=1.0, depth_multiplier=1, dropout=1e-3, include_top=True,
@@ -145,9 +146,10 @@ def MobileNet(input_shape=None, alpha=1.0, depth_multiplier=1, dropout=1e-3, inc
             (224, 224, 3) with a top, (None, None, 3) without. With ImageNet weights and a
             top it must be square with a size in (128, 160, 192, 224) or None (224).
         alpha: float, the width multiplier: every layer has `int(filters * alpha)` filters.
-            ImageNet weights exist for 0.25, 0.5, 0.75 and 1.0. Default 1.0.
+            ImageNet weights exist for 0.25, 0.5, 0.75 and 1.0. At most 10. Default 1.0.
         depth_multiplier: int, depthwise filters per input channel (keras.applications calls
-            it the resolution multiplier; see the Note). ImageNet weights need 1. Default 1.
+            it the resolution multiplier; see the Note), at most 64. ImageNet weights need 1.
+            Default 1.
         dropout: float in [0, 1), the dropout rate before the classifier. Default 0.001.
         include_top: bool, add the classifier (`avg_pool`, `dropout`, `conv_preds`,
             `reshape_2`, `predictions`). Default True.
@@ -157,7 +159,7 @@ def MobileNet(input_shape=None, alpha=1.0, depth_multiplier=1, dropout=1e-3, inc
         input_tensor: optional Keras tensor to build the model on.
         pooling: None, `"avg"` or `"max"` global pooling when `include_top=False` (layers
             `avg_pool` / `max_pool`).
-        classes: int, number of classes. Default 1000.
+        classes: int, number of classes, at most 1,000,000. Default 1000.
         classifier_activation: activation of `predictions`. Default `"softmax"`.
         name: model name; None gives keras.applications' `mobilenet_{alpha:.2f}_{rows}`
             (e.g. `mobilenet_1.00_224`).
@@ -191,7 +193,9 @@ def MobileNet(input_shape=None, alpha=1.0, depth_multiplier=1, dropout=1e-3, inc
     """
     def checks():
         check_alpha(alpha)
-        check.positive_int(depth_multiplier, "depth_multiplier")
+        check.at_most(check.positive_int(depth_multiplier, "depth_multiplier"),
+                      "depth_multiplier", check.MAX_DEPTH_MULTIPLIER,
+                      "the published models use 1")
         check.fraction(dropout, "dropout")
         if isinstance(weights, str) and weights == "imagenet":
             if depth_multiplier != 1:

@@ -135,7 +135,7 @@ def MobileNetV2(input_shape=None, alpha=1.0, include_top=True, weights="imagenet
         alpha: float, the width multiplier: block widths `make_divisible(int(c alpha))`
             (multiples of 8), the stem `make_divisible(32 alpha)`, the last convolution 1280
             (`make_divisible(1280 alpha)` for alpha > 1). ImageNet weights exist for 0.35,
-            0.5, 0.75, 1.0, 1.3 and 1.4. Default 1.0.
+            0.5, 0.75, 1.0, 1.3 and 1.4. At most 10. Default 1.0.
         include_top: bool, add global average pooling (`avg_pool`) and the classifier
             (`predictions`). Default True.
         weights: `"imagenet"` (keras.applications' file for `alpha` and the input size, from
@@ -148,7 +148,7 @@ def MobileNetV2(input_shape=None, alpha=1.0, include_top=True, weights="imagenet
             `variant="torchvision"`).
         input_tensor: optional Keras tensor to build the model on.
         pooling: None, `"avg"` or `"max"` global pooling when `include_top=False`.
-        classes: int, number of classes. Default 1000.
+        classes: int, number of classes, at most 1,000,000. Default 1000.
         classifier_activation: activation of `predictions`. Default `"softmax"`.
         name: model name; None gives keras.applications' `mobilenetv2_{alpha:.2f}_{rows}`
             (e.g. `mobilenetv2_1.00_224`).

@@ -219,7 +219,7 @@ def MobileNetV3Small(input_shape=None, alpha=1.0, minimalistic=False, include_to
         alpha: float, the width multiplier: every bottleneck's widths
             `make_divisible(width * alpha)` (multiples of 8); the stem keeps 16 filters, the
             head's `conv_2` is widened only for alpha > 1. ImageNet weights exist for 0.75 and
-            1.0 (1.0 only when minimalistic). Default 1.0.
+            1.0 (1.0 only when minimalistic). At most 10. Default 1.0.
         minimalistic: bool, the paper's minimalistic variant: 3x3 kernels everywhere, no
             squeeze-and-excite, ReLU instead of hard-swish. Default False.
         include_top: bool, add the head (`avg_pool`, `conv_2`, `dropout`, `logits`, `flatten`,
@@ -228,7 +228,7 @@ def MobileNetV3Small(input_shape=None, alpha=1.0, minimalistic=False, include_to
             Keras cache, checked against its hash, downloaded when missing; the default, as in
             keras.applications), None (random initialization) or the path of a weight file.
         input_tensor: optional Keras tensor to build the model on.
-        classes: int, number of classes. Default 1000.
+        classes: int, number of classes, at most 1,000,000. Default 1000.
         pooling: None, `"avg"` or `"max"` global pooling when `include_top=False`.
         dropout_rate: float in [0, 1), dropout before `logits`; 0 leaves the layer out.
             Default 0.2.
@@ -291,7 +291,7 @@ def MobileNetV3Large(input_shape=None, alpha=1.0, minimalistic=False, include_to
         alpha: float, the width multiplier: every bottleneck's widths
             `make_divisible(width * alpha)` (multiples of 8); the stem keeps 16 filters, the
             head's `conv_2` is widened only for alpha > 1. ImageNet weights exist for 0.75 and
-            1.0 (1.0 only when minimalistic). Default 1.0.
+            1.0 (1.0 only when minimalistic). At most 10. Default 1.0.
         minimalistic: bool, the paper's minimalistic variant: 3x3 kernels everywhere, no
             squeeze-and-excite, ReLU instead of hard-swish. Default False.
         include_top: bool, add the head (`avg_pool`, `conv_2`, `dropout`, `logits`, `flatten`,
@@ -300,7 +300,7 @@ def MobileNetV3Large(input_shape=None, alpha=1.0, minimalistic=False, include_to
             Keras cache, checked against its hash, downloaded when missing; the default, as in
             keras.applications), None (random initialization) or the path of a weight file.
         input_tensor: optional Keras tensor to build the model on.
-        classes: int, number of classes. Default 1000.
+        classes: int, number of classes, at most 1,000,000. Default 1000.
         pooling: None, `"avg"` or `"max"` global pooling when `include_top=False`.
         dropout_rate: float in [0, 1), dropout before `logits`; 0 leaves the layer out.
             Default 0.2.

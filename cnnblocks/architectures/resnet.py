@@ -127,7 +127,7 @@ def ResNet18(include_top=True, weights=None, input_tensor=None, input_shape=None
         input_shape: optional (H, W, 3); at least 32x32; must be static with a top, and
             (224, 224, 3) with a top and ImageNet weights.
         pooling: None, `"avg"` or `"max"` global pooling when `include_top=False`.
-        classes: int, number of classes. Default 1000.
+        classes: int, number of classes, at most 1,000,000. Default 1000.
         classifier_activation: activation of `predictions`. Default `"softmax"`.
         name: model name. Default `"resnet18"`.
         variant: `"keras"` (keras.applications' structure, the default) or `"torchvision"`
@@ -197,7 +197,7 @@ def ResNet34(include_top=True, weights=None, input_tensor=None, input_shape=None
         input_shape: optional (H, W, 3); at least 32x32; must be static with a top, and
             (224, 224, 3) with a top and ImageNet weights.
         pooling: None, `"avg"` or `"max"` global pooling when `include_top=False`.
-        classes: int, number of classes. Default 1000.
+        classes: int, number of classes, at most 1,000,000. Default 1000.
         classifier_activation: activation of `predictions`. Default `"softmax"`.
         name: model name. Default `"resnet34"`.
         variant: `"keras"` (keras.applications' structure, the default) or `"torchvision"`
@@ -267,7 +267,7 @@ def ResNet50(include_top=True, weights="imagenet", input_tensor=None, input_shap
         input_shape: optional (H, W, 3); at least 32x32; must be static with a top, and
             (224, 224, 3) with a top and ImageNet weights.
         pooling: None, `"avg"` or `"max"` global pooling when `include_top=False`.
-        classes: int, number of classes. Default 1000.
+        classes: int, number of classes, at most 1,000,000. Default 1000.
         classifier_activation: activation of `predictions`. Default `"softmax"`.
         name: model name. Default `"resnet50"`.
         variant: `"keras"` (keras.applications' structure, the default) or `"torchvision"`
@@ -338,7 +338,7 @@ def ResNet101(include_top=True, weights="imagenet", input_tensor=None, input_sha
         input_shape: optional (H, W, 3); at least 32x32; must be static with a top, and
             (224, 224, 3) with a top and ImageNet weights.
         pooling: None, `"avg"` or `"max"` global pooling when `include_top=False`.
-        classes: int, number of classes. Default 1000.
+        classes: int, number of classes, at most 1,000,000. Default 1000.
         classifier_activation: activation of `predictions`. Default `"softmax"`.
         name: model name. Default `"resnet101"`.
         variant: `"keras"` (keras.applications' structure, the default) or `"torchvision"`
@@ -409,7 +409,7 @@ def ResNet152(include_top=True, weights="imagenet", input_tensor=None, input_sha
         input_shape: optional (H, W, 3); at least 32x32; must be static with a top, and
             (224, 224, 3) with a top and ImageNet weights.
         pooling: None, `"avg"` or `"max"` global pooling when `include_top=False`.
-        classes: int, number of classes. Default 1000.
+        classes: int, number of classes, at most 1,000,000. Default 1000.
         classifier_activation: activation of `predictions`. Default `"softmax"`.
         name: model name. Default `"resnet152"`.
         variant: `"keras"` (keras.applications' structure, the default) or `"torchvision"`

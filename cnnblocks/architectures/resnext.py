@@ -124,7 +124,7 @@ def ResNeXt50_32x4d(include_top=True, weights=None, input_tensor=None, input_sha
         input_shape: optional (H, W, 3); at least 32x32; must be static with a top.
             Default (224, 224, 3) with a top, (None, None, 3) without.
         pooling: None, `"avg"` or `"max"` global pooling when `include_top=False`.
-        classes: int, number of classes. Default 1000.
+        classes: int, number of classes, at most 1,000,000. Default 1000.
         classifier_activation: activation of `predictions`. Default `"softmax"`.
         name: model name. Default `"resnext50_32x4d"` (torchvision's).
         variant: `"torchvision"`, the only structure (torchvision's `resnext50_32x4d`, which its
@@ -184,7 +184,7 @@ def ResNeXt101_32x8d(include_top=True, weights=None, input_tensor=None, input_sh
         input_shape: optional (H, W, 3); at least 32x32; must be static with a top.
             Default (224, 224, 3) with a top, (None, None, 3) without.
         pooling: None, `"avg"` or `"max"` global pooling when `include_top=False`.
-        classes: int, number of classes. Default 1000.
+        classes: int, number of classes, at most 1,000,000. Default 1000.
         classifier_activation: activation of `predictions`. Default `"softmax"`.
         name: model name. Default `"resnext101_32x8d"` (torchvision's).
         variant: `"torchvision"`, the only structure (torchvision's `resnext101_32x8d`, which its

@@ -127,7 +127,7 @@ def SqueezeNet1_0(include_top=True, weights=None, input_tensor=None, input_shape
         input_tensor: optional Keras tensor to build the model on.
         input_shape: optional (H, W, 3); at least 32x32; must be static with a top.
         pooling: None, `"avg"` or `"max"` global pooling when `include_top=False`.
-        classes: int, number of classes (conv10's filters). Default 1000.
+        classes: int, number of classes (conv10's filters), at most 1,000,000. Default 1000.
         classifier_activation: activation after the global pool (`predictions`). Default
             `"softmax"`; None gives the pooled conv10 scores.
         name: model name. Default `"squeezenet1_0"`.
@@ -173,7 +173,7 @@ def SqueezeNet1_1(include_top=True, weights=None, input_tensor=None, input_shape
         input_tensor: optional Keras tensor to build the model on.
         input_shape: optional (H, W, 3); at least 32x32; must be static with a top.
         pooling: None, `"avg"` or `"max"` global pooling when `include_top=False`.
-        classes: int, number of classes (conv10's filters). Default 1000.
+        classes: int, number of classes (conv10's filters), at most 1,000,000. Default 1000.
         classifier_activation: activation after the global pool. Default `"softmax"`.
         name: model name. Default `"squeezenet1_1"`.
         variant: `"torchvision"`, the only structure: torchvision's `squeezenet1_1`, which

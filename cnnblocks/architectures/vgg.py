@@ -116,7 +116,7 @@ def VGG11(include_top=True, weights=None, input_tensor=None, input_shape=None, p
         input_tensor: optional Keras tensor to build the model on.
         input_shape: optional (H, W, 3); at least 32x32; must be static with a top.
         pooling: None, `"avg"` or `"max"` global pooling when `include_top=False`.
-        classes: int, number of classes. Default 1000.
+        classes: int, number of classes, at most 1,000,000. Default 1000.
         classifier_activation: activation of `predictions`. Default `"softmax"`.
         name: model name. Default `"vgg11"`.
         variant: `"keras"` (keras.applications' head, the default) or `"torchvision"`
@@ -166,7 +166,7 @@ def VGG13(include_top=True, weights=None, input_tensor=None, input_shape=None, p
         input_tensor: optional Keras tensor to build the model on.
         input_shape: optional (H, W, 3); at least 32x32; must be static with a top.
         pooling: None, `"avg"` or `"max"` global pooling when `include_top=False`.
-        classes: int, number of classes. Default 1000.
+        classes: int, number of classes, at most 1,000,000. Default 1000.
         classifier_activation: activation of `predictions`. Default `"softmax"`.
         name: model name. Default `"vgg13"`.
         variant: `"keras"` (keras.applications' head, the default) or `"torchvision"`
@@ -215,7 +215,7 @@ def VGG16(include_top=True, weights="imagenet", input_tensor=None, input_shape=N
         input_shape: optional (H, W, 3); at least 32x32; must be static with a top, and
             (224, 224, 3) with a top and ImageNet weights.
         pooling: None, `"avg"` or `"max"` global pooling when `include_top=False`.
-        classes: int, number of classes. Default 1000.
+        classes: int, number of classes, at most 1,000,000. Default 1000.
         classifier_activation: activation of `predictions`. Default `"softmax"`.
         name: model name. Default `"vgg16"`.
         variant: `"keras"` (keras.applications' head, the default) or `"torchvision"`
@@ -265,7 +265,7 @@ def VGG19(include_top=True, weights="imagenet", input_tensor=None, input_shape=N
         input_shape: optional (H, W, 3); at least 32x32; must be static with a top, and
             (224, 224, 3) with a top and ImageNet weights.
         pooling: None, `"avg"` or `"max"` global pooling when `include_top=False`.
-        classes: int, number of classes. Default 1000.
+        classes: int, number of classes, at most 1,000,000. Default 1000.
         classifier_activation: activation of `predictions`. Default `"softmax"`.
         name: model name. Default `"vgg19"`.
         variant: `"keras"` (keras.applications' head, the default) or `"torchvision"`
@@ -317,7 +317,7 @@ def VGG11BN(include_top=True, weights=None, input_tensor=None, input_shape=None,
         input_tensor: optional Keras tensor to build the model on.
         input_shape: optional (H, W, 3); at least 32x32; must be static with a top.
         pooling: None, `"avg"` or `"max"` global pooling when `include_top=False`.
-        classes: int, number of classes. Default 1000.
+        classes: int, number of classes, at most 1,000,000. Default 1000.
         classifier_activation: activation of `predictions`. Default `"softmax"`.
         name: model name. Default `"vgg11_bn"`.
         variant: `"keras"` (the head of keras.applications' VGG, the default) or
@@ -368,7 +368,7 @@ def VGG13BN(include_top=True, weights=None, input_tensor=None, input_shape=None,
         input_tensor: optional Keras tensor to build the model on.
         input_shape: optional (H, W, 3); at least 32x32; must be static with a top.
         pooling: None, `"avg"` or `"max"` global pooling when `include_top=False`.
-        classes: int, number of classes. Default 1000.
+        classes: int, number of classes, at most 1,000,000. Default 1000.
         classifier_activation: activation of `predictions`. Default `"softmax"`.
         name: model name. Default `"vgg13_bn"`.
         variant: `"keras"` (the head of keras.applications' VGG, the default) or
@@ -419,7 +419,7 @@ def VGG16BN(include_top=True, weights=None, input_tensor=None, input_shape=None,
         input_tensor: optional Keras tensor to build the model on.
         input_shape: optional (H, W, 3); at least 32x32; must be static with a top.
         pooling: None, `"avg"` or `"max"` global pooling when `include_top=False`.
-        classes: int, number of classes. Default 1000.
+        classes: int, number of classes, at most 1,000,000. Default 1000.
         classifier_activation: activation of `predictions`. Default `"softmax"`.
         name: model name. Default `"vgg16_bn"`.
         variant: `"keras"` (the head of keras.applications' VGG, the default) or
@@ -470,7 +470,7 @@ def VGG19BN(include_top=True, weights=None, input_tensor=None, input_shape=None,
         input_tensor: optional Keras tensor to build the model on.
         input_shape: optional (H, W, 3); at least 32x32; must be static with a top.
         pooling: None, `"avg"` or `"max"` global pooling when `include_top=False`.
-        classes: int, number of classes. Default 1000.
+        classes: int, number of classes, at most 1,000,000. Default 1000.
         classifier_activation: activation of `predictions`. Default `"softmax"`.
         name: model name. Default `"vgg19_bn"`.
         variant: `"keras"` (the head of keras.applications' VGG, the default) or

@@ -50,7 +50,7 @@ def WideResNet50_2(include_top=True, weights=None, input_tensor=None, input_shap
         input_shape: optional (H, W, 3); at least 32x32; must be static with a top.
             Default (224, 224, 3) with a top, (None, None, 3) without.
         pooling: None, `"avg"` or `"max"` global pooling when `include_top=False`.
-        classes: int, number of classes. Default 1000.
+        classes: int, number of classes, at most 1,000,000. Default 1000.
         classifier_activation: activation of `predictions`. Default `"softmax"`.
         name: model name. Default `"wide_resnet50_2"` (torchvision's).
         variant: `"torchvision"`, the only structure (torchvision's `wide_resnet50_2`, which
