@@ -204,7 +204,7 @@ class _Structure:
             v = self.ipdom[v]
         self.on_trunk = set(self.trunk)
         self.idom, _ = dominators(range(n), parents, root=-1)
-        self.outputs = set()
+        self.outputs = {u for u in range(n) if not self.children[u]}  # nothing reads them
         self.cells = set()
 
     def call(self, u):
@@ -513,8 +513,6 @@ def find_blocks(calls, records):
     belong to no block."""
     units, parents = _units(calls, records)
     s = _Structure(calls, units, parents)
-    unit_of = {i: u for u, (members, _) in enumerate(units) for i in members}
-    s.outputs = _output_units(calls, unit_of)
     groups = _structural(s)
     entries = []  # (first call, Block or group index)
     for u, (members, found) in enumerate(units):
@@ -544,12 +542,6 @@ def find_blocks(calls, records):
         result.append(Block(name=names[g], kind=kind, args={}, label="", recorded=False,
                             calls=call_ids, output=out, path=calls[call_ids[0]].path))
     return result
-
-
-def _output_units(calls, unit_of):
-    """Units whose calls nothing reads: the graph's outputs."""
-    read = {p for c in calls for p in c.parents}
-    return {unit_of[c.index] for c in calls if c.index not in read}
 
 
 def _group_output(s, units, root, all_units):
