@@ -22,8 +22,10 @@ The structure read here (`find_blocks`):
 - A **gate** is a merge that broadcasts one of its inputs over the other (squeeze-and-
   excitation's `x * sigmoid(fc(pool(x)))`): it is a step inside the block around it.
 - The chains between modules are cut into **stages**: after a pooling layer (a VGG stage, a
-  stem); before a depthwise or strided convolution when the chain already has a spatial
-  convolution (a stem before the first inverted residual); and after the first pointwise
+  stem); before a depthwise or strided convolution, or a spatial convolution that narrows
+  the channels (a stem only widens them), when the chain already has a spatial convolution
+  (a stem before the first inverted residual, or before EfficientNetV2-B0's first block, a
+  3x3 convolution from 32 to 16 channels); and after the first pointwise
   (1x1) convolution that follows a depthwise one, with its normalization and activation (a
   depthwise-separable or inverted-residual block without a shortcut). Chains before the first
   block (a module, a cell or a depthwise block) are the **stem**.
@@ -309,13 +311,21 @@ def _spatial(op):
     return False
 
 
-def _starts_unit(op):
-    """A depthwise convolution, or a strided full convolution: the start of a new block in a
-    chain that already holds a spatial convolution."""
+def _starts_unit(call):
+    """A depthwise convolution, a strided full convolution, or a spatial full convolution
+    that narrows the channels (a stem only widens them): the start of a new block in a chain
+    that already holds a spatial convolution."""
+    op = call.op
     if isinstance(op, DEPTHWISE):
         return True
-    return (isinstance(op, DENSE_OR_CONV) and not isinstance(op, layers.Dense)
-            and any(st != 1 for st in getattr(op, "strides", (1,))))
+    if not isinstance(op, DENSE_OR_CONV) or isinstance(op, layers.Dense):
+        return False
+    if any(st != 1 for st in getattr(op, "strides", (1,))):
+        return True
+    channels_in = call.input_shapes[0][-1] if call.input_shapes else None
+    narrows = (channels_in is not None and getattr(op, "filters", None) is not None
+               and op.filters < channels_in)
+    return narrows and _spatial(op)
 
 
 def _is_tail(s, u):
@@ -386,7 +396,7 @@ class _Segmenter:
         if self.closing and not (_is_tail(s, u) or (self.closing == "pointwise"
                                                      and isinstance(op, NORMALIZATIONS))):
             self.close()  # a depthwise block ends after its pointwise conv's norm and act
-        if (self.chain is not None and _starts_unit(op)
+        if (self.chain is not None and _starts_unit(s.call(u))
                 and any(_spatial(s.op(v)) for v in self.chain[1])):
             self.close()
         self.add_chain(u, "stage")

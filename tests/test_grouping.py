@@ -412,6 +412,28 @@ def test_gallery_receptive_fields():
     assert f.layers["c2"].size == (8, 8)
 
 
+def _plain_chain(widths, name):
+    """Sequential 3x3 conv-BN-ReLU units (the first with stride 2), then the head."""
+    model = keras.Sequential([keras.Input((32, 32, 3))], name=name)
+    for i, width in enumerate(widths):
+        model.add(layers.Conv2D(width, 3, strides=2 if i == 0 else 1, padding="same",
+                                use_bias=False, name=f"c{i}"))
+        model.add(layers.BatchNormalization(name=f"bn{i}"))
+        model.add(layers.ReLU(name=f"r{i}"))
+    model.add(layers.GlobalAveragePooling2D(name="pool"))
+    return model
+
+
+def test_a_narrowing_spatial_convolution_ends_the_stem():
+    """A stem widens the channels (InceptionV3's 32, 32, 64): one row. A 3x3 convolution
+    that narrows them (EfficientNetV2-B0's block1a, 32 -> 16) starts a row of its own."""
+    widening = cnnblocks.summarize(_plain_chain((32, 32, 64), "widening"))
+    assert [r.kind for r in widening] == ["stage", "head"]
+    narrowing = cnnblocks.summarize(_plain_chain((32, 16, 16), "narrowing"))
+    assert [len(r.layers) for r in narrowing][:2] == [3, 6]
+    assert [r.kind for r in narrowing] == ["stage", "stage", "head"]
+
+
 def test_shared_weights_counted_once():
     model = _nested_called_twice()
     summary = cnnblocks.summarize(model)
@@ -484,12 +506,11 @@ def _efficientnet_rows(depth):
     return 1 + sum(math.ceil(depth * r) for r in (1, 2, 2, 3, 3, 4, 1)) + 2
 
 
-def _efficientnet_v2_rows(repeats, depth=1.0, first_block_in_stem=True):
+def _efficientnet_v2_rows(repeats, depth=1.0):
     """Stem, ceil(depth x repeats) blocks (Tan & Le 2021), top conv, head. B0-B3's first
-    block, a stride-1 3x3 conv-BN-act without a shortcut, is structurally a second stem
-    convolution and shares the stem's row."""
-    blocks = sum(math.ceil(depth * r) for r in repeats)
-    return 1 + blocks - (1 if first_block_in_stem else 0) + 2
+    block, a stride-1 3x3 conv-BN-act without a shortcut, is a row of its own: it narrows the
+    stem's channels (32 -> 16), which a stem never does."""
+    return 1 + sum(math.ceil(depth * r) for r in repeats) + 2
 
 
 V2_BASE = (1, 2, 2, 3, 5, 8)
@@ -509,11 +530,9 @@ EVERY_KERAS_MODEL = [
     ("EfficientNetV2B1", _efficientnet_v2_rows(V2_BASE, 1.1)),
     ("EfficientNetV2B2", _efficientnet_v2_rows(V2_BASE, 1.2)),
     ("EfficientNetV2B3", _efficientnet_v2_rows(V2_BASE, 1.4)),
-    ("EfficientNetV2S", _efficientnet_v2_rows((2, 4, 4, 6, 9, 15), first_block_in_stem=False)),
-    ("EfficientNetV2M", _efficientnet_v2_rows((3, 5, 5, 7, 14, 18, 5),
-                                              first_block_in_stem=False)),
-    ("EfficientNetV2L", _efficientnet_v2_rows((4, 7, 7, 10, 19, 25, 7),
-                                              first_block_in_stem=False)),
+    ("EfficientNetV2S", _efficientnet_v2_rows((2, 4, 4, 6, 9, 15))),
+    ("EfficientNetV2M", _efficientnet_v2_rows((3, 5, 5, 7, 14, 18, 5))),
+    ("EfficientNetV2L", _efficientnet_v2_rows((4, 7, 7, 10, 19, 25, 7))),
     ("InceptionResNetV2", 2 + 1 + 10 + 1 + 20 + 1 + 10 + 1 + 1),  # + conv_7b
     ("InceptionV3", 2 + 11 + 1),
     ("MobileNet", 1 + 13 + 1),
