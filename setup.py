@@ -16,12 +16,13 @@ setup(
                 "API, exactly equal to the papers and to keras.applications.",
     long_description=(HERE / "README.md").read_text(encoding="utf-8"),
     long_description_content_type="text/markdown",
-    license="Apache-2.0",
+    license="Apache-2.0",  # SPDX expression (no license classifier: setuptools >= 77)
+    license_files=["LICENSE"],
     python_requires=">=3.10",
     packages=find_packages(include=["cnnblocks", "cnnblocks.*"]),
     # The pytest plugin, beside the package: pytest loads it without importing cnnblocks.
     py_modules=["cnnblocks_pytest"],
-    package_data={"cnnblocks": ["data/*.json"]},
+    package_data={"cnnblocks": ["data/*.json", "py.typed"]},  # py.typed: PEP 561
     install_requires=[
         "keras>=3.8,<4",
         "numpy>=1.26",
@@ -67,7 +68,6 @@ setup(
         "Intended Audience :: Developers",
         "Intended Audience :: Education",
         "Intended Audience :: Science/Research",
-        "License :: OSI Approved :: Apache Software License",
         "Operating System :: OS Independent",
         "Programming Language :: Python :: 3",
         "Programming Language :: Python :: 3 :: Only",

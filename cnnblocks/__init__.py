@@ -9,6 +9,7 @@ function `plot` even after its module is imported: reach the module with
 import importlib
 import importlib.abc
 import importlib.util
+import os
 import sys
 import types
 
@@ -21,7 +22,7 @@ _MODULES = ("architectures", "blocks", "distribution", "published", "testing")
 #: Public function -> the module that defines it, imported on first access; then every
 #: builder (`cnnblocks.architectures.BUILDERS`).
 _FUNCTIONS = {
-    "create_model": "registry", "list_models": "registry",
+    "create_model": "registry", "list_models": "registry", "list_weights": "registry",
     "count_macs": "analysis", "summarize": "analysis", "weight_depth": "analysis",
     "block_records": "identity",
     "receptive_field": "receptive",
@@ -78,22 +79,50 @@ def _register():
     importlib.import_module(f"{__name__}.identity")
 
 
+#: Keras backend module -> the extra that installs it.
+_BACKEND_EXTRAS = {"tensorflow": "tf-cpu", "jax": "jax", "torch": "torch"}
+
+
+def _missing_backend(err):
+    """Keras' import error when its backend's package is missing, as one line that says what
+    to install (any other missing module: the error itself)."""
+    if err.name not in _BACKEND_EXTRAS:
+        return err
+    extra = _BACKEND_EXTRAS[err.name]
+    backend = os.environ.get("KERAS_BACKEND", "tensorflow")
+    return ModuleNotFoundError(
+        f"Keras' backend {backend!r} (KERAS_BACKEND) needs the {err.name!r} package, which is "
+        f"not installed: pip install \"cnnblocks[{extra}]\" (from a clone: pip install "
+        f"\".[{extra}]\"), or set KERAS_BACKEND to an installed backend (tensorflow, jax, "
+        "torch).", name=err.name)
+
+
 class _RegisterWithKeras(importlib.abc.MetaPathFinder):
     """Registers cnnblocks' saved classes right after Keras is imported (a finder on
     `sys.meta_path` that wraps the loading of `keras`, the import system's documented hook):
     `import cnnblocks` then `import keras` loads saved models as `import keras` first does."""
 
+    finding = False  # set while this finder asks the others (find_spec is reentrant)
+
     def find_spec(self, name, path=None, target=None):
-        if name != "keras":
+        if name != "keras" or self.finding:
             return None
-        sys.meta_path.remove(self)
-        spec = importlib.util.find_spec(name)
+        self.finding = True
+        try:
+            spec = importlib.util.find_spec(name)
+        finally:
+            self.finding = False
         if spec is None or spec.loader is None or not hasattr(spec.loader, "exec_module"):
             return spec
         load = spec.loader.exec_module
 
         def exec_module(module):
-            load(module)
+            try:
+                load(module)
+            except ModuleNotFoundError as err:  # this finder stays for the next try
+                raise _missing_backend(err) from None
+            if self in sys.meta_path:
+                sys.meta_path.remove(self)
             _register()
 
         spec.loader.exec_module = exec_module

@@ -45,27 +45,37 @@ def build_parser():
     parser.add_argument("--debug", action="store_true",
                         help="show tracebacks and TensorFlow's log lines")
     sub = parser.add_subparsers(dest="command", metavar="COMMAND")
-    sub.add_parser("list", help="list the blocks and the registered architectures")
-    p = sub.add_parser("verify", help="build every registered architecture and compare its "
-                       "parameters, depth and multiply-adds with the published numbers")
-    p.add_argument("names", nargs="*", metavar="NAME", help="models to verify (default: all)")
+    p = sub.add_parser("list", help="list the registered architectures (parameters, input "
+                       "size, published weights) and the blocks")
+    p.add_argument("pattern", nargs="?", default=None, metavar="PATTERN",
+                   help="only the names matching this shell-style pattern, e.g. 'resnet*'")
+    p.add_argument("--weights", action="store_true",
+                   help="only the architectures with published weights")
     model_help = ("a registered model (e.g. resnet50) or a saved model file (e.g. my.keras; "
                   "loaded with safe_mode=True)")
+    p = sub.add_parser("verify", help="build every registered architecture (or load a saved "
+                       "one) and compare its parameters, depth and multiply-adds with the "
+                       "published numbers")
+    p.add_argument("names", nargs="*", metavar="NAME|FILE",
+                   help="models to verify (default: all registered): names, or saved "
+                   "cnnblocks architectures")
     shape_help = "build a registered model for this input size (default: its own)"
-    p = sub.add_parser("summary", help="layer-level summary of a registered or saved model: "
-                       "output shape, parameters, multiply-adds")
+    p = sub.add_parser("summary", help="per-block summary of a registered or saved model: "
+                       "output shape, depth, parameters, multiply-adds (--layers: per layer)")
     p.add_argument("name", metavar="NAME|FILE", help=model_help)
+    p.add_argument("--layers", action="store_true", help="one row per layer instead of per "
+                   "block")
     p.add_argument("--input-shape", type=_input_shape, default=None, metavar="H,W,C",
                    help=shape_help)
     p = sub.add_parser("table", help="per-block summary, beside the paper's table (its own "
                        "columns) where there is one")
-    p.add_argument("name", metavar="NAME", help="a registered model, e.g. googlenet")
+    p.add_argument("name", metavar="NAME|FILE", help=model_help + "; a saved cnnblocks "
+                   "architecture is shown beside its paper's table")
     p.add_argument("--input-shape", type=_input_shape, default=None, metavar="H,W,C",
                    help="build the model for this input size (default: the paper table's)")
     p = sub.add_parser("rf", help="receptive field size, effective stride and effective "
-                       "padding per block of a registered model or a .keras file")
-    p.add_argument("model", metavar="NAME|FILE.keras",
-                   help="a registered model, e.g. vgg16, or a saved .keras model")
+                       "padding per block of a registered or saved model")
+    p.add_argument("name", metavar="NAME|FILE", help=model_help)
     p.add_argument("--input-shape", type=_input_shape, default=None, metavar="H,W,C",
                    help="the input size (default: the model's own); the effective padding of "
                    "strided 'same' layers depends on it")
@@ -120,6 +130,10 @@ def build_parser():
                    help="keep the auxiliary classifiers (GoogLeNet, Inception-V3)")
     p.add_argument("--input-shape", type=_input_shape, default=None, metavar="H,W,C",
                    help="build the model for this input size (default: its own)")
+    p = sub.add_parser("completion", help="print a shell completion script: eval \"$(cnnblocks "
+                       "completion bash)\" in ~/.bashrc (zsh: the same, in ~/.zshrc)")
+    p.add_argument("shell", choices=("bash", "zsh"), help="the shell")
+    p.set_defaults(parser=parser)  # the script is written from this parser
     return parser
 
 

@@ -6,6 +6,8 @@
 silenced.
 """
 
+import argparse
+import fnmatch
 import os
 import re
 import sys
@@ -15,7 +17,7 @@ import warnings
 
 import keras
 
-from cnnblocks import analysis, apps, blocks, convert, registry
+from cnnblocks import analysis, apps, blocks, convert, identity, registry
 from cnnblocks import graph as graphs
 from cnnblocks.plot import FORMATS, plot
 from cnnblocks.receptive import receptive_field
@@ -66,28 +68,79 @@ def _reference(name):
     return registry.entry(name).reference
 
 
+def _weights_text(name):
+    sets = registry.list_weights(name)
+    return ", ".join(sets) if sets else "-"
+
+
 def _cmd_list(args):
-    print("architectures:")
-    for name in registry.list_models():
-        print(f"  {name}")
-    print("blocks:")
-    for name in blocks.__all__:
-        print(f"  {name}")
+    """`cnnblocks list [PATTERN] [--weights]`: the architectures (published parameters, input
+    size, weight sets; no model is built) and the blocks."""
+    try:
+        names = registry.list_models(args.pattern, pretrained=args.weights)
+    except (TypeError, ValueError) as err:
+        print(f"cnnblocks list: {err}", file=sys.stderr)
+        return 2
+    rows = []
+    for name in names:
+        found = registry.entry(name)
+        params = found.reference.params if found.reference is not None else None
+        rows.append((name, f"{params.value:,}" if params is not None else "-",
+                     f"{found.default_size}x{found.default_size}", _weights_text(name)))
+    print(f"architectures ({len(rows)}):")
+    if rows:
+        print(textwrap.indent(_table(("model", "params", "input", "weights"), rows,
+                                     right=(1,)), "  "))
+    kinds = [n for n in blocks.__all__ if hasattr(getattr(blocks, n), "block_kind")]
+    if args.pattern is not None:
+        kinds = [n for n in kinds if fnmatch.fnmatchcase(n, args.pattern.lower())]
+    if not args.weights:  # blocks have no weights to publish
+        print(f"blocks ({len(kinds)}):")
+        for name in kinds:
+            print(f"  {name}")
+    if not rows and not (kinds and not args.weights):
+        print(f"cnnblocks list: nothing matches {args.pattern!r}.", file=sys.stderr)
+        return 1
     return 0
 
 
+def _saved_reference(model):
+    """The registry name and published `Reference` of a saved cnnblocks architecture (its
+    model record names it), or `(None, None)`."""
+    record = identity.model_record(model) or {}
+    name = record.get("model")
+    if name is None or registry.canonical(name) not in map(registry.canonical,
+                                                           registry.list_models()):
+        return None, None
+    return registry.entry(name).name, registry.entry(name).reference
+
+
 def _cmd_verify(args):
-    try:
-        names = [registry.entry(n).name for n in args.names] or registry.list_models()
-    except (TypeError, ValueError) as err:
-        print(f"cnnblocks verify: {err}", file=sys.stderr)
-        return 2
+    """`cnnblocks verify [NAME|FILE ...]`: each model's parameters, depth and multiply-adds
+    beside the published numbers; a saved file is compared with those of the architecture its
+    model record names."""
+    names = args.names or registry.list_models()
+    for name in names:
+        if not _is_file(name):
+            try:
+                registry.entry(name)
+            except (TypeError, ValueError) as err:
+                print(f"cnnblocks verify: {err}", file=sys.stderr)
+                return 2
     rows, failures = [], 0
     for i, name in enumerate(names, 1):
         start = time.perf_counter()
-        print(f"[{i}/{len(names)}] {name}: building ...", end="", file=sys.stderr, flush=True)
+        saved = _is_file(name)
+        print(f"[{i}/{len(names)}] {name}: {'loading' if saved else 'building'} ...", end="",
+              file=sys.stderr, flush=True)
         try:
-            model = _build(name)
+            if saved:
+                model = keras.models.load_model(name, compile=False, safe_mode=True)
+                _, ref = _saved_reference(model)
+            else:
+                name = registry.entry(name).name
+                model = _build(name)
+                ref = registry.entry(name).reference
             summary = analysis.summarize(model)
         except Exception as err:  # noqa: BLE001 - reported in the table, exit status 1
             print(f" failed ({type(err).__name__})", file=sys.stderr)
@@ -97,7 +150,6 @@ def _cmd_verify(args):
         print(f" done ({time.perf_counter() - start:.1f} s)", file=sys.stderr)
         del model
         keras.backend.clear_session()  # free the weights before the next build
-        ref = registry.entry(name).reference
         if ref is None:  # nothing to compare with is a failure, never a pass
             rows.append((name, "✗ no published reference", "", "", ""))
             failures += 1
@@ -142,7 +194,7 @@ def _load(path, command, input_shape):
 
 def _build_or_exit(args):
     """The model a command names: a registered name (built without weights) or a saved file."""
-    if getattr(args, "command", None) != "table" and _is_file(args.name):
+    if _is_file(args.name):
         return _load(args.name, args.command, args.input_shape)
     kwargs = {} if args.input_shape is None else {"input_shape": args.input_shape}
     try:
@@ -155,18 +207,23 @@ def _build_or_exit(args):
 
 
 def _cmd_summary(args):
+    """`cnnblocks summary NAME|FILE`: one row per block, as `cnnblocks.summarize` prints it;
+    `--layers`: one row per layer (output shape, parameters, multiply-adds)."""
     model = _build_or_exit(args)
     if model is None:
         return 2
-    rows = []
     resolved = graphs.resolve(model)
+    summary = analysis.summarize(resolved)
+    if not args.layers:
+        print(summary.to_text())
+        return 0
+    rows = []
     for call in resolved.calls:
         params = call.op.count_params() if call.is_layer else 0
         shapes = ", ".join(graphs.format_shape(s) for s in call.output_shapes)
         rows.append((call.name, type(call.op).__name__, shapes, f"{params:,}",
                      f"{analysis.call_macs(call):,}"))
     print(_table(("layer", "type", "output", "params", "MACs"), rows, right=(3, 4)))
-    summary = analysis.summarize(resolved)
     print(f"\n{model.name}: {summary.params:,} parameters ({summary.trainable_params:,} "
           f"trainable), {summary.depth} weight layers deep, {summary.macs:,} multiply-adds "
           f"({_giga(summary.macs)}) at batch 1.")
@@ -339,16 +396,22 @@ def _notes(rows, width):
 
 
 def _cmd_table(args):
-    try:
-        ref = _reference(args.name)
-    except (TypeError, ValueError) as err:
-        print(f"cnnblocks table: {err}", file=sys.stderr)
-        return 2
-    if args.input_shape is None and ref is not None and ref.table_input is not None:
-        args.input_shape = ref.table_input  # the input the paper's table is printed for
+    """`cnnblocks table NAME|FILE`: the per-block summary, beside the paper's table where the
+    model (a registered name, or a saved architecture's model record) has one."""
+    ref = None
+    if not _is_file(args.name):
+        try:
+            ref = _reference(args.name)
+        except (TypeError, ValueError) as err:
+            print(f"cnnblocks table: {err}", file=sys.stderr)
+            return 2
+        if args.input_shape is None and ref is not None and ref.table_input is not None:
+            args.input_shape = ref.table_input  # the input the paper's table is printed for
     model = _build_or_exit(args)
     if model is None:
         return 2
+    if _is_file(args.name):
+        _, ref = _saved_reference(model)
     summary = analysis.summarize(model)
     print(summary.to_text())
     if ref is not None and ref.table:
@@ -421,20 +484,15 @@ def _cmd_convert(args):
 
 
 def _cmd_rf(args):
-    """`cnnblocks rf NAME|FILE.keras`: receptive fields per block (or per layer)."""
-    source = args.model
-    input_shape = args.input_shape
+    """`cnnblocks rf NAME|FILE`: receptive fields per block (or per layer)."""
+    saved = _is_file(args.name)
+    model = _build_or_exit(argparse.Namespace(
+        name=args.name, command=args.command, input_shape=None if saved else args.input_shape))
+    if model is None:
+        return 2
     try:
-        if source.endswith(".keras"):
-            # cnnblocks' layers are registered (the registry imports them): safe_mode=True.
-            model = keras.models.load_model(source, compile=False, safe_mode=True)
-        else:
-            registry.entry(source, "NAME")
-            model = _build(source, **({} if input_shape is None else
-                                      {"input_shape": input_shape}))
-            input_shape = None
-        fields = receptive_field(model, input_shape=input_shape)
-    except (TypeError, ValueError, OSError) as err:
+        fields = receptive_field(model, input_shape=args.input_shape if saved else None)
+    except (TypeError, ValueError) as err:
         print(f"cnnblocks rf: {err}", file=sys.stderr)
         return 2
     if not args.layers:
@@ -455,7 +513,72 @@ def _cmd_rf(args):
     return 0
 
 
+def _completion_words(action, models):
+    """What the completion offers for an argument: a `compgen` word list or `-f` (files)."""
+    if action.choices:
+        return f"-W '{' '.join(action.choices)}'"
+    if "NAME" in str(action.metavar or ""):
+        words = f"-W '{' '.join(models)}'"
+        return f"{words} -f" if "FILE" in action.metavar else words
+    if action.type is None:
+        return "-f"
+    return None  # a number, a shape: nothing to offer
+
+
+def completion_script(parser, shell, models):
+    """A bash (or zsh, through bashcompinit) completion script for `parser`: the commands,
+    each command's options, and for a value or argument its choices, the registered `models`
+    (a NAME), files, or nothing (a number)."""
+    sub = next(a for a in parser._actions if isinstance(a, argparse._SubParsersAction))
+    top = [o for a in parser._actions for o in a.option_strings]
+    cases = []
+    for name, command in sub.choices.items():
+        actions = [a for a in command._actions if not isinstance(a, argparse._HelpAction)]
+        options = ["--help", *(o for a in actions for o in a.option_strings)]
+        case = [f'    {name}) opts="{" ".join(options)}"']
+        values = [(a, _completion_words(a, models)) for a in actions
+                  if a.option_strings and a.nargs != 0]
+        if values:
+            case.append('      case "$prev" in')
+            case += [f'        {"|".join(a.option_strings)}) '
+                     + (f'COMPREPLY=($(compgen {w} -- "$cur")); return;;' if w else "return;;")
+                     for a, w in values]
+            case.append("      esac")
+        positional = [_completion_words(a, models) for a in actions if not a.option_strings]
+        case.append(f'      args="{positional[0] or ""}";;' if positional else '      args="";;')
+        cases.append("\n".join(case))
+    lines = [
+        "# cnnblocks completion (cnnblocks completion " + shell + ")",
+        *(["autoload -U +X bashcompinit && bashcompinit"] if shell == "zsh" else []),
+        "_cnnblocks() {",
+        '  local cur="${COMP_WORDS[COMP_CWORD]}" prev="${COMP_WORDS[COMP_CWORD-1]}" opts args',
+        '  if [ "$COMP_CWORD" -eq 1 ]; then',
+        f'    COMPREPLY=($(compgen -W "{" ".join(sub.choices)} {" ".join(top)}" -- "$cur"))',
+        "    return",
+        "  fi",
+        '  case "${COMP_WORDS[1]}" in',
+        *cases,
+        "    *) return;;",
+        "  esac",
+        '  if [[ "$cur" == -* ]]; then',
+        '    COMPREPLY=($(compgen -W "$opts" -- "$cur"))',
+        '  elif [ -n "$args" ]; then',
+        '    COMPREPLY=($(eval "compgen $args -- \\"\\$cur\\""))',
+        "  fi",
+        "}",
+        "complete -o filenames -F _cnnblocks cnnblocks",
+    ]
+    return "\n".join(lines) + "\n"
+
+
+def _cmd_completion(args):
+    """`cnnblocks completion bash|zsh`: the completion script (commands, options, model
+    names) of the parser that read the command line."""
+    print(completion_script(args.parser, args.shell, registry.list_models()), end="")
+    return 0
+
+
 #: Command name -> its function.
 COMMANDS = {"list": _cmd_list, "verify": _cmd_verify, "summary": _cmd_summary,
             "table": _cmd_table, "rf": _cmd_rf, "plot": _cmd_plot, "classify": _cmd_classify,
-            "convert": _cmd_convert}
+            "convert": _cmd_convert, "completion": _cmd_completion}

@@ -6,6 +6,7 @@
 """
 
 import difflib
+import fnmatch
 import inspect
 import re
 
@@ -23,9 +24,49 @@ def _entries():
     return {entry.name: entry for family in FAMILIES.values() for entry in family.models}
 
 
-def list_models():
-    """Returns the registered architecture names, sorted, e.g. `['resnet50', 'vgg16', ...]`."""
-    return sorted(_entries())
+def list_models(pattern=None, pretrained=False):
+    """The registered architecture names, sorted, e.g. `['resnet50', 'vgg16', ...]`.
+
+    Args:
+        pattern: None (all), or a shell-style pattern matched against the names, ignoring
+            case (`"resnet*"`, `"*v2"`; `fnmatch` rules: `*`, `?`, `[seq]`).
+        pretrained: bool, only the models with at least one published weight set
+            (`list_weights(name)` not empty).
+
+    Raises:
+        TypeError: `pattern` is not a string or None, or `pretrained` is not a bool.
+
+    Example:
+        >>> cnnblocks.list_models("resnet*v2")
+        ['resnet101v2', 'resnet152v2', 'resnet50v2']
+    """
+    if pattern is not None and not isinstance(pattern, str):
+        raise TypeError(f"`pattern` must be a string (e.g. 'resnet*') or None, received "
+                        f"{check.describe(pattern)}.")
+    if not isinstance(pretrained, bool):
+        raise TypeError(f"`pretrained` must be True or False, received "
+                        f"{check.describe(pretrained)}.")
+    names = sorted(_entries())
+    if pattern is not None:
+        names = [n for n in names if fnmatch.fnmatchcase(n, pattern.lower())]
+    if pretrained:
+        names = [n for n in names if list_weights(n)]
+    return names
+
+
+def list_weights(name):
+    """The published weight sets of a model, as the `weights=` values that load them:
+    `"imagenet"` (keras.applications' ImageNet files) where there is one, then the others
+    (e.g. `"torchvision"`), e.g. `list_weights("resnet50") == ("imagenet", "torchvision")`.
+
+    Args:
+        name: a registered model name, in any spelling (see `canonical`).
+
+    Raises:
+        TypeError, ValueError: as `entry`.
+    """
+    found = entry(name)
+    return (("imagenet",) if found.imagenet else ()) + tuple(found.pretrained)
 
 
 def entry(name, arg="name"):

@@ -467,8 +467,16 @@ def test_summarize_keras_inception_v3(keras_models):
 
 # --- `cnnblocks summary` ------------------------------------------------------------------------
 
-def test_cli_summary(capsys):
+def test_cli_summary_is_block_level_as_summarize(capsys):
     assert cli.main(["summary", "resnet18", "--input-shape", "64,64,3"]) == 0
+    out = capsys.readouterr().out
+    model = cnnblocks.create_model("resnet18", input_shape=(64, 64, 3))
+    assert out.strip() == cnnblocks.summarize(model).to_text().strip()
+    assert "conv2_block1 " in out and "conv2_block1_1_conv" not in out
+
+
+def test_cli_summary_layers(capsys):
+    assert cli.main(["summary", "resnet18", "--input-shape", "64,64,3", "--layers"]) == 0
     out = capsys.readouterr().out
     assert "conv2_block1_1_conv" in out and "Conv2D" in out and "16x16x64" in out
     assert "18 weight layers deep" in out

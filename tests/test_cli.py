@@ -17,11 +17,125 @@ def test_version_in_a_subprocess():
     assert result.stdout.strip() == f"cnnblocks {cnnblocks.__version__}"
 
 
+def _listed(out):
+    """`cnnblocks list`'s architectures (name -> its columns) and blocks."""
+    models_text, _, blocks_text = out.partition("blocks (")
+    rows = [line.split(None, 3) for line in models_text.splitlines()[3:] if line.strip()]
+    return {r[0]: r[1:] for r in rows}, blocks_text.split()[1:]
+
+
 def test_list_prints_every_registered_model_and_every_block(capsys):
     assert cli.main(["list"]) == 0
-    models, blocks = capsys.readouterr().out.split("blocks:\n")
-    assert models.split()[1:] == cnnblocks.list_models()  # after "architectures:"
-    assert blocks.split() == cnnblocks.blocks.__all__
+    out = capsys.readouterr().out
+    models, listed_blocks = _listed(out)
+    assert list(models) == cnnblocks.list_models()
+    assert out.startswith(f"architectures ({len(models)}):\n")
+    assert models["resnet50"] == ["25,636,712", "224x224", "imagenet, torchvision, torchvision_v2"]
+    assert models["inception_v3"][1] == "299x299"
+    # the blocks: every public block function, not the helpers beside them
+    assert listed_blocks == [n for n in cnnblocks.blocks.__all__ if n != "resolve_data_format"]
+    assert "resolve_data_format" not in out
+
+
+def test_list_filters_as_list_models(capsys):
+    assert cli.main(["list", "resnet*v2"]) == 0
+    models, listed_blocks = _listed(capsys.readouterr().out)
+    assert list(models) == cnnblocks.list_models("resnet*v2") == [
+        "resnet101v2", "resnet152v2", "resnet50v2"]
+    assert listed_blocks == []
+    assert cli.main(["list", "*inception*"]) == 0
+    models, listed_blocks = _listed(capsys.readouterr().out)
+    assert "inception_v3" in models and "inception_module" in listed_blocks
+    assert cli.main(["list", "--weights"]) == 0
+    out = capsys.readouterr().out
+    assert "blocks (" not in out
+    assert list(_listed(out)[0]) == cnnblocks.list_models(pretrained=True)
+    assert cli.main(["list", "nothing*"]) == 1
+    assert "nothing matches 'nothing*'" in capsys.readouterr().err
+
+
+def test_list_models_and_list_weights(monkeypatch):
+    assert cnnblocks.list_models("VGG1?") == ["vgg11", "vgg13", "vgg16", "vgg19"]
+    assert cnnblocks.list_models("vgg1[16]_bn") == ["vgg11_bn", "vgg16_bn"]
+    assert cnnblocks.list_weights("ResNet-50") == ("imagenet", "torchvision", "torchvision_v2")
+    assert cnnblocks.list_weights("resnet18") == ("torchvision",)
+    assert cnnblocks.list_weights("xception") == ("imagenet",)
+    every = cnnblocks.list_models()
+    assert cnnblocks.list_models(pretrained=True) == [n for n in every
+                                                      if cnnblocks.list_weights(n)]
+    from cnnblocks import family, registry
+    entries = dict(registry._entries())
+    entries["bare"] = family.ModelEntry("bare", "Bare", lambda weights=None: None, 8)
+    monkeypatch.setattr(registry, "_entries", lambda: entries)
+    assert "bare" in cnnblocks.list_models() and "bare" not in cnnblocks.list_models(
+        pretrained=True)
+    for bad, arg in ((3, "pattern"), (b"res*", "pattern")):
+        with pytest.raises(TypeError, match=f"`{arg}`"):
+            cnnblocks.list_models(bad)
+    with pytest.raises(TypeError, match="`pretrained`.*'yes'"):
+        cnnblocks.list_models(pretrained="yes")
+    with pytest.raises(ValueError, match="Unknown model 'resnet51'"):
+        cnnblocks.list_weights("resnet51")
+
+
+def test_completion_script_completes_commands_options_models_and_files(tmp_path):
+    import shutil
+    import subprocess
+    if shutil.which("bash") is None:
+        pytest.skip("no bash")
+    parser = cli.build_parser()
+    script = tmp_path / "completion.bash"
+    script.write_text(commands.completion_script(parser, "bash", cnnblocks.list_models()))
+    (tmp_path / "mine.keras").write_text("")
+    cases = {
+        "cnnblocks su": "summary",
+        "cnnblocks summary resnet1": "resnet101 resnet101v2 resnet152 resnet152v2 resnet18",
+        "cnnblocks summary min": "mine.keras",
+        "cnnblocks summary --la": "--layers",
+        "cnnblocks plot m --level m": "module",
+        "cnnblocks classify --model inception_v": "inception_v3",
+        "cnnblocks completion z": "zsh",
+        "cnnblocks plot m --dpi ": "",
+    }
+    lines = [f"source {script}", f"cd {tmp_path}",
+             't() { read -r -a COMP_WORDS <<< "$1"; [[ "$1" == *" " ]] && COMP_WORDS+=(""); '
+             'COMP_CWORD=$((${#COMP_WORDS[@]}-1)); COMPREPLY=(); _cnnblocks; '
+             'echo "${COMPREPLY[*]}"; }']
+    lines += [f't "{line}"' for line in cases]
+    result = subprocess.run(["bash", "-c", "\n".join(lines)], capture_output=True, text=True,
+                            timeout=60)
+    assert result.returncode == 0, result.stderr
+    assert result.stdout.splitlines() == list(cases.values())
+    zsh = commands.completion_script(parser, "zsh", [])
+    assert "bashcompinit" in zsh and "complete -o filenames -F _cnnblocks cnnblocks" in zsh
+
+
+def test_completion_command_prints_the_script(capsys):
+    assert cli.main(["completion", "bash"]) == 0
+    out = capsys.readouterr().out
+    assert out == commands.completion_script(cli.build_parser(), "bash", cnnblocks.list_models())
+
+
+def test_a_missing_backend_says_what_to_install():
+    """KERAS_BACKEND=jax without jax: one line naming the extra, from Python and the CLI."""
+    import os
+    import subprocess
+    code = ("import sys; sys.modules['jax'] = None\n"  # as if jax were not installed
+            "import cnnblocks\n"
+            "try:\n    cnnblocks.create_model('resnet18')\n"
+            "except ModuleNotFoundError as err:\n    print(err.name, '|', err)\n"
+            "from cnnblocks import cli\n"
+            "sys.exit(cli.main(['summary', 'resnet18']))\n")
+    env = {**os.environ, "KERAS_BACKEND": "jax"}
+    result = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True,
+                            env=env, timeout=120)
+    name, _, message = result.stdout.partition(" | ")
+    assert name == "jax", result.stdout + result.stderr
+    assert 'pip install "cnnblocks[jax]"' in message and "KERAS_BACKEND" in message
+    assert result.returncode == 1
+    assert result.stderr.strip().splitlines() == [
+        "cnnblocks summary: error: ModuleNotFoundError: " + message.strip()
+        + " (--debug shows the traceback)"]
 
 
 def test_every_command_has_its_function(capsys):
@@ -30,7 +144,7 @@ def test_every_command_has_its_function(capsys):
         with pytest.raises(SystemExit) as info:
             parser.parse_args([name, "--help"])
         assert info.value.code == 0, name
-    listed = re.findall(r"^    (\w+)  ", parser.format_help(), re.M)  # the COMMAND lines
+    listed = re.findall(r"^    (\w+)(?:  |$)", parser.format_help(), re.M)  # the COMMAND lines
     assert sorted(listed) == sorted(commands.COMMANDS)
 
 
@@ -91,7 +205,32 @@ def test_summary_of_a_saved_file(saved, capsys):
     path, params = saved
     assert cli.main(["summary", str(path)]) == 0
     out = capsys.readouterr().out
+    assert out.startswith("mine (input 16x16x3)") and "block2 " in out
+    assert "block2_conv2" not in out and f"total " in out and f"{params:,}" in out
+    assert cli.main(["summary", str(path), "--layers"]) == 0
+    out = capsys.readouterr().out
     assert "block2_conv2" in out and f"mine: {params:,} parameters" in out
+
+
+def test_every_model_command_takes_a_saved_file(saved, tmp_path, capsys):
+    """table, verify and rf read a saved model as summary and plot do; a saved cnnblocks
+    architecture is checked against its published numbers and shown beside its paper's
+    table (its model record names it)."""
+    path, _ = saved
+    assert cli.main(["table", str(path)]) == 0
+    assert capsys.readouterr().out.startswith("mine (input 16x16x3)")
+    assert cli.main(["rf", str(path)]) == 0
+    assert "block2" in capsys.readouterr().out
+    squeezenet = tmp_path / "squeezenet.keras"
+    cnnblocks.create_model("squeezenet1_1").save(squeezenet)
+    assert cli.main(["verify", str(squeezenet), str(path)]) == 1  # mine: nothing published
+    out = capsys.readouterr().out
+    assert "squeezenet.keras  ✓ 1,235,496" in out
+    assert "mine.keras" in out and "✗ no published reference" in out
+    assert cli.main(["table", str(squeezenet)]) == 0
+    saved_table = capsys.readouterr().out
+    assert cli.main(["table", "squeezenet1_1"]) == 0
+    assert saved_table == capsys.readouterr().out
 
 
 @pytest.mark.parametrize("argv, message", [

@@ -24,6 +24,7 @@ How, and why so. A fresh environment with all the dependencies would download Te
 
 import importlib.util
 import os
+import re
 import shutil
 import subprocess
 import sys
@@ -36,7 +37,7 @@ import pytest
 import cnnblocks
 
 ROOT = Path(__file__).resolve().parent.parent
-FILES = ["setup.py", "pyproject.toml", "README.md", "cnnblocks_pytest.py"]
+FILES = ["setup.py", "pyproject.toml", "README.md", "LICENSE", "cnnblocks_pytest.py"]
 
 pytestmark = [
     pytest.mark.backend_independent,  # nothing here depends on the Keras backend (conftest.py)
@@ -77,16 +78,20 @@ def test_the_wheel_holds_the_package_its_data_and_the_console_script(wheel):
         entry_points = archive.read(f"{info}/entry_points.txt").decode()
     for name in ("cnnblocks/__init__.py", "cnnblocks/plot.py", "cnnblocks/blocks/__init__.py",
                  "cnnblocks/architectures/googlenet.py", "cnnblocks/data/imagenet_class_index.json",
-                 "cnnblocks/cli.py", "cnnblocks/__main__.py", "cnnblocks_pytest.py"):
+                 "cnnblocks/cli.py", "cnnblocks/__main__.py", "cnnblocks_pytest.py",
+                 "cnnblocks/py.typed", f"{info}/licenses/LICENSE"):
         assert name in names, f"{name} is not in {wheel.name}"
     assert not [n for n in names if n.startswith(("tests/", "docs/", "examples/"))]
     assert "cnnblocks = cnnblocks.cli:main" in entry_points
     assert "cnnblocks = cnnblocks_pytest" in entry_points
     assert "cnnblocks_cli.py" not in names
-    for line in ("Requires-Dist: keras<4,>=3.8", "Provides-Extra: tf",
-                 "Classifier: License :: OSI Approved :: Apache Software License",
-                 "Requires-Python: >=3.10"):
+    for line in ("Requires-Dist: keras<4,>=3.8", "Provides-Extra: tf", "Provides-Extra: tf-cpu",
+                 "License-File: LICENSE", "Requires-Python: >=3.10"):
         assert line in metadata, line
+    assert re.search(r"^License(-Expression)?: Apache-2\.0$", metadata, re.M)
+    # The license is stated once, as an SPDX expression (setuptools >= 77 warns about a
+    # license classifier beside it).
+    assert "Classifier: License ::" not in metadata
     assert "pip install" in metadata  # the README, with its install line, is the description
 
 
