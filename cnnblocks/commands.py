@@ -431,6 +431,9 @@ def _cmd_plot(args):
     model = _build_or_exit(args)
     if model is None:
         return 2
+    start = time.perf_counter()
+    _progress(f"drawing {model.name} ({len(model.layers):,} layers) at the {args.level} level "
+              f"with Graphviz ...")
     with warnings.catch_warnings(record=True) as caught:
         warnings.simplefilter("always")
         try:
@@ -442,6 +445,7 @@ def _cmd_plot(args):
             return 2
     for warning in caught:
         print(f"cnnblocks plot: warning: {warning.message}", file=sys.stderr)
+    _progress(f"drawn in {time.perf_counter() - start:.1f} s")
     print(f"{model.name} ({args.level} level): {path}")
     return 0
 

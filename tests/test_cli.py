@@ -194,7 +194,11 @@ def test_plot_a_saved_file_at_every_level(saved, tmp_path, capsys):
         source = out.read_text()
         assert "block2" in source
         assert ("subgraph \"cluster_block2\"" in source) == (level == "module")
-    assert "mine (block level)" in capsys.readouterr().out
+    captured = capsys.readouterr()
+    assert "mine (block level)" in captured.out
+    # progress on stderr: what is drawn, then how long it took
+    assert re.search(r"drawing mine \(\d+ layers\) at the block level .*\n.*drawn in [\d.]+ s",
+                     captured.err)
     out = tmp_path / "m.svg"
     assert cli.main(["plot", str(path), "-o", str(out), "--rankdir", "LR",
                      "--no-show-shapes"]) == 0
