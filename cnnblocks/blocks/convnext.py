@@ -18,13 +18,13 @@ import numbers
 from keras import layers
 
 from cnnblocks import _validation as check
-from cnnblocks.blocks.common import check_input, layer_name, resolve_data_format
+from cnnblocks.blocks.common import check_input, kernel_text, layer_name, resolve_data_format
 from cnnblocks.identity import block_function
 from cnnblocks.layers import LayerScale, StochasticDepth
 
 
 def _label(a):
-    return f"ConvNeXt {a['filters']}, 7x7 dw, x{a['expansion']}"
+    return f"{kernel_text(a['kernel_size'])} dw {a['filters']}, x{a['expansion']}"
 
 
 def _check_rate(value, arg):
