@@ -71,7 +71,7 @@ def drop_rates(depths, rate):
     return [float(r) for r in np.linspace(0.0, rate, sum(depths))]
 
 
-def _stem(x, filters, ctx, name):
+def _stem(x, filters, name):
     """The 4x4/4 patchify convolution and its LayerNorm (region `stem`): keras.applications'
     Sequential `{name}_stem`, its two layers inlined."""
     with identity.region(x, "stem", f"{name}_stem", args={"filters": filters, "strides": 4},
@@ -106,7 +106,7 @@ def _trunk(variant, name):
                     mean=[m * 255 for m in IMAGENET_MEAN_RGB],
                     variance=[(s * 255) ** 2 for s in IMAGENET_STDDEV_RGB],
                     name=f"{name}_prestem_normalization")(x))
-        x = _stem(x, widths[0], ctx, name)
+        x = _stem(x, widths[0], name)
         rates = drop_rates(depths, ctx.options["drop_path_rate"])
         b = 0
         for i, (depth, width) in enumerate(zip(depths, widths)):
@@ -207,7 +207,9 @@ _DOC = """ConvNeXt-{letter}: {depths} blocks of widths {widths} (Liu et al. 2022
           `convnext_block(drop_rate=...)` has it for training.
         - Channels-last only (ValueError otherwise), as keras.applications.
         - The ImageNet file is the one of ConvNeXt-{letter} whatever `name` is
-          (keras.applications derives the file name from `name`).
+          (keras.applications derives the file name from `name`), and it loads by layer
+          order whatever the layer names are; a PyTorch state dict is matched by layer name,
+          so it needs the default `name`.
 
     Example:
         >>> from cnnblocks import {keras}
