@@ -14,6 +14,10 @@ and assigns everything at once:
   Keras' H-W-C. `bias`.
 - `BatchNormalization`: `weight`, `bias`, `running_mean`, `running_var` to gamma, beta and the
   moving mean and variance (`num_batches_tracked` is a counter, not a weight).
+- `LayerNormalization`: `weight`, `bias` to gamma and beta (torchvision's `LayerNorm2d` on
+  channels-first maps normalizes the channels, as Keras' on channels-last).
+- `cnnblocks.layers.LayerScale`: the module's own `layer_scale` parameter (C, 1, 1) to gamma
+  (C,) (torchvision's ConvNeXt blocks).
 
 Promises:
 

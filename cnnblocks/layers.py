@@ -237,3 +237,118 @@ class AdaptiveAveragePooling2D(layers.Layer):
         config = super().get_config()
         config.update(output_size=self.output_size, data_format=self.data_format)
         return config
+
+
+@keras.saving.register_keras_serializable(package="cnnblocks")
+class LayerScale(layers.Layer):
+    """A learned per-channel scale of a residual branch: `x * gamma` (Touvron et al., "Going
+    deeper with Image Transformers", ICCV 2021, https://arxiv.org/abs/2103.17239, section 2:
+    "LayerScale"; ConvNeXt's blocks end with it, Liu et al. 2022).
+
+    `gamma` has one entry per channel of the last axis, all starting at `init_values` (small,
+    1e-6 in ConvNeXt, so each block starts close to the identity).
+
+    Args:
+        init_values: float, the initial value of every entry of `gamma`. Default 1e-6.
+        projection_dim: int, the channels (the size of the input's last axis).
+        **kwargs: passed to `keras.layers.Layer` (`name`, `dtype`, ...).
+
+    Returns:
+        A tensor of the input's shape.
+
+    Parameters:
+        `projection_dim` (one weight, `gamma`, of that shape: keras.applications' ConvNeXt
+        `LayerScale` has the same single weight, so its weight files load).
+
+    Example:
+        >>> import numpy as np
+        >>> from cnnblocks.layers import LayerScale
+        >>> scale = LayerScale(0.5, 4)
+        >>> float(scale(np.ones((1, 2, 2, 4), "float32"))[0, 0, 0, 0])
+        0.5
+    """
+
+    def __init__(self, init_values=1e-6, projection_dim=None, **kwargs):
+        super().__init__(**kwargs)
+        if isinstance(init_values, bool) or not isinstance(init_values, numbers.Real) or \
+                not np.isfinite(init_values):
+            raise TypeError(f"`init_values` must be a finite number, received "
+                            f"{check.describe(init_values)}.")
+        self.init_values = float(init_values)
+        self.projection_dim = check.positive_int(projection_dim, "projection_dim")
+
+    def build(self, input_shape):
+        if input_shape[-1] is not None and input_shape[-1] != self.projection_dim:
+            raise ValueError(f"LayerScale has `projection_dim`={self.projection_dim} but its "
+                             f"input has {input_shape[-1]} channels (shape "
+                             f"{tuple(input_shape)}).")
+        self.gamma = self.add_weight(
+            name="gamma", shape=(self.projection_dim,),
+            initializer=keras.initializers.Constant(self.init_values), trainable=True)
+
+    def call(self, inputs):
+        return inputs * ops.cast(self.gamma, inputs.dtype)
+
+    def compute_output_shape(self, input_shape):
+        return input_shape
+
+    def get_config(self):
+        config = super().get_config()
+        config.update(init_values=self.init_values, projection_dim=self.projection_dim)
+        return config
+
+
+@keras.saving.register_keras_serializable(package="cnnblocks")
+class StochasticDepth(layers.Layer):
+    """Stochastic depth of a residual branch (Huang et al., "Deep Networks with Stochastic
+    Depth", ECCV 2016, https://arxiv.org/abs/1603.09382; timm's and torchvision's "DropPath",
+    mode "row"): in training each sample's branch is dropped (zeroed) with probability
+    `drop_path_rate` and kept samples are scaled by `1 / (1 - drop_path_rate)`; at inference
+    the layer is the identity. The layer has no weights.
+
+    Args:
+        drop_path_rate: float in [0, 1), the probability of dropping a sample's branch.
+        seed: int or None, the seed of its random draws. Default None.
+        **kwargs: passed to `keras.layers.Layer` (`name`, `dtype`, ...).
+
+    Returns:
+        A tensor of the input's shape.
+
+    Example:
+        >>> import numpy as np
+        >>> from cnnblocks.layers import StochasticDepth
+        >>> x = np.ones((2, 3, 3, 4), "float32")
+        >>> bool((StochasticDepth(0.5)(x, training=False) == x).all())
+        True
+    """
+
+    def __init__(self, drop_path_rate=0.0, seed=None, **kwargs):
+        super().__init__(**kwargs)
+        if isinstance(drop_path_rate, bool) or not isinstance(drop_path_rate, numbers.Real):
+            raise TypeError(f"`drop_path_rate` must be a number in [0, 1), received "
+                            f"{check.describe(drop_path_rate)}.")
+        if not 0 <= drop_path_rate < 1:
+            raise ValueError(f"`drop_path_rate` must be a number in [0, 1), received "
+                             f"{check.describe(drop_path_rate)}.")
+        if seed is not None and (isinstance(seed, bool) or not isinstance(seed, numbers.Integral)):
+            raise TypeError(f"`seed` must be None or an int, received {check.describe(seed)}.")
+        self.drop_path_rate = float(drop_path_rate)
+        self.seed = None if seed is None else int(seed)
+        self.seed_generator = keras.random.SeedGenerator(self.seed)
+
+    def call(self, inputs, training=None):
+        if not training or self.drop_path_rate == 0:
+            return inputs
+        keep = 1.0 - self.drop_path_rate
+        shape = (ops.shape(inputs)[0],) + (1,) * (len(inputs.shape) - 1)
+        mask = ops.floor(keep + keras.random.uniform(shape, seed=self.seed_generator,
+                                                     dtype=inputs.dtype))
+        return inputs / keep * mask
+
+    def compute_output_shape(self, input_shape):
+        return input_shape
+
+    def get_config(self):
+        config = super().get_config()
+        config.update(drop_path_rate=self.drop_path_rate, seed=self.seed)
+        return config

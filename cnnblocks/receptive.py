@@ -73,7 +73,7 @@ from keras import layers
 
 from cnnblocks import _graph
 from cnnblocks import graph as graphs
-from cnnblocks.layers import LocalResponseNormalization, ScaledAdd
+from cnnblocks.layers import LayerScale, LocalResponseNormalization, ScaledAdd, StochasticDepth
 
 _WINDOW_CONVS = (layers.Conv1D, layers.Conv2D, layers.Conv3D, layers.DepthwiseConv1D,
                  layers.DepthwiseConv2D, layers.SeparableConv1D, layers.SeparableConv2D)
@@ -94,7 +94,7 @@ POINTWISE = (layers.Activation, layers.ReLU, layers.LeakyReLU, layers.PReLU, lay
              layers.SpatialDropout3D, layers.GaussianDropout, layers.GaussianNoise,
              layers.AlphaDropout, layers.BatchNormalization, layers.Rescaling,
              layers.Normalization, layers.Identity, layers.ActivityRegularization,
-             LocalResponseNormalization)
+             LocalResponseNormalization, LayerScale, StochasticDepth)
 #: Layers that are pointwise when they act on the channel axis only (their `axis`).
 _CHANNEL_AXIS_LAYERS = (layers.Softmax, layers.LayerNormalization, layers.UnitNormalization)
 

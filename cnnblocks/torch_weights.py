@@ -20,6 +20,7 @@ import numpy as np
 import keras
 
 from cnnblocks import _validation as check
+from cnnblocks.layers import LayerScale
 from cnnblocks.weights import WeightFileError
 
 #: State-dict entries that are counters, not weights.
@@ -511,6 +512,11 @@ def _transforms(layer, feature_shape):
         pairs = [(layer.gamma, "weight"), (layer.beta, "bias"),
                  (layer.moving_mean, "running_mean"), (layer.moving_variance, "running_var")]
         return [(v, s, lambda a: a) for v, s in pairs if v is not None]
+    if issubclass(kind, keras.layers.LayerNormalization):
+        pairs = [(layer.gamma, "weight"), (layer.beta, "bias")]
+        return [(v, s, lambda a: a) for v, s in pairs if v is not None]
+    if issubclass(kind, LayerScale):  # torchvision's ConvNeXt: a (C, 1, 1) parameter
+        return [(layer.gamma, "layer_scale", lambda a: a.reshape(-1))]
     if issubclass(kind, keras.layers.DepthwiseConv2D):
         def depthwise(a):
             chans = layer.kernel.shape[2]

@@ -26,6 +26,7 @@ import os
 import zipfile
 
 import keras
+import numpy as np
 
 from cnnblocks import _validation as check
 from cnnblocks.family import WeightFile  # noqa: F401  (re-exported: the class of the records)
@@ -297,6 +298,53 @@ def _excerpt(exc, limit):
     return text if len(text) <= limit else text[:limit - 3] + "..."
 
 
+def _legacy_groups(path):
+    """The weight arrays of a legacy HDF5 file (a `layer_names` attribute), per layer group
+    that has weights, in file order; None for another layout."""
+    import h5py
+    if zipfile.is_zipfile(path):
+        return None
+    with h5py.File(path, "r") as f:
+        if "layer_names" not in f.attrs:
+            return None
+        groups = []
+        for layer in _names(f.attrs["layer_names"], "layer_names"):
+            weights = _names(f[layer].attrs["weight_names"], f"{layer}'s weight_names")
+            if weights:
+                groups.append((layer, [np.asarray(f[layer][w]) for w in weights]))
+        return groups
+
+
+def _load_nested_legacy(model, path):
+    """Loads a legacy HDF5 file whose layer groups hold nested models' weights into a model
+    with those layers inlined (keras.applications' ConvNeXt files group the stem and
+    downsampling layers under Sequential models `*_stem`, `*_downsampling_block_*`; cnnblocks
+    builds those layers flat, in the same order). Weight by weight in file order, each shape
+    checked. Returns False (nothing done) where the groups match the model's layers one to one
+    (Keras' own loader then matches by layer order) or the file is not a legacy one.
+
+    Raises:
+        ValueError: the weights do not correspond (count or shape).
+    """
+    groups = _legacy_groups(path)
+    weighted = [layer for layer in model.layers if layer.weights]
+    if groups is None or len(groups) == len(weighted):
+        return False
+    variables = [v for layer in weighted
+                 for v in (*layer.trainable_weights, *layer.non_trainable_weights)]
+    values = [(name, a) for name, arrays in groups for a in arrays]
+    if len(values) != len(variables):
+        raise ValueError(f"the file holds {len(values)} weights in {len(groups)} layer groups, "
+                         f"the model {len(variables)} in {len(weighted)} layers")
+    for variable, (group, value) in zip(variables, values):
+        if tuple(value.shape) != tuple(variable.shape):
+            raise ValueError(f"weight of shape {tuple(value.shape)} in group {group!r} does not "
+                             f"fit {variable.path!r} of shape {tuple(variable.shape)}")
+    for variable, (_, value) in zip(variables, values):
+        variable.assign(value)
+    return True
+
+
 def load_into(model, path):
     """Loads a weight file into `model`, atomically: on any failure (an exception or an
     interrupt) the model keeps the weights it had.
@@ -319,7 +367,8 @@ def load_into(model, path):
     done = False
     try:
         try:
-            model.load_weights(path)
+            if not _load_nested_legacy(model, path):
+                model.load_weights(path)
         except Exception as exc:
             raise WeightFileError(f"The weight file {path!r} does not fit model "
                                   f"{model.name!r} ({type(exc).__name__}: "

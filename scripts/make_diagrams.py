@@ -142,15 +142,21 @@ def _weights_section(entry, family):
     name = entry.name
     if entry.imagenet:
         top, notop = entry.imagenet
+        kind = "MD5" if top.md5 or not top.sha256 else "SHA-256"
+        others = [f"`weights=\"{set_name}\"`: [{config.file.filename}]({config.file.url}) "
+                  f"({config.source}; top-1 {config.top1}%), converted on load."
+                  for set_name, config in entry.pretrained.items()]
         return [
             f"ImageNet weights: keras.applications' files for `{entry.keras_name or name}`, "
             "so the ones every Keras user has in the cache (`~/.keras/models`, or "
             "`$KERAS_HOME/models`). `weights=\"imagenet\"` takes them from there or downloads "
-            "them, and checks each against its published MD5 hash before use:", "",
-            _markdown_table(["file", "MD5", "for"], [
-                [f"[{top.filename}]({top.url})", f"`{top.md5}`", "`include_top=True`"],
-                [f"[{notop.filename}]({notop.url})", f"`{notop.md5}`",
+            f"them, and checks each against its published {kind} hash before use:", "",
+            _markdown_table(["file", kind, "for"], [
+                [f"[{top.filename}]({top.url})", f"`{top.md5 or top.sha256}`",
+                 "`include_top=True`"],
+                [f"[{notop.filename}]({notop.url})", f"`{notop.md5 or notop.sha256}`",
                  "`include_top=False`"]]), "",
+            *([" ".join(["Also published:", *others]), ""] if others else []),
             "Any other file of the same architecture loads with `weights=\"path\"` (a "
             "`.weights.h5` or `.keras` file, e.g. one you trained).", ""]
     return [f"No ImageNet weights are published for {entry.title} in keras.applications' "

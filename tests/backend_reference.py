@@ -71,6 +71,14 @@ ROWS = [
     ("efficientnet_b5", "efficientnet_b5", {}, 32),
     ("efficientnet_b6", "efficientnet_b6", {}, 32),
     ("efficientnet_b7", "efficientnet_b7", {}, 32),
+    # LayerNorm, GELU, Dense on a feature map, grouped 7x7 depthwise, LayerScale (custom
+    # layer); without the input Normalization (by 255 * ImageNet's std, it would make the
+    # images in [-1, 1] nearly constant)
+    ("convnext_tiny", "convnext_tiny", {"include_preprocessing": False}, 32),
+    ("convnext_small", "convnext_small", {"include_preprocessing": False}, 32),
+    ("convnext_base", "convnext_base", {"include_preprocessing": False}, 32),
+    ("convnext_large", "convnext_large", {"include_preprocessing": False}, 32),
+    ("convnext_xlarge", "convnext_xlarge", {"include_preprocessing": False}, 32),
 ]
 CLASSES = 10
 

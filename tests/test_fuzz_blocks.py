@@ -41,8 +41,8 @@ from cnnblocks import blocks
 pytestmark = pytest.mark.backend_independent
 
 #: Examples per test case (hypothesis stops after this many passing examples). At these
-#: settings the file runs 5,450 examples: 28 blocks x 25 valid calls = 700 (4 under JAX, see
-#: below); 302 (block, argument) pairs x 15 bad values = 4,530 (the count of pairs is asserted
+#: settings the file runs 5,610 examples: 29 blocks x 25 valid calls = 725 (4 under JAX, see
+#: below); 311 (block, argument) pairs x 15 bad values = 4,665 (the count of pairs is asserted
 #: in `test_every_public_block_is_fuzzed`); and 22 contextual cases x 10 = 220 (inputs too
 #: small, impossible identity shortcuts, clashing suffixes, groups, widths that leave no
 #: channel).
@@ -702,6 +702,26 @@ def mbconv_params(kw, c):
 
 
 @st.composite
+def convnext_case(draw):
+    c = draw(channels)
+    kw = dict(filters=draw(st.sampled_from([c, np.int64(c)])),
+              expansion=draw(st.integers(1, 4)), kernel_size=draw(kernels),
+              drop_rate=draw(st.sampled_from([0.0, 0, 0.1, 0.5])),
+              layer_scale_init_value=draw(st.sampled_from([None, 1e-6, 0.5, 1])),
+              ln_epsilon=draw(epsilons),
+              data_format=draw(st.sampled_from([None, "channels_last"])))
+    return Case(kw, draw(dim()), draw(dim()), c)
+
+
+def convnext_params(kw, c):
+    # k_h k_w c + c + 2 c + (c e c + e c) + (e c c + c) [+ c]: 2 e c^2 + (k_h k_w + e + 4) c,
+    # plus c with LayerScale
+    e, (kh, kw_) = kw["expansion"], pair(kw["kernel_size"])
+    scale = c if kw["layer_scale_init_value"] is not None else 0
+    return 2 * e * c * c + (kh * kw_ + e + 4) * c + scale
+
+
+@st.composite
 def mobilenet_v3_case(draw):
     c, f, s = draw(channels), draw(widths), draw(strides_st)
     kw = dict(exp_size=draw(st.one_of(widths, st.just(c))), filters=f,
@@ -1052,6 +1072,11 @@ def _block_table():
                  strides=BAD["pair"], se_ratio=BAD["ratio"], drop_rate=BAD["fraction"],
                  activation=BAD["activation"], shortcut=BAD["mobile_shortcut"],
                  bn_epsilon=BAD["number"], kernel_initializer=BAD["initializer"])),
+        "convnext_block": Block(
+            blocks.convnext_block, convnext_case(), convnext_params, keep(lambda kw, c: c),
+            dict(filters=BAD["int"], expansion=BAD["int"], kernel_size=BAD["pair"],
+                 drop_rate=BAD["fraction"], layer_scale_init_value=BAD["number"].filter(
+                     lambda v: v is not None), ln_epsilon=BAD["number"])),
         "mobilenet_v3_block": Block(
             blocks.mobilenet_v3_block, mobilenet_v3_case(), mobilenet_v3_params,
             lambda kw, h, w, c: strided_output(kw, h, w, kw["filters"]),
@@ -1084,7 +1109,7 @@ def test_every_public_block_is_fuzzed():
     for kind, spec in BLOCKS.items():
         signature = set(inspect.signature(getattr(blocks, kind)).parameters)
         assert set(spec.bad) == signature, kind
-    assert len(BLOCK_ARGS) == 302
+    assert len(BLOCK_ARGS) == 311
 
 
 def assert_names_argument(error, arg, *, listing=""):

@@ -17,6 +17,8 @@ import importlib
 #: in module-name order.
 BUILDERS = {
     "alexnet": ("AlexNet",),
+    "convnext": ("ConvNeXtTiny", "ConvNeXtSmall", "ConvNeXtBase", "ConvNeXtLarge",
+                 "ConvNeXtXLarge"),
     "densenet": ("DenseNet121", "DenseNet169", "DenseNet201"),
     "efficientnet": ("EfficientNetB0", "EfficientNetB1", "EfficientNetB2", "EfficientNetB3",
                      "EfficientNetB4", "EfficientNetB5", "EfficientNetB6", "EfficientNetB7"),

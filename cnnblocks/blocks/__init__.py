@@ -1,6 +1,7 @@
 """The milestone CNN building blocks: each a function `block(x, <widths>, *, <options>, name)`."""
 
 from cnnblocks.blocks.common import conv_bn_act, resolve_data_format
+from cnnblocks.blocks.convnext import convnext_block
 from cnnblocks.blocks.densenet import dense_block, transition_block
 from cnnblocks.blocks.efficientnet import mbconv_block
 from cnnblocks.blocks.inception import inception_module, naive_inception_module
@@ -21,6 +22,7 @@ from cnnblocks.blocks.xception import xception_module
 __all__ = [
     "bottleneck_module",
     "conv_bn_act",
+    "convnext_block",
     "dense_block",
     "depthwise_separable_block",
     "fire_module",
