@@ -303,8 +303,10 @@ KERAS_COUNTS = {
 }
 
 
-_DOC = """EfficientNetV2-{title}: {blocks} blocks ({fused} Fused-MBConv, {mb} MBConv with
-    squeeze-and-excite), {size}x{size} input.
+_DOC = """\
+EfficientNetV2-{title}: {blocks} blocks ({fused} Fused-MBConv, {mb} MBConv), {size}x{size} input.
+
+    The MBConv blocks have squeeze-and-excite, the Fused-MBConv blocks none.
 
     Reference: Tan & Le, "EfficientNetV2: Smaller Models and Faster Training", ICML 2021,
     https://arxiv.org/abs/2104.00298 (Table 4 for S; M, L and B0-B3 from the reference
@@ -417,6 +419,10 @@ EFFICIENTNET_V2_PAPER = ("Tan & Le, EfficientNetV2: Smaller Models and Faster Tr
                          "ICML 2021")
 
 
+#: Where the counts come from: measured on keras.applications (the issue's figures too).
+_KERAS = "keras.applications {} count_params(), Keras 3.15, weights=None (measured)"
+
+
 def _reference(variant):
     params, trainable, _, depth, macs = KERAS_COUNTS[variant]
     keras_name = f"EfficientNetV2{variant.upper()}"
@@ -424,8 +430,8 @@ def _reference(variant):
     return fam.Reference(
         paper=EFFICIENTNET_V2_PAPER,
         input_shape=(size, size, 3),
-        params=fam.exact(params, fam.KERAS.format(keras_name), fam.KERAS_PARAMS),
-        trainable_params=fam.exact(trainable, fam.KERAS.format(keras_name), fam.TRAINABLE),
+        params=fam.exact(params, _KERAS.format(keras_name), fam.KERAS_PARAMS),
+        trainable_params=fam.exact(trainable, _KERAS.format(keras_name), fam.TRAINABLE),
         depth=fam.exact(depth, f"derived: weight_depth of keras.applications {keras_name} "
                         "(convolutions on the longest path, the SE's two included)",
                         fam.DEPTH),
