@@ -71,6 +71,14 @@ ROWS = [
     ("efficientnet_b5", "efficientnet_b5", {}, 32),
     ("efficientnet_b6", "efficientnet_b6", {}, 32),
     ("efficientnet_b7", "efficientnet_b7", {}, 32),
+    ("efficientnet_v2_b0", "efficientnet_v2_b0", {}, 32),       # Fused-MBConv, normalization
+    ("efficientnet_v2_b1", "efficientnet_v2_b1", {}, 32),
+    ("efficientnet_v2_b2", "efficientnet_v2_b2", {}, 32),
+    ("efficientnet_v2_b3", "efficientnet_v2_b3", {}, 32),
+    ("efficientnet_v2_s", "efficientnet_v2_s", {}, 32),         # rescaling with an offset
+    ("efficientnet_v2_s_torchvision", "efficientnet_v2_s", {"variant": "torchvision"}, 32),
+    ("efficientnet_v2_m", "efficientnet_v2_m", {}, 32),
+    ("efficientnet_v2_l", "efficientnet_v2_l", {}, 32),
 ]
 CLASSES = 10
 

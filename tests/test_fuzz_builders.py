@@ -204,10 +204,10 @@ def test_every_builder_argument_is_covered():
     for model in MODELS:
         assert list(builder_bad(model)) == parameters(model), model
         assert set(FIXED_BAD_NAMES) >= set(parameters(model)), model
-    assert len(MODELS) == 41
-    assert len(FAMILY_BUILDERS) == len({registry.entry(m).family for m in MODELS}) == 16
-    assert len(FIXED_ARGS) == 740
-    assert len(FAMILY_ARGS) == 151
+    assert len(MODELS) == 48
+    assert len(FAMILY_BUILDERS) == len({registry.entry(m).family for m in MODELS}) == 17
+    assert len(FIXED_ARGS) == 872
+    assert len(FAMILY_ARGS) == 160
 
 
 # --- every builder, every argument, fixed bad values -------------------------------------------
