@@ -435,3 +435,20 @@ def test_torchvision_converts_exactly(variant, size, tmp_path):
         out = keras.ops.convert_to_numpy(model(x, training=False))
         assert oracle.relative_error([out], reference) <= 1e-4  # measured: S 4.4e-7
     keras.backend.clear_session()
+
+
+# ------------------------------------------------------------------------ docstrings -----
+def test_block_docstring_examples():
+    import doctest
+    from cnnblocks.blocks import efficientnet as blocks_module
+    result = doctest.testmod(blocks_module, optionflags=doctest.ELLIPSIS)
+    assert result.attempted > 0 and result.failed == 0
+
+
+@pytest.mark.heavy
+def test_builder_docstring_examples():
+    """Each builder's Example (seven models at 64x64)."""
+    import doctest
+    result = doctest.testmod(v2, optionflags=doctest.ELLIPSIS)
+    assert result.attempted == 21 and result.failed == 0
+    keras.backend.clear_session()
