@@ -79,6 +79,14 @@ ROWS = [
     ("convnext_base", "convnext_base", {"include_preprocessing": False}, 32),
     ("convnext_large", "convnext_large", {"include_preprocessing": False}, 32),
     ("convnext_xlarge", "convnext_xlarge", {"include_preprocessing": False}, 32),
+    ("efficientnet_v2_b0", "efficientnet_v2_b0", {}, 32),       # Fused-MBConv, normalization
+    ("efficientnet_v2_b1", "efficientnet_v2_b1", {}, 32),
+    ("efficientnet_v2_b2", "efficientnet_v2_b2", {}, 32),
+    ("efficientnet_v2_b3", "efficientnet_v2_b3", {}, 32),
+    ("efficientnet_v2_s", "efficientnet_v2_s", {}, 32),         # rescaling with an offset
+    ("efficientnet_v2_s_torchvision", "efficientnet_v2_s", {"variant": "torchvision"}, 32),
+    ("efficientnet_v2_m", "efficientnet_v2_m", {}, 32),
+    ("efficientnet_v2_l", "efficientnet_v2_l", {}, 32),
 ]
 CLASSES = 10
 

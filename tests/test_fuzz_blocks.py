@@ -686,9 +686,35 @@ def mbconv_case(draw):
               drop_rate=draw(st.sampled_from([0.0, 0, 0.2, 0.5])),
               activation=draw(st.sampled_from(["swish", "relu", "gelu", "silu"])),
               bn_epsilon=draw(epsilons), kernel_initializer=draw(initializers),
+              bn_momentum=draw(momenta), version=draw(st.sampled_from([1, 2, np.int64(2)])),
               data_format=draw(data_formats))
     kw["shortcut"] = shortcut_choice(draw, c == f and unit_stride(s), MOBILE_SHORTCUTS)
     return Case(kw, draw(dim()), draw(dim()), c)
+
+
+@st.composite
+def fused_mbconv_case(draw):
+    c, f, s = draw(channels), draw(widths), draw(strides_st)
+    kw = dict(filters=f, expand_ratio=draw(st.integers(1, 4)), kernel_size=draw(kernels),
+              strides=s, se_ratio=draw(st.sampled_from([None, 0, 0.25, 0.5, 1, 0.1])),
+              drop_rate=draw(st.sampled_from([0.0, 0, 0.2, 0.5])),
+              activation=draw(st.sampled_from(["swish", "relu", "gelu", "silu"])),
+              bn_epsilon=draw(epsilons), bn_momentum=draw(momenta),
+              kernel_initializer=draw(initializers), data_format=draw(data_formats))
+    kw["shortcut"] = shortcut_choice(draw, c == f and unit_stride(s), MOBILE_SHORTCUTS)
+    return Case(kw, draw(dim()), draw(dim()), c)
+
+
+def fused_mbconv_params(kw, c):
+    # t > 1: k_h k_w c e + 4 e + [e s + s + s e + e] + e f + 4 f, e = t c;
+    # t = 1: [c s + s + s c + c] + k_h k_w c f + 4 f; s = max(1, int(c se_ratio))
+    t, f, ratio = kw["expand_ratio"], kw["filters"], kw["se_ratio"]
+    e = t * c
+    if t == 1:
+        se = se_params(c, max(1, int(c * ratio))) if ratio else 0
+        return se + conv(kw["kernel_size"], c, f, False) + bn(f)
+    se = se_params(e, max(1, int(c * ratio))) if ratio else 0
+    return conv(kw["kernel_size"], c, e, False) + bn(e) + se + conv(1, e, f, False) + bn(f)
 
 
 def mbconv_params(kw, c):
@@ -1071,12 +1097,24 @@ def _block_table():
             dict(filters=BAD["int"], expand_ratio=BAD["int"], kernel_size=BAD["pair"],
                  strides=BAD["pair"], se_ratio=BAD["ratio"], drop_rate=BAD["fraction"],
                  activation=BAD["activation"], shortcut=BAD["mobile_shortcut"],
-                 bn_epsilon=BAD["number"], kernel_initializer=BAD["initializer"])),
+                 bn_epsilon=BAD["number"], kernel_initializer=BAD["initializer"],
+                 bn_momentum=BAD["fraction"], padding=bad_choice(("same", "symmetric")),
+                 version=st.sampled_from([0, 3, -1, True, False, "2", None, 1.0, 2.5,
+                                          np.array([1, 2]), [1]]))),
         "convnext_block": Block(
             blocks.convnext_block, convnext_case(), convnext_params, keep(lambda kw, c: c),
             dict(filters=BAD["int"], expansion=BAD["int"], kernel_size=BAD["pair"],
                  drop_rate=BAD["fraction"], layer_scale_init_value=BAD["number"].filter(
                      lambda v: v is not None), ln_epsilon=BAD["number"])),
+        "fused_mbconv_block": Block(
+            blocks.fused_mbconv_block, fused_mbconv_case(), fused_mbconv_params,
+            lambda kw, h, w, c: strided_output(kw, h, w, kw["filters"]),
+            dict(filters=BAD["int"], expand_ratio=BAD["int"], kernel_size=BAD["pair"],
+                 strides=BAD["pair"], se_ratio=BAD["ratio"], drop_rate=BAD["fraction"],
+                 activation=BAD["activation"], shortcut=BAD["mobile_shortcut"],
+                 bn_epsilon=BAD["number"], bn_momentum=BAD["fraction"],
+                 padding=bad_choice(("same", "symmetric")),
+                 kernel_initializer=BAD["initializer"])),
         "mobilenet_v3_block": Block(
             blocks.mobilenet_v3_block, mobilenet_v3_case(), mobilenet_v3_params,
             lambda kw, h, w, c: strided_output(kw, h, w, kw["filters"]),
@@ -1109,7 +1147,7 @@ def test_every_public_block_is_fuzzed():
     for kind, spec in BLOCKS.items():
         signature = set(inspect.signature(getattr(blocks, kind)).parameters)
         assert set(spec.bad) == signature, kind
-    assert len(BLOCK_ARGS) == 311
+    assert len(BLOCK_ARGS) == 329
 
 
 def assert_names_argument(error, arg, *, listing=""):
@@ -1239,7 +1277,7 @@ def _output_channels(kind, kw):
 @pytest.mark.parametrize("kind", ["residual_module", "bottleneck_module", "xception_module",
                                   "grouped_bottleneck_module", "preact_residual_module",
                                   "preact_bottleneck_module", "inverted_residual_block",
-                                  "mbconv_block", "mobilenet_v3_block"])
+                                  "mbconv_block", "fused_mbconv_block", "mobilenet_v3_block"])
 def test_identity_shortcut_that_cannot_fit(kind):
     spec = BLOCKS[kind]
 

@@ -3,7 +3,7 @@
 from cnnblocks.blocks.common import conv_bn_act, resolve_data_format
 from cnnblocks.blocks.convnext import convnext_block
 from cnnblocks.blocks.densenet import dense_block, transition_block
-from cnnblocks.blocks.efficientnet import mbconv_block
+from cnnblocks.blocks.efficientnet import fused_mbconv_block, mbconv_block
 from cnnblocks.blocks.inception import inception_module, naive_inception_module
 from cnnblocks.blocks.inception_resnet import (inception_resnet_a, inception_resnet_b,
                                                inception_resnet_c, inception_resnet_reduction_a,
@@ -26,6 +26,7 @@ __all__ = [
     "dense_block",
     "depthwise_separable_block",
     "fire_module",
+    "fused_mbconv_block",
     "grouped_bottleneck_module",
     "inception_module",
     "inception_resnet_a",
