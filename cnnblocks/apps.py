@@ -102,8 +102,12 @@ def read_labels(path):
         ValueError: the file is not one of those layouts; the message names the file.
     """
     path = os.fspath(path)
-    with open(path, encoding="utf-8") as f:
-        text = f.read()
+    try:
+        with open(path, encoding="utf-8") as f:
+            text = f.read()
+    except UnicodeDecodeError as err:
+        raise ValueError(f"Label file {path!r} is not UTF-8 text (byte {err.start}: "
+                         f"{err.reason}); save it as UTF-8.") from None
     if path.endswith(".json"):
         try:
             index = json.loads(text)
@@ -165,6 +169,22 @@ def top_k(probabilities, labels, k):
     return [(*labels[i], float(probabilities[i])) for i in order]
 
 
+def _image_shape(input_shape):
+    """`input_shape` as a tuple of 3 positive ints with 3 channels: images are read as RGB."""
+    echo = check.describe(input_shape)
+    if (not isinstance(input_shape, (list, tuple)) or len(input_shape) != 3
+            or any(isinstance(d, bool) or not isinstance(d, int) or d < 1
+                   for d in input_shape)):
+        raise ValueError(f"`input_shape` must be (height, width, 3) (or (3, height, width) "
+                         f"channels first) with positive ints; received {echo}.")
+    channels = input_shape[0] if keras.config.image_data_format() == "channels_first" else (
+        input_shape[-1])
+    if channels != 3:
+        raise ValueError(f"`input_shape` must have 3 channels: classify reads images as RGB and "
+                         f"preprocesses them for RGB models; received {echo}.")
+    return tuple(input_shape)
+
+
 def _progress(message):
     print(f"[cnnblocks classify] {message}", file=sys.stderr, flush=True)
 
@@ -186,7 +206,8 @@ def classify(images, model_name, *, weights="imagenet", top=5, labels=None, inpu
         labels: None (the ImageNet class index shipped with cnnblocks) or a label file (see
             `read_labels`); the model is built with that many classes.
         input_shape: None (the model's ImageNet size: 224 or 299) or (H, W, 3) (not with
-            ImageNet weights).
+            ImageNet weights; 3 channels, as images are read as RGB: a 1-channel shape is a
+            ValueError).
         batch_size: images per forward pass. Default 16.
         progress: callable taking a message, or None; the default writes to stderr.
 
@@ -195,7 +216,8 @@ def classify(images, model_name, *, weights="imagenet", top=5, labels=None, inpu
 
     Raises:
         MissingFilesError: the ImageNet weight file is missing and not downloadable.
-        ValueError / TypeError: bad arguments, unreadable images, weights that do not fit.
+        ValueError / TypeError: bad arguments, unreadable images, a label file that is not
+            UTF-8, weights that do not fit.
 
     Example:
         >>> from cnnblocks import apps
@@ -221,6 +243,8 @@ def classify(images, model_name, *, weights="imagenet", top=5, labels=None, inpu
                          f"set's configuration fixes the input size; received {input_shape!r}.")
     if labels is not None and not os.path.isfile(labels):
         raise ValueError(f"`labels` file not found: {labels!r}.")
+    if input_shape is not None:
+        input_shape = _image_shape(input_shape)
     config = None
     if named:
         weight_path, config = pretrained_weights(model_name, weights)
@@ -228,7 +252,7 @@ def classify(images, model_name, *, weights="imagenet", top=5, labels=None, inpu
         weight_path = imagenet_weights(model_name) if imagenet else os.fspath(weights)
     index_path = labels if labels is not None else preprocessing.CLASS_INDEX_PATH
     class_labels = read_labels(index_path)
-    kwargs = {} if input_shape is None else {"input_shape": tuple(input_shape)}
+    kwargs = {} if input_shape is None else {"input_shape": input_shape}
     if config is not None:
         size = config.input_size
         kwargs = {"input_shape": (size, size, 3) if keras.config.image_data_format() ==

@@ -18,7 +18,9 @@ with `region`, and the model's own record (family, registry name, feature taps) 
 
 Names. With `name=None` a block takes a unique, deterministic prefix: its kind, numbered as Keras
 numbers layers (`inception_module`, `inception_module_1`, ... in a fresh session), skipping any
-prefix already used in the graph the block is called on.
+prefix already used in the graph the block is called on. A given `name` that is already the
+name of a block the input is computed from is refused (ValueError naming it): one model holds
+one block of each name.
 """
 
 import contextlib
@@ -210,6 +212,24 @@ def unique_prefix(kind, x):
             return prefix
 
 
+def _check_unused(name, kind, x):
+    """ValueError if a block or region named `name` is among the blocks `x` is computed from:
+    one model cannot hold two blocks of one name (nor Keras two layers of one name)."""
+    if not _graph.is_symbolic(x):
+        return
+    upstream = {op for t in keras.tree.flatten(x) if _graph.is_symbolic(t)
+                for op in _graph.ancestors(t)}
+    same = [config for op in upstream if isinstance(op, keras.layers.InputLayer)
+            for config in getattr(op, "__dict__", {}).get(_BLOCKS_KEY, ())
+            if config.get("name") == name]
+    upstream = {op.name for op in upstream}
+    for config in same:
+        if upstream.intersection(config.get("layers", ())):
+            raise ValueError(f"`name` {name!r} of this {kind} is already the name of a "
+                             f"{config.get('kind')} block this block's input is computed from; "
+                             "give each block of a model its own name (or name=None).")
+
+
 def _default_label(args):
     """The positional widths of a block, e.g. `"64 2"`."""
     return " ".join(str(v) for v in args.values() if isinstance(v, (int, list)))
@@ -242,6 +262,8 @@ def block_function(label=None):
             name = check.layer_prefix(bound.arguments.get("name"), "name")
             if name is None:
                 name = unique_prefix(kind, x)
+            else:
+                _check_unused(name, kind, x)
             bound.arguments["name"] = name
             record_args = {k: v for k, v in bound.arguments.items()
                            if k not in (params[0].name, "name")}
@@ -275,6 +297,17 @@ def block_records(model):
                 seen.add(key)
                 records.append(record)
     return records
+
+
+def recorded_layer_names(tensor):
+    """The names of the layers of every block and region recorded on the input layers
+    `tensor` is computed from: those of every cnnblocks model and block built on that input
+    so far (branches that do not lead to `tensor` included)."""
+    if not _graph.is_symbolic(tensor):
+        return set()
+    return {name for layer in _graph.source_input_layers(tensor)
+            for config in getattr(layer, "__dict__", {}).get(_BLOCKS_KEY, ())
+            for name in config.get("layers", ())}
 
 
 def record_model(inputs, **model_record):

@@ -112,6 +112,7 @@ class _Axis:
     first: object
     last: object
     context: bool = False
+    units: object = None
 
     def window(self, k, s, p, n_in, n_out):
         """Through a window of size `k`, stride `s` and left padding `p`, from `n_in` to
@@ -122,10 +123,17 @@ class _Axis:
             lo, hi = max(0, -p), min(n_in - 1, (n_out - 1) * s - p + k - 1)
             first = max(self.first, lo * self.stride + self.left)
             last = min(self.last, hi * self.stride + self.right)
+        units = None
+        if self.units is not None and n_out is not None:
+            # Output unit j reads positions j*s - p .. j*s - p + k - 1 of the input map: those
+            # whose window meets the input's units that read pixels read pixels too; the
+            # others read only zero padding (of this layer or of an earlier one).
+            lo, hi = self.units
+            units = (max(0, -((k - 1 - p - lo) // s)), min(n_out - 1, (hi + p) // s))
         return _Axis(stride=self.stride * s, left=self.left - p * self.stride,
                      right=self.right + (k - 1 - p) * self.stride,
                      centres=frozenset(c + self.stride * (k - 1 - 2 * p) for c in self.centres),
-                     first=first, last=last, context=self.context)
+                     first=first, last=last, context=self.context, units=units)
 
 
 @dataclasses.dataclass(frozen=True)
@@ -156,6 +164,11 @@ class AxisField:
             `Flatten`, ...).
         global_context: whether the unit also reads a global summary of the input
             (squeeze-and-excitation) besides its local field.
+        units: `(first, last)`, the units of this feature map that read at least one input
+            pixel, at the traced input size; the others read only zero padding (this layer's
+            or an earlier one's, e.g. a `ZeroPadding2D` after a strided convolution). Empty
+            (`first > last`) when none does; None where a size is unknown or for a global
+            field.
     """
 
     size: object
@@ -165,6 +178,7 @@ class AxisField:
     extent: object = None
     is_global: bool = False
     global_context: bool = False
+    units: object = None
 
     @property
     def aligned(self):
@@ -174,7 +188,9 @@ class AxisField:
     def span(self, index, *, clip=False):
         """`(first, last)` input pixel of output unit `index`'s field: unclipped (it may reach
         into the padding), or with `clip=True` cut to the pixels it can read (`extent`), which
-        is where its gradient is non-zero (None for a unit that reads only padding)."""
+        is where its gradient is non-zero (None for a unit that reads only padding: its
+        window, or the windows of the layers before it, fall on zero padding alone; see
+        `units`)."""
         if self.is_global:
             if clip and self.extent is not None:
                 return self.extent
@@ -187,7 +203,8 @@ class AxisField:
                 raise ValueError("The input size is unknown: pass `input_shape` to "
                                  "receptive_field to clip fields to the input.")
             first, last = max(first, self.extent[0]), min(last, self.extent[1])
-            if first > last:
+            if first > last or (self.units is not None
+                                and not self.units[0] <= index <= self.units[1]):
                 return None
         return first, last
 
@@ -578,8 +595,18 @@ class _Propagation:
                                 centres=frozenset().union(*(a.centres for a in axes)),
                                 first=_min(a.first for a in axes),
                                 last=_max(a.last for a in axes),
-                                context=bool(whole) or any(a.context for a in axes)))
+                                context=bool(whole) or any(a.context for a in axes),
+                                units=_union_units(a.units for a in axes)))
         return tuple(result)
+
+
+def _union_units(ranges):
+    """The units that read pixels in one branch or another: None if a branch does not know."""
+    ranges = list(ranges)
+    if None in ranges:
+        return None
+    read = [r for r in ranges if r[0] <= r[1]]
+    return (min(r[0] for r in read), max(r[1] for r in read)) if read else ranges[0]
 
 
 def _min(values):
@@ -608,7 +635,8 @@ def _public(state):
         else:
             axes.append(AxisField(
                 size=a.right - a.left + 1, stride=a.stride, padding=-a.left,
-                offsets=_offsets(a.centres), extent=extent, global_context=a.context))
+                offsets=_offsets(a.centres), extent=extent, global_context=a.context,
+                units=a.units))
     return tuple(axes)
 
 
@@ -624,7 +652,8 @@ def _start(resolved):
         raise ValueError(f"receptive_field needs an input with spatial axes (e.g. height, "
                          f"width, channels); the model input has shape {shape}.")
     state = tuple(_Axis(stride=1, left=0, right=0, centres=frozenset([0]), first=0,
-                        last=None if shape[d] is None else shape[d] - 1) for d in dims)
+                        last=None if shape[d] is None else shape[d] - 1,
+                        units=None if shape[d] is None else (0, shape[d] - 1)) for d in dims)
     return state, data_format
 
 

@@ -1,8 +1,10 @@
 """Architecture snapshots: record a model's block table once, compare it on every test run.
 
 A snapshot is a small JSON file holding what `cnnblocks.summarize` says about a model: per block
-its name, kind, arguments, output shape, parameters (total and trainable), multiply-adds and
-weight depth, with the model's name, input shape and totals (optionally every layer too). The
+its name, kind, arguments, its layers' settings (activations, kernel sizes, strides, dilation,
+padding, groups), output shape, parameters (total and trainable), multiply-adds, weight depth
+and a fingerprint of the rest of its layers' configuration and wiring, with the model's name,
+input shape and totals (optionally every layer too). The
 first `assert_architecture(model, path)` writes it; every later call compares the model with
 it and fails with a diff a person reads in seconds (here GoogLeNet with 96 instead of 128
 filters in `inception_3a`'s 3x3 branch)::
@@ -20,22 +22,43 @@ as syrupy's and pytest-regressions' snapshots, for architectures.
 """
 
 import difflib
+import functools
+import hashlib
+import inspect
 import json
 import os
 import pathlib
+import re
+import tempfile
+
+import keras
 
 from cnnblocks import analysis
 from cnnblocks import graph as graphs
 
-#: Version of the snapshot file format (the `cnnblocks_snapshot` key).
-FORMAT = 1
+#: Version of the snapshot file format (the `cnnblocks_snapshot` key). 2: block rows have
+#: `settings` and `fingerprint`; the model's name is compared.
+FORMAT = 2
 #: Environment variable that makes `assert_architecture` rewrite differing snapshots.
 UPDATE_ENV = "CNNBLOCKS_UPDATE_SNAPSHOTS"
 #: At most this many difference lines in a failure message.
 MAX_LINES = 40
 #: Keys of a block row, in file order.
-BLOCK_KEYS = ("name", "kind", "args", "output_shape", "params", "trainable_params", "macs",
-              "depth")
+BLOCK_KEYS = ("name", "kind", "args", "settings", "output_shape", "params", "trainable_params",
+              "macs", "depth", "fingerprint")
+#: Layer settings a block row lists readably (`settings`): each key's distinct values over
+#: the block's layers. Everything else that changes a layer's computation changes the row's
+#: `fingerprint`.
+SETTINGS = ("activation", "kernel_size", "strides", "dilation_rate", "padding", "groups",
+            "depth_multiplier", "pool_size")
+#: Layer-config keys that do not change what a layer computes from its weights: naming,
+#: dtype policy, trainability, and how weights are initialized, regularized or constrained.
+_IGNORED_CONFIG = ("name", "dtype", "trainable", "seed", "cnnblocks_blocks", "cnnblocks_model")
+_IGNORED_SUFFIXES = ("_initializer", "_regularizer", "_constraint")
+#: Activation layers whose type is their activation.
+_ACTIVATION_LAYERS = ("ReLU", "LeakyReLU", "PReLU", "ELU", "Softmax")
+#: Names Keras gives unnamed models (`functional_3`): numbered as a session goes on.
+_AUTO_NAME = re.compile(r"(functional|sequential|model)(_\d+)?")
 #: Keys of a layer row (layer-level mode), in file order.
 LAYER_KEYS = ("name", "type", "output_shape", "params")
 _TOTAL_KEYS = ("params", "trainable_params", "macs", "depth", "blocks")
@@ -64,6 +87,104 @@ def _layer_rows(resolved):
     return rows
 
 
+def _plain(value):
+    """A config value as JSON data: tuples as lists, recursively."""
+    if isinstance(value, (list, tuple)):
+        return [_plain(v) for v in value]
+    if isinstance(value, dict):
+        return {str(k): _plain(v) for k, v in value.items()}
+    if value is None or isinstance(value, (bool, int, float, str)):
+        return value
+    return repr(value)
+
+
+@functools.lru_cache(maxsize=None)
+def _defaults(cls):
+    try:
+        parameters = inspect.signature(cls.__init__).parameters.values()
+    except (TypeError, ValueError):
+        return {}
+    return {p.name: _plain(p.default) for p in parameters
+            if p.default is not inspect.Parameter.empty}
+
+
+def _same(value, default):
+    """Whether a config value is its constructor default (`(1, 1)` is `strides=1`)."""
+    if value == default:
+        return True
+    return (isinstance(value, list) and isinstance(default, int) and not isinstance(default, bool)
+            and bool(value) and all(v == default for v in value))
+
+
+def _config(op):
+    """What defines the computation of a layer or operation besides its weights: its config
+    without names, dtype, initializers, regularizers, constraints, and without the values
+    equal to its constructor's defaults (so a Keras release that adds an argument with a
+    default does not change snapshots)."""
+    if isinstance(op, keras.Model):
+        return {}
+    try:
+        config = op.get_config()
+    except (NotImplementedError, AttributeError, TypeError):
+        return {}
+    defaults = _defaults(type(op))
+    result = {}
+    for key, value in config.items():
+        if key in _IGNORED_CONFIG or key.endswith(_IGNORED_SUFFIXES):
+            continue
+        value = _plain(value)
+        if key in defaults and _same(value, defaults[key]):
+            continue
+        result[key] = value
+    return result
+
+
+def _setting(key, value):
+    if key in ("kernel_size", "strides", "dilation_rate", "pool_size") and isinstance(
+            value, list) and value and all(v == value[0] for v in value):
+        return value[0]  # square: 3, not [3, 3]
+    return value
+
+
+def _settings(calls):
+    """Per `SETTINGS` key, the distinct values the block's layers use (one value, or a sorted
+    list of several), from their full configs (defaults included)."""
+    found = {}
+    for call in calls:
+        if not call.is_layer or call.is_input or isinstance(call.op, keras.Model):
+            continue
+        try:
+            config = call.op.get_config()
+        except (NotImplementedError, AttributeError, TypeError):
+            continue
+        if type(call.op).__name__ in _ACTIVATION_LAYERS:
+            config = dict(config, activation=type(call.op).__name__.lower())
+        for key in SETTINGS:
+            value = config.get(key)
+            if value is None or (key == "activation" and value == "linear"):
+                continue
+            value = _setting(key, _plain(value))
+            found.setdefault(key, {})[json.dumps(value, sort_keys=True)] = value
+    return {key: (list(values.values())[0] if len(values) == 1
+                  else [values[k] for k in sorted(values)])
+            for key, values in sorted(found.items())}
+
+
+def _fingerprint(resolved, block, place):
+    """A short hash of what the block computes: its calls' types and configs (`_config`) and
+    its wiring (each input as a position in this block, a block name and position there, or
+    the model input's position; not layer names, which Keras numbers for unnamed layers)."""
+    own = {i: n for n, i in enumerate(block.calls)}
+    rows = []
+    for i in block.calls:
+        call = resolved.calls[i]
+        reads = [["", own[p]] if p in own else list(place.get(p, ("?", resolved.calls[p].name)))
+                 for p in call.parents]
+        rows.append([type(call.op).__name__, _config(call.op), reads])
+    text = json.dumps(rows, sort_keys=True, default=repr, ensure_ascii=True)
+    return hashlib.sha256(text.encode("utf-8")).hexdigest()[:12]
+
+
 def snapshot(model, *, layers=False, input_shape=None):
     """The snapshot of a model's architecture, as a JSON-ready dict.
 
@@ -76,8 +197,9 @@ def snapshot(model, *, layers=False, input_shape=None):
 
     Returns:
         dict with `cnnblocks_snapshot` (format version), `model`, `input_shape`, `totals`,
-        `blocks` (rows with `BLOCK_KEYS`) and, with `layers`, `layers` (rows with
-        `LAYER_KEYS`).
+        `blocks` (rows with `BLOCK_KEYS`: `settings` holds the distinct values of each
+        `SETTINGS` key over the block's layers, `fingerprint` a hash of its layers' types,
+        configurations and wiring) and, with `layers`, `layers` (rows with `LAYER_KEYS`).
 
     Example:
         >>> import keras
@@ -93,10 +215,15 @@ def snapshot(model, *, layers=False, input_shape=None):
         raise TypeError(f"`layers` must be a bool, received {layers!r}.")
     resolved = graphs.resolve(model, input_shape=input_shape)
     summary = analysis.summarize(resolved)
+    found = resolved.blocks
+    place = {i: (b.name, n) for b in found for n, i in enumerate(b.calls)}
+    place.update({i: ("input", n) for n, i in enumerate(resolved.input_calls)})
     blocks = [{"name": r.name, "kind": r.kind, "args": dict(r.args),
+               "settings": _settings([resolved.calls[i] for i in b.calls]),
                "output_shape": _shape(r.output_shape), "params": int(r.params),
                "trainable_params": int(r.trainable_params), "macs": int(r.macs),
-               "depth": int(r.depth)} for r in summary]
+               "depth": int(r.depth), "fingerprint": _fingerprint(resolved, b, place)}
+              for r, b in zip(summary, found)]
     result = {
         "cnnblocks_snapshot": FORMAT,
         "model": summary.model_name,
@@ -196,6 +323,12 @@ def _row_changes(old, new):
             parts.append(f"{key} (no argument) → {_value(new_args[key])}")
         elif old_args[key] != new_args[key]:
             parts.append(f"{key} {_value(old_args[key])} → {_value(new_args[key])}")
+    if "settings" in old and "settings" in new:  # not in format-1 files
+        old_set, new_set = old.get("settings") or {}, new.get("settings") or {}
+        for key in sorted(set(old_set) | set(new_set)):
+            if old_set.get(key) != new_set.get(key):
+                parts.append(f"{key} {_setting_text(old_set, key)} → "
+                             f"{_setting_text(new_set, key)}")
     parts += _count_change("params", old.get("params"), new.get("params"))
     old_frozen = (old.get("params") or 0) - (old.get("trainable_params") or 0)
     new_frozen = (new.get("params") or 0) - (new.get("trainable_params") or 0)
@@ -207,7 +340,16 @@ def _row_changes(old, new):
                      f"{_shape_text(new.get('output_shape') or [])}")
     parts += _count_change("MACs", old.get("macs"), new.get("macs"))
     parts += _count_change("depth", old.get("depth"), new.get("depth"))
+    if (not parts and "fingerprint" in old and "fingerprint" in new
+            and old["fingerprint"] != new["fingerprint"]):
+        parts.append(f"layers changed (a layer's type, setting or wiring; fingerprint "
+                     f"{old['fingerprint']} → {new['fingerprint']}; layers=True lists the "
+                     "layers)")
     return parts
+
+
+def _setting_text(settings, key):
+    return _value(settings[key]) if key in settings else "(none)"
 
 
 def _args_text(args):
@@ -303,13 +445,20 @@ def diff(expected, actual):
         list of str, e.g. `"block `inception_3a` (inception_module): f3 128 → 96; params
         163,696 → 136,016 (-27,680); output (28, 28, 256) → (28, 28, 224); ..."`; block
         lines first, then
-        layer lines, then the totals. The model's name is not compared (Keras numbers the
-        names of unnamed models: `functional_1`); it is in the file to say what it holds.
+        layer lines, then the totals. The model's name is compared, except between two names
+        Keras gives unnamed models (`functional`, `functional_1`: numbered as a session goes
+        on).
     """
     lines = []
     if expected.get("cnnblocks_snapshot") != actual.get("cnnblocks_snapshot"):
         lines.append(f"snapshot format {expected.get('cnnblocks_snapshot')!r} → "
-                     f"{actual.get('cnnblocks_snapshot')!r} (written by another cnnblocks)")
+                     f"{actual.get('cnnblocks_snapshot')!r} (written by another cnnblocks; "
+                     "rewrite it with --cnnblocks-update)")
+    old_name, new_name = expected.get("model"), actual.get("model")
+    if old_name != new_name and not (isinstance(old_name, str) and isinstance(new_name, str)
+                                     and _AUTO_NAME.fullmatch(old_name)
+                                     and _AUTO_NAME.fullmatch(new_name)):
+        lines.append(f"model name {old_name!r} → {new_name!r}")
     if expected.get("input_shape") != actual.get("input_shape"):
         lines.append(f"input {_shape_text(expected.get('input_shape') or [])} → "
                      f"{_shape_text(actual.get('input_shape') or [])}")
@@ -340,8 +489,21 @@ def diff(expected, actual):
 # --- the assertion ----------------------------------------------------------------------------
 
 def _write(path, snap, action):
+    """Writes the file atomically: a temporary file in the same folder, then `os.replace`, so
+    an interrupted run or a parallel reader never sees half a snapshot."""
     path.parent.mkdir(parents=True, exist_ok=True)
-    path.write_text(dumps(snap), encoding="utf-8")
+    handle, temporary = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.",
+                                         suffix=".tmp")
+    try:
+        with os.fdopen(handle, "w", encoding="utf-8", newline="\n") as file:
+            file.write(dumps(snap))
+        os.replace(temporary, path)
+    except BaseException:
+        try:
+            os.unlink(temporary)
+        except OSError:
+            pass
+        raise
     written.append((action, str(path)))
 
 

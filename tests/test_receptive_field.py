@@ -292,6 +292,47 @@ def test_global_layers_see_the_whole_input():
     assert fields.layers["c"].axes[0].extent == (0, 14)  # pixel 15 is dropped
 
 
+def padded_after_stride(pad=1, kernel=1, crop=0):
+    """A strided convolution, then zero padding (and cropping), then a convolution: the new
+    border units read only padding."""
+    inputs = keras.Input((16, 16, 3))
+    x = layers.Conv2D(4, 3, strides=2, name="c1")(inputs)  # 16 -> 7, reads pixels 0..14
+    x = layers.ZeroPadding2D(pad, name="pad")(x)
+    if crop:
+        x = layers.Cropping2D(crop, name="crop")(x)
+    x = layers.Conv2D(4, kernel, name="c2")(x)
+    return keras.Model(inputs, x)
+
+
+def test_span_clip_is_none_for_a_unit_that_reads_only_padding():
+    """Issue 28: unit 0 of `c2` reads the zero padding of `pad` alone; `span(clip=True)` gave
+    `(0, 0)` (its unclipped field, -2..0, cut to the input), documented as None."""
+    fields = receptive_field(padded_after_stride())
+    c2 = fields.layers["c2"]
+    assert c2.span(0, 0) == ((-2, 0), (-2, 0))  # unclipped: unchanged
+    assert c2.span(0, 0, clip=True) == (None, None)
+    assert c2.span(8, 3, clip=True) == (None, (4, 6))
+    assert c2.span(1, 7, clip=True) == ((0, 2), (12, 14))
+    assert c2.axes[0].units == (1, 7) and fields.layers["pad"].axes[0].units == (1, 7)
+    assert fields.layers["c1"].axes[0].units == (0, 6)
+    # a window wide enough to reach real units again (3x3 after the padding) reads pixels
+    wide = receptive_field(padded_after_stride(kernel=3)).layers["c2"]
+    assert wide.span(0, 0, clip=True) == ((0, 4), (0, 4)) and wide.axes[0].units == (0, 6)
+    # padding of two: units 0, 1 and 9, 10 of a 1x1 convolution read nothing
+    two = receptive_field(padded_after_stride(pad=2)).layers["c2"]
+    assert [two.span(i, 5, clip=True)[0] for i in (0, 1, 2, 8, 9, 10)] == [
+        None, None, (0, 2), (12, 14), None, None]
+
+
+@pytest.mark.parametrize("pad,kernel,crop", [(1, 1, 0), (2, 1, 0), (1, 3, 0), (2, 3, 0),
+                                             (3, 1, 1), (2, 2, 0)])
+def test_span_clip_matches_gradients_around_padding(pad, kernel, crop):
+    """The gradient check: the units that read only padding have no gradient at all, their
+    neighbours exactly their clipped fields."""
+    model = padded_after_stride(pad=pad, kernel=kernel, crop=crop)
+    assert gradient_mismatches(model, receptive_field(model), ["c2"]) == []
+
+
 def test_squeeze_excitation_keeps_the_local_field_with_a_global_context():
     inputs = keras.Input((16, 16, 4))
     x = layers.Conv2D(4, 3, padding="same", name="c")(inputs)

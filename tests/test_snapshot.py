@@ -144,16 +144,116 @@ def test_kind_and_input_changes(path):
     assert "  block `mix` (stage): kind inception_module → stage; arguments data_format " \
            "None, f1 64, f3 128, f3_reduce 96, f5 32, f5_kernel_size 5, f5_reduce 16, norm None, " \
            "pool_proj 32 → " \
-           "none; params 127,088 → 136 (-126,952); output (28, 28, 256) → (30, 30, 8)" in message
+           "none; activation 'relu' → (none); kernel_size [1, 3, 5] → 1; padding 'same' → " \
+           "'valid'; pool_size 3 → (none); params 127,088 → 136 (-126,952); output " \
+           "(28, 28, 256) → (30, 30, 8)" in message
     assert "  block `proj` (stage) removed (was after `mix`): params 2,056; output " \
            "(28, 28, 8)" in message
 
 
-def test_model_name_is_not_compared(path):
+def test_model_name_is_compared(path):
+    """A renamed model fails (issue 28: the name was not compared); the names Keras gives
+    unnamed models (`functional`, `functional_3`, numbered as a session goes on) are equal."""
     assert_architecture(net(), path)
     model = net()
     renamed = keras.Model(model.input, model.output, name="other")
-    assert_architecture(renamed, path)
+    assert _fail(renamed, path).splitlines()[1] == "  model name 'net' → 'other'"
+    unnamed = path.with_name("unnamed.json")
+    assert_architecture(keras.Model(model.input, model.output), unnamed)
+    for _ in range(2):  # functional_<n>, functional_<n + 1>, ...
+        assert_architecture(keras.Model(model.input, model.output), unnamed)
+    assert "  model name 'functional" in _fail(net(), unnamed)
+
+
+def small(*, activation="relu", dilation=1, strides=1, padding="same", kernel=3, groups=1,
+          second="relu", swap=False, skip_from_input=False, name="small"):
+    """Two convolutions and two activations of plain Keras layers (one structural block), to
+    change one setting at a time."""
+    inputs = keras.Input((16, 16, 4))
+    x = layers.Conv2D(8, kernel, strides=strides, padding=padding, dilation_rate=dilation,
+                      groups=groups, activation=activation, name="c1")(inputs)
+    acts = [layers.Activation(second, name="a1"), layers.Activation("gelu", name="a2")]
+    for act in (acts[::-1] if swap else acts):
+        x = act(x)
+    x = layers.Conv2D(8, 3, padding="same", name="c2")(x)
+    source = inputs if skip_from_input else x
+    x = layers.Concatenate(name="cat")([x, source])
+    return keras.Model(inputs, x, name=name)
+
+
+# Issue 28: with the default (block rows only) these changes were not seen at all.
+SETTING_CHANGES = [
+    ("activation", dict(activation="tanh"),
+     'activation ["gelu", "relu"] → ["gelu", "relu", "tanh"]'),
+    # relu → gelu in c1: the same set of activations, another computation
+    ("same_activations", dict(activation="gelu"), "layers changed (a layer's type"),
+    ("dilation", dict(dilation=2), "dilation_rate 1 → [1, 2]"),
+    ("strides", dict(strides=2), "strides 1 → [1, 2]"),
+    ("padding", dict(padding="valid"), "padding 'same' → [\"same\", \"valid\"]"),
+    ("groups", dict(groups=2), "groups 1 → [1, 2]"),
+    ("kernel", dict(kernel=5), "kernel_size 3 → [3, 5]"),
+    # same kinds and settings in another order, other wiring: only the fingerprint differs
+    ("order", dict(swap=True), "layers changed (a layer's type, setting or wiring"),
+    ("wiring", dict(skip_from_input=True), None),
+    ("activation_layer", dict(second="tanh"),
+     'activation ["gelu", "relu"] → ["gelu", "relu", "tanh"]'),
+]
+
+
+@pytest.mark.parametrize("change,expected", [(c, e) for _, c, e in SETTING_CHANGES],
+                         ids=[row[0] for row in SETTING_CHANGES])
+def test_default_snapshot_sees_every_setting(path, change, expected):
+    assert_architecture(small(), path)
+    assert_architecture(small(), path)  # a second build is equal
+    message = _fail(small(**change), path)
+    assert message.splitlines()[1].startswith("  block `"), message
+    if expected is not None:
+        assert expected in message, message
+
+
+def test_settings_are_readable(path):
+    assert_architecture(small(), path)
+    row = json.loads(path.read_text(encoding="utf-8"))["blocks"][0]
+    assert row["settings"] == {"activation": ["gelu", "relu"], "dilation_rate": 1, "groups": 1,
+                               "kernel_size": 3, "padding": "same", "strides": 1}
+    assert list(row) == list(snapshot.BLOCK_KEYS)
+    assert len(row["fingerprint"]) == 12
+
+
+def test_snapshot_of_another_format_says_so(path):
+    assert_architecture(net(), path)
+    data = json.loads(path.read_text(encoding="utf-8"))
+    data["cnnblocks_snapshot"] = 1
+    for row in data["blocks"]:
+        del row["settings"], row["fingerprint"]
+    path.write_text(json.dumps(data), encoding="utf-8")
+    message = _fail(net(), path)
+    assert message.splitlines()[1:-1] == [
+        f"  snapshot format 1 → {snapshot.FORMAT} (written by another cnnblocks; rewrite it "
+        "with --cnnblocks-update)"]
+
+
+def test_writes_are_atomic(path, monkeypatch):
+    """Issue 28: the file was written in place; an interrupted write left half a snapshot.
+    Now a temporary file in the same folder replaces it (`os.replace`) or is removed."""
+    assert_architecture(net(), path)
+    before = path.read_text(encoding="utf-8")
+    calls = []
+
+    def failing_replace(source, target):
+        calls.append((os.path.dirname(source), str(target)))
+        raise OSError("disk full")
+
+    monkeypatch.setattr(snapshot.os, "replace", failing_replace)
+    with pytest.raises(OSError, match="disk full"):
+        assert_architecture(net(f3=96), path, update=True)
+    assert calls == [(str(path.parent), str(path))]
+    assert path.read_text(encoding="utf-8") == before  # the old file, whole
+    assert sorted(p.name for p in path.parent.iterdir()) == ["net.json"]  # no temporary left
+    monkeypatch.undo()
+    assert_architecture(net(f3=96), path, update=True)
+    assert sorted(p.name for p in path.parent.iterdir()) == ["net.json"]
+    assert_architecture(net(f3=96), path, update=False)
 
 
 def test_update_rewrites(path, monkeypatch):
@@ -321,7 +421,7 @@ def test_widths(architecture_snapshot, width):
 def test_two_models(architecture_snapshot):
     first = architecture_snapshot(build(2))
     second = architecture_snapshot(build(3))
-    named = architecture_snapshot(build(5), name="wide one")
+    named = architecture_snapshot(build(5), name="wide_one")
     assert (first.name, second.name, named.name) == (
         "test_two_models.json", "test_two_models.2.json", "test_two_models.wide_one.json")
 ''')
@@ -330,6 +430,64 @@ def test_two_models(architecture_snapshot):
     assert sorted(p.name for p in folder.iterdir()) == [
         "test_two_models.2.json", "test_two_models.json", "test_two_models.wide_one.json",
         "test_widths[2].json", "test_widths[4].json"]
+
+
+def test_fixture_file_names_never_collide(pytester):
+    """Issue 28: `name="2"` and the second unnamed call, the ids `a/b`, `a_b`, `a b`, `a:b`,
+    and the names `x/y` and `x_y` shared files; each now has its own (every model here has
+    its own width, so a shared file fails the second test that writes it)."""
+    pytester.makepyfile(test_clash='''
+import keras
+import pytest
+
+def build(width):
+    inputs = keras.Input((8, 8, 3))
+    return keras.Model(inputs, keras.layers.Conv2D(width, 3, name="c")(inputs))
+
+@pytest.mark.parametrize("width", [1, 2, 3, 4], ids=["a/b", "a_b", "a b", "a:b"])
+def test_ids(architecture_snapshot, width):
+    architecture_snapshot(build(width))
+
+def test_names(architecture_snapshot):
+    architecture_snapshot(build(5))
+    architecture_snapshot(build(6))  # the second unnamed call
+    architecture_snapshot(build(7), name="2")
+    architecture_snapshot(build(8), name="x/y")
+    architecture_snapshot(build(9), name="x_y")
+    with pytest.raises(ValueError, match="`name` 'x_y' was given twice in this test"):
+        architecture_snapshot(build(9), name="x_y")
+''')
+    for _ in range(2):  # recorded, then each compared with its own file
+        _run(pytester).assert_outcomes(passed=5)
+    names = sorted(p.name for p in (pytester.path / "snapshots" / "test_clash").iterdir())
+    assert len(names) == 9, names
+    # plain names are kept; the others keep a readable part and add a hash
+    assert {"test_ids[a_b].json", "test_names.json", "test_names.2.json",
+            "test_names.x_y.json"} <= set(names)
+    assert sum(n.startswith("test_ids[a_b]~") for n in names) == 3
+    assert all(n.endswith(".json") and "/" not in n and ":" not in n and " " not in n
+               for n in names)
+
+
+@pytest.mark.backend_independent
+def test_file_stem_is_injective():
+    from cnnblocks_pytest import file_stem
+    cases = [("t", None, 1), ("t", None, 2), ("t", None, 3), ("t", "2", 1), ("t", "3", 1),
+             ("t", "x/y", 1), ("t", "x_y", 1), ("t", "x y", 1), ("t", "x.y", 1),
+             ("t", "json", 1), ("t.x_y", None, 1), ("t.2", None, 1),
+             ("t[a/b]", None, 1), ("t[a_b]", None, 1), ("t[a b]", None, 1), ("t[a:b]", None, 1),
+             ("t[a].b", None, 1), ("t[a]", "b", 1), ("t[a].q]", None, 1), ("t[a]", "q]", 1),
+             ("t[a_b]", None, 2), ("t[a/b]", None, 2), ("T", None, 1), ("t" * 300, None, 1),
+             ("t" * 300 + "x", None, 1), ("t_", None, 1), ("t\u00e9", None, 1)]
+    stems = [file_stem(*case) for case in cases]
+    assert len(set(stems)) == len(stems), [s for s in stems if stems.count(s) > 1]
+    # plain names keep the file names snapshots had before
+    assert [file_stem("test_net"), file_stem("test_net", None, 2),
+            file_stem("test_net", "backbone"), file_stem("test_net[vgg16-1.5]")] == [
+        "test_net", "test_net.2", "test_net.backbone", "test_net[vgg16-1.5]"]
+    assert file_stem("test_net[a/b]") == file_stem("test_net[a/b]")  # deterministic
+    assert file_stem("test_net[a/b]").startswith("test_net[a_b]~")
+    assert all(len(s.encode("utf-8")) < 200 for s in stems)
 
 
 def test_plugin_option_is_documented(pytester):

@@ -8,8 +8,9 @@ trunk function. `build` does, in order:
    once: None, a weight file's path, keras.applications' ImageNet file or another published
    weight set of the model (`"torchvision"`; looked up in the Keras cache, checked against its
    published hash, downloaded when missing) before anything is built;
-2. the input (`model_input`): a new `keras.Input` (Keras numbers its name, so two models
-   combine in one functional model), or the given `input_tensor`;
+2. the input (`model_input`): a new `keras.Input` named `input_layer` in every build
+   (keras.applications' name in a fresh session; Keras would number it `input_layer_1`, ...
+   build after build), or the given `input_tensor`;
 3. the trunk: the family's `body(x, ctx)`, made of blocks and recorded regions;
 4. the head: the family's own or `global_pool_head`, recorded as the region `head`;
 5. the model: `keras.Model`, its model record (family, registry name, variant, feature taps)
@@ -18,6 +19,7 @@ trunk function. `build` does, in order:
 
 import dataclasses
 import functools
+import inspect
 import os
 
 import keras
@@ -174,12 +176,28 @@ def input_shape_for(input_shape, *, default_size, min_size, data_format, require
     return shape
 
 
+#: The name of a built model's input layer: keras.applications' (`keras.Input`'s default in a
+#: fresh session), the same in every build.
+INPUT_NAME = "input_layer"
+
+
+def default_name(entry):
+    """The model name a builder gives by default (its `name` argument's default; the registry
+    name where the builder has none), used for `name=None` as keras.applications' builders
+    name their models."""
+    try:
+        default = inspect.signature(entry.builder).parameters["name"].default
+    except (KeyError, TypeError, ValueError):
+        default = None
+    return default if isinstance(default, str) and default else entry.name
+
+
 def model_input(input_tensor, shape):
     """Returns `(inputs, x)` for a builder: what `keras.Model` takes (the source inputs of
-    `input_tensor`, or a new `keras.Input` of `shape`, numbered by Keras) and the image
+    `input_tensor`, or a new `keras.Input` of `shape` named `INPUT_NAME`) and the image
     tensor."""
     if input_tensor is None:
-        x = keras.Input(shape=shape)
+        x = keras.Input(shape=shape, name=INPUT_NAME)
         return x, x
     return keras.utils.get_source_inputs(input_tensor), input_tensor
 
@@ -237,6 +255,8 @@ def build(entry, body, *, include_top, weights, input_tensor, input_shape, pooli
                                  classes=classes, classifier_activation=classifier_activation,
                                  entry=entry, variant=variant)
     check.layer_prefix(name, "name")
+    if name is None:
+        name = default_name(entry)
     data_format, axis = resolve_data_format(None)
     if input_tensor is not None:
         if not keras.utils.is_keras_tensor(input_tensor):
@@ -264,6 +284,10 @@ def build(entry, body, *, include_top, weights, input_tensor, input_shape, pooli
         weight_path = weight_files.resolve(weights, entry, include_top)
     except weight_files.WeightFileError as err:
         raise weight_files.WeightFileError(f"`weights`: {err}") from None
+    taken = set()
+    if input_tensor is not None:  # names of other models built on the same input so far
+        taken = identity.recorded_layer_names(input_tensor) - {
+            op.name for op in _graph.ancestors(input_tensor)}
     inputs, x = model_input(input_tensor, shape)
     ctx = BuildContext(data_format=data_format, axis=axis, include_top=include_top,
                        pooling=pooling, classes=classes,
@@ -276,6 +300,8 @@ def build(entry, body, *, include_top, weights, input_tensor, input_shape, pooli
             x = region.done(head(x, ctx))
     outputs = [x, *extra] if extra else x
     model = keras.Model(inputs, outputs, name=name)
+    if taken:
+        _check_no_clash(model, taken, input_tensor, entry)
     identity.record_model(inputs, family=entry.family, model=entry.name, variant=variant,
                           taps=ctx.taps)
     if weight_path is not None:
@@ -285,6 +311,23 @@ def build(entry, body, *, include_top, weights, input_tensor, input_shape, pooli
         except weight_files.WeightFileError as err:
             raise weight_files.WeightFileError(f"`weights`: {err}") from None
     return model
+
+
+def _check_no_clash(model, taken, input_tensor, entry):
+    """ValueError if the model built on `input_tensor` has layers named as those of another
+    model built on the same input (keras.applications' names: `avg_pool`, `predictions`,
+    `conv1_pad` are in several families): Keras refuses two layers of one name in one model,
+    so the two could never be combined flat."""
+    upstream = {op.name for op in _graph.ancestors(input_tensor)}
+    clash = sorted(({layer.name for layer in model.layers} - upstream) & taken)
+    if clash:
+        shown = ", ".join(repr(n) for n in clash[:5]) + (", ..." if len(clash) > 5 else "")
+        raise ValueError(
+            f"`input_tensor`: {entry.name} would have layers named as those of another model "
+            f"already built on this input ({shown}; {len(clash)} in all); Keras refuses two "
+            "layers of one name in one model. Build it without `input_tensor` and call it "
+            f"on the tensor instead (`model(input_tensor)` nests it under its name "
+            f"{model.name!r}).")
 
 
 def _load_torch(model, path, *, entry, variant):
