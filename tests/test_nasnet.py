@@ -13,6 +13,7 @@ Counting conventions (Keras `count_params()`): separable convolution `k*k*c_in +
 (no bias), BatchNormalization 4 numbers per channel, 2 of them trainable.
 """
 
+import doctest
 import inspect
 
 import numpy as np
@@ -193,12 +194,13 @@ def test_two_builds_same_names_and_channels_first():
 BLOCK_ERRORS = [
     (lambda x: nasnet_normal_cell(x, None, 0), ValueError, "filters"),
     (lambda x: nasnet_normal_cell(x, None, "8"), TypeError, "filters"),
-    (lambda x: nasnet_normal_cell(x, x, 8, previous_stride=3), ValueError, "previous_stride"),
-    (lambda x: nasnet_normal_cell(x, None, 8, previous_stride=3), ValueError,
+    (lambda x: nasnet_reduction_cell(x, None, 8, previous_stride=3), ValueError,
      "previous_stride"),
+    (lambda x: nasnet_normal_cell(x, x, 8, previous_stride=3), ValueError, "previous_stride"),
     (lambda x: nasnet_normal_cell(x, keras.Input((None, None, 8)), 8), ValueError,
      "previous_stride"),
     (lambda x: nasnet_normal_cell(x, "p", 8), TypeError, "previous"),
+    (lambda x: nasnet_normal_cell(x, None, 8), ValueError, "previous"),
     (lambda x: nasnet_reduction_cell(x, None, 8, bn_momentum=1.5), ValueError, "bn_momentum"),
     (lambda x: nasnet_reduction_cell(x, None, 8, bn_epsilon=0), ValueError, "bn_epsilon"),
     (lambda x: nasnet_reduction_cell(x, None, 8, data_format="nhwc"), ValueError,
@@ -419,3 +421,14 @@ def test_large_counts_and_names_equal_keras():
     assert len(cnnblocks.summarize(ours)) == 1 + 22 + 2
     del ours, ref
     keras.backend.clear_session()
+
+
+def test_docstring_examples_of_the_blocks():
+    """The blocks' Examples (the module's two-input one too) and `nasnet_cells`'."""
+    from cnnblocks.blocks import nasnet as nasnet_blocks
+    result = doctest.testmod(nasnet_blocks, optionflags=doctest.ELLIPSIS)
+    assert result.attempted >= 10 and result.failed == 0
+    runner = doctest.DocTestRunner()
+    for test in doctest.DocTestFinder().find(nasnet.nasnet_cells, "nasnet_cells"):
+        runner.run(test)
+    assert runner.failures == 0 and runner.tries > 0

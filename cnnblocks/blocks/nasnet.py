@@ -9,9 +9,9 @@ block, and the block returns its new output only; the caller keeps the pair movi
 
     >>> import keras
     >>> from cnnblocks.blocks import nasnet_normal_cell
-    >>> x = keras.Input((28, 28, 88))
-    >>> y = nasnet_normal_cell(x, None, 44, name="0")      # previous=None: x is both inputs
-    >>> z = nasnet_normal_cell(y, x, 44, name="1")         # next cell: (its x, the one before)
+    >>> x = keras.Input((28, 28, 44))
+    >>> y = nasnet_normal_cell(x, None, 44, name="0")  # previous=None: x is both inputs
+    >>> z = nasnet_normal_cell(y, x, 44, name="1")  # the next cell: its x, the one before
     >>> tuple(z.shape)
     (None, 28, 28, 264)
 
@@ -191,6 +191,11 @@ def _cell_inputs(x, previous, filters, previous_stride, bn_momentum, bn_epsilon,
                 why="a reduction cell")
     if previous is None:
         check.choice(previous_stride, "previous_stride", _PREVIOUS_STRIDES)
+        c = channels(x.shape, data_format)
+        if kind == "normal" and c != filters:
+            raise ValueError(f"`previous=None` makes `x` the second input, which a normal cell "
+                             f"adds to its {filters}-channel branches (`filters`), but `x` has "
+                             f"{c} channels; pass `previous` or filters={c}.")
         previous, strides = x, None
     else:
         check_input(previous, data_format, arg="previous")
@@ -207,7 +212,8 @@ _CELL_ARGS = """
     Args:
         x: rank-4 tensor, the last cell's output (`h_i`).
         previous: rank-4 tensor, the output of the cell before (`h_{{i-1}}`), or None: `x`
-            stands for both (the first cell).
+            stands for both (the first cell; a normal cell then needs `x` with `filters`
+            channels, as it adds `x` to an F-channel branch).
         filters: int, the width `F` of every operation in the cell.
         previous_stride: `"auto"` (from the static widths of `x` and `previous`: 2 where
             they differ, as keras.applications decides), 1 or 2 (needed where the sizes are
@@ -250,7 +256,8 @@ def nasnet_normal_cell(x, previous, filters, *, previous_stride="auto",
         >>> import keras
         >>> from cnnblocks.blocks import nasnet_normal_cell
         >>> x, previous = keras.Input((28, 28, 264)), keras.Input((28, 28, 264))
-        >>> tuple(nasnet_normal_cell(x, previous, 44, name="1").shape)
+        >>> y = nasnet_normal_cell(x, previous, 44, name="1")
+        >>> tuple(y.shape)
         (None, 28, 28, 264)
     """
     units, h, p = _cell_inputs(x, previous, filters, previous_stride, bn_momentum, bn_epsilon,
@@ -309,7 +316,8 @@ def nasnet_reduction_cell(x, previous, filters, *, previous_stride="auto",
         >>> import keras
         >>> from cnnblocks.blocks import nasnet_reduction_cell
         >>> x, previous = keras.Input((28, 28, 264)), keras.Input((28, 28, 264))
-        >>> tuple(nasnet_reduction_cell(x, previous, 88, name="reduce_4").shape)
+        >>> y = nasnet_reduction_cell(x, previous, 88, name="reduce_4")
+        >>> tuple(y.shape)
         (None, 14, 14, 352)
     """
     units, h, p = _cell_inputs(x, previous, filters, previous_stride, bn_momentum, bn_epsilon,
@@ -358,7 +366,8 @@ def nasnet_stem(x, filters, *, bn_momentum=BN_MOMENTUM, bn_epsilon=BN_EPSILON,
     Example:
         >>> import keras
         >>> from cnnblocks.blocks import nasnet_stem
-        >>> tuple(nasnet_stem(keras.Input((224, 224, 3)), 32, name="stem").shape)
+        >>> y = nasnet_stem(keras.Input((224, 224, 3)), 32, name="stem")
+        >>> tuple(y.shape)
         (None, 111, 111, 32)
     """
     data_format = _check_common(filters, bn_momentum, bn_epsilon, data_format)
