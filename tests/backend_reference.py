@@ -71,6 +71,8 @@ ROWS = [
     ("efficientnet_b5", "efficientnet_b5", {}, 32),
     ("efficientnet_b6", "efficientnet_b6", {}, 32),
     ("efficientnet_b7", "efficientnet_b7", {}, 32),
+    ("nasnet_mobile", "nasnet_mobile", {}, 32),                 # two-input cells, Cropping2D
+    ("nasnet_large", "nasnet_large", {}, 32),
 ]
 CLASSES = 10
 
