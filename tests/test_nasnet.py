@@ -1,13 +1,15 @@
 """NASNet-A Mobile and Large: the cells (two-input blocks) and the architectures against
 keras.applications (the oracle, built with random weights).
 
-Blocks: exact parameters from formulas written here, shapes, keras.applications' layer names,
-records holding exactly the layers a cell creates (both inputs are the block's inputs), the
-argument errors. Architectures: NASNetMobile with its top at 224 (keras.applications needs 224
-with a top) for counts, names, weight order and a legacy HDF5 file; without top at 64x64 for
-outputs (weights copied across, within 1e-5), a no-top HDF5 file, `.keras` save and safe-mode
-load, BN folding, the receptive field, one summary row per cell. NASNetLarge (`heavy`): one
-build of ours and keras', counts and names only.
+Blocks: exact parameters from formulas written here (and the networks' totals from them),
+shapes, keras.applications' layer names, records holding exactly the layers a cell creates
+(both inputs are the block's inputs), `.keras` save and safe-mode load and BN folding of a
+small stack of cells, the docstring Examples, the argument errors. Architectures (`heavy`:
+keras.applications refuses NASNet on the torch backend, and each build takes seconds):
+NASNetMobile with its top at 224 (keras.applications needs 224 with a top) for counts, names,
+weight order, one summary row per cell and a legacy HDF5 file; without top at 64x64 for outputs
+(keras' weights copied across, within 1e-5), a no-top HDF5 file, BN folding, the receptive
+field and the feature taps. NASNetLarge: one build of ours and keras', counts and names only.
 
 Counting conventions (Keras `count_params()`): separable convolution `k*k*c_in + c_in*c_out`
 (no bias), BatchNormalization 4 numbers per channel, 2 of them trainable.
@@ -432,3 +434,26 @@ def test_docstring_examples_of_the_blocks():
     for test in doctest.DocTestFinder().find(nasnet.nasnet_cells, "nasnet_cells"):
         runner.run(test)
     assert runner.failures == 0 and runner.tries > 0
+
+
+def test_block_function_records_every_tensor_argument_as_an_input():
+    """The general rule the cells rely on (cnnblocks.identity): a decorated block's tensor
+    arguments besides `x` are inputs of its record, not arguments, so a two-input block's
+    record stops at both (a toy block, nothing NASNet-specific)."""
+    from cnnblocks.identity import block_function
+
+    @block_function()
+    def toy_merge(x, other, filters, *, name=None):
+        y = keras.layers.Conv2D(filters, 1, name=f"{name}_conv")(other)
+        return keras.layers.Add(name=f"{name}_add")([x, y])
+
+    inputs = keras.Input((4, 4, 2))
+    a = keras.layers.Conv2D(3, 1, name="a")(inputs)
+    b = keras.layers.Conv2D(2, 1, name="b")(inputs)
+    model = keras.Model(inputs, toy_merge(a, b, 3, name="m"))
+    (record,) = cnnblocks.block_records(model)
+    assert record.layers == ("m_conv", "m_add")
+    assert record.args == {"filters": 3} and record.label == "3"
+    rows = cnnblocks.summarize(model)
+    assert sum(r.params for r in rows) == model.count_params()
+    assert [r.kind for r in rows if r.recorded] == ["toy_merge"]
