@@ -239,7 +239,9 @@ def block_function(label=None):
     """Decorator of the public blocks: each outermost call is recorded (see module docstring).
 
     The decorated function must take the input tensor first and a keyword `name=None`. Its
-    kind is its `__name__`. `label(args)` formats the widths for diagrams (args: the bound
+    kind is its `__name__`. Every other argument given a symbolic tensor (a second input, as
+    a NASNet cell's `previous`) is an input of the block too: the record holds the layers
+    between all its inputs and its output, and leaves the tensor out of `args`. `label(args)` formats the widths for diagrams (args: the bound
     arguments without `x` and `name`); default: the integer arguments before the first
     keyword-only one, joined by spaces.
     """
@@ -265,13 +267,18 @@ def block_function(label=None):
             else:
                 _check_unused(name, kind, x)
             bound.arguments["name"] = name
+            # The block's inputs: `x` and every other tensor argument (a NASNet cell's
+            # `previous`), so the record holds only the layers the call created.
+            tensors = [k for k, v in bound.arguments.items()
+                       if k != params[0].name and _graph.is_symbolic(v)]
             record_args = {k: v for k, v in bound.arguments.items()
-                           if k not in (params[0].name, "name")}
+                           if k not in (params[0].name, "name", *tensors)}
             with _building():
                 y = fn(*bound.args, **bound.kwargs)
             text = (label(record_args) if label is not None else
-                    _default_label({k: record_args[k] for k in positional}))
-            _store(x, y, kind=kind, name=name, args=record_args, label=text)
+                    _default_label({k: record_args[k] for k in positional if k in record_args}))
+            _store([x, *(bound.arguments[k] for k in tensors)], y, kind=kind, name=name,
+                   args=record_args, label=text)
             return y
 
         wrapper.block_kind = kind

@@ -103,9 +103,11 @@ def block_page(function):
     cnnblocks.plot(model, out / f"{function}_module.svg", level="module")
     module = sys.modules[getattr(blocks, function).__module__]
     paper = (module.__doc__ or "").strip().split("\n\n")[0].replace("\n", " ")
-    shape = "x".join(map(str, model.input.shape[1:]))
+    shapes = ["x".join(map(str, t.shape[1:])) for t in model.inputs]
+    # a block with two inputs (a NASNet cell): "on 28x28x264 and 28x28x264 inputs"
+    on = f"a {shapes[0]} input" if len(shapes) == 1 else f"{' and '.join(shapes)} inputs"
     output = "x".join(map(str, model.output.shape[1:]))
-    what = (f"`{call}` on a {shape} input: output {output}, {model.count_params():,} "
+    what = (f"`{call}` on {on}: output {output}, {model.count_params():,} "
             "parameters.")
     text = [GENERATED, f"# {function}", "", paper, "", "```{eval-rst}",
             f".. autofunction:: cnnblocks.blocks.{function}", "   :no-index:", "```", "",

@@ -31,6 +31,7 @@ BUILDERS = {
     "mobilenet": ("MobileNet",),
     "mobilenet_v2": ("MobileNetV2",),
     "mobilenet_v3": ("MobileNetV3Small", "MobileNetV3Large"),
+    "nasnet": ("NASNetMobile", "NASNetLarge"),
     "resnet": ("ResNet18", "ResNet34", "ResNet50", "ResNet101", "ResNet152"),
     "resnet_v2": ("ResNet50V2", "ResNet101V2", "ResNet152V2"),
     "resnext": ("ResNeXt50_32x4d", "ResNeXt101_32x8d"),

@@ -12,6 +12,8 @@ from cnnblocks.blocks.inception_v3 import (inception_v3_a, inception_v3_b, incep
                                            inception_v3_reduction_a, inception_v3_reduction_b)
 from cnnblocks.blocks.mobilenet import (depthwise_separable_block, inverted_residual_block,
                                         mobilenet_v3_block, squeeze_excite)
+from cnnblocks.blocks.nasnet import (nasnet_adjust, nasnet_normal_cell, nasnet_reduction_cell,
+                                     nasnet_stem)
 from cnnblocks.blocks.preact import preact_bottleneck_module, preact_residual_module
 from cnnblocks.blocks.residual import bottleneck_module, residual_module
 from cnnblocks.blocks.resnext import grouped_bottleneck_module
@@ -43,6 +45,10 @@ __all__ = [
     "mbconv_block",
     "mobilenet_v3_block",
     "naive_inception_module",
+    "nasnet_adjust",
+    "nasnet_normal_cell",
+    "nasnet_reduction_cell",
+    "nasnet_stem",
     "preact_bottleneck_module",
     "preact_residual_module",
     "residual_module",
