@@ -748,6 +748,68 @@ def convnext_params(kw, c):
 
 
 @st.composite
+def nasnet_stem_case(draw):
+    c = draw(channels)
+    kw = dict(filters=draw(widths), bn_momentum=draw(momenta), bn_epsilon=draw(epsilons),
+              data_format=draw(st.sampled_from([None, "channels_last", "channels_first"])))
+    return Case(kw, draw(dim(3)), draw(dim(3)), c)
+
+
+@st.composite
+def nasnet_adjust_case(draw):
+    c = draw(channels)
+    # (strides=1 with `filters` equal to the channels is no layer at all: no block to check)
+    kw = dict(filters=draw(st.integers(2, 16).filter(lambda f: f != c)),
+              strides=draw(st.sampled_from([1, 2])), bn_momentum=draw(momenta),
+              bn_epsilon=draw(epsilons),
+              data_format=draw(st.sampled_from([None, "channels_last", "channels_first"])))
+    return Case(kw, draw(st.integers(2, 9)), draw(st.integers(2, 9)), c)
+
+
+def nasnet_adjust_params(kw, c):
+    f = int(kw["filters"])
+    if kw["strides"] == 2:
+        return 2 * c * (f // 2) + 8 * (f // 2)
+    return c * f + 4 * f if c != f else 0
+
+
+def nasnet_adjust_output(kw, h, w, c):
+    f = int(kw["filters"])
+    if kw["strides"] == 2:
+        return -(-h // 2), -(-w // 2), 2 * (f // 2)
+    return h, w, f
+
+
+@st.composite
+def nasnet_cell_case(draw, reduction):
+    """A first cell (`previous=None`: `x` stands for both inputs; a normal cell then needs
+    `filters` equal to `x`'s channels)."""
+    c = draw(st.integers(1, 12))
+    kw = dict(previous=None, filters=draw(st.integers(1, 12)) if reduction else c,
+              previous_stride=draw(st.sampled_from(["auto", 1, 2])),
+              bn_momentum=draw(momenta), bn_epsilon=draw(epsilons),
+              data_format=draw(st.sampled_from([None, "channels_last", "channels_first"])))
+    return Case(kw, draw(st.integers(2, 9)), draw(st.integers(2, 9)), c)
+
+
+def nasnet_cell_params(reduction):
+    """The docstrings' formulas: `c F + 4 F` + the five separable blocks; a first reduction
+    cell's three blocks on `p` read `x` itself (kernels 7, 7, 5: `(k^2 + F)(c - F)` each)."""
+    def params(kw, c):
+        f = kw["filters"]
+        if not reduction:
+            return c * f + 4 * f + 10 * f * f + 194 * f
+        return (c * f + 4 * f + 10 * f * f + 354 * f
+                + sum((k * k + f) * (c - f) for k in (7, 7, 5)))
+    return params
+
+
+NASNET_OWN = ("normal_", "reduction_", "separable_", "adjust_")
+BAD_PREVIOUS = st.sampled_from([3, "previous", [1, 2], (None,), np.zeros((1, 4, 4, 8),
+                                                                         "float32")])
+
+
+@st.composite
 def mobilenet_v3_case(draw):
     c, f, s = draw(channels), draw(widths), draw(strides_st)
     kw = dict(exp_size=draw(st.one_of(widths, st.just(c))), filters=f,
@@ -1123,6 +1185,33 @@ def _block_table():
                  activation=bad_choice(("relu", "hard_swish"), extra=["swish", "relu6"]),
                  shortcut=BAD["mobile_shortcut"], bn_epsilon=BAD["number"],
                  bn_momentum=BAD["fraction"])),
+        "nasnet_stem": Block(
+            blocks.nasnet_stem, nasnet_stem_case(),
+            lambda kw, c: 9 * c * kw["filters"] + 4 * kw["filters"],
+            lambda kw, h, w, c: ((h - 3) // 2 + 1 if h else None,
+                                 (w - 3) // 2 + 1 if w else None, kw["filters"]),
+            dict(filters=BAD["int"], bn_momentum=BAD["fraction"], bn_epsilon=BAD["number"])),
+        "nasnet_adjust": Block(
+            blocks.nasnet_adjust, nasnet_adjust_case(), nasnet_adjust_params,
+            nasnet_adjust_output,
+            dict(filters=BAD["int"],
+                 strides=st.sampled_from([0, 3, -1, "2", 1.5, None, [2], np.int64(4)]),
+                 bn_momentum=BAD["fraction"], bn_epsilon=BAD["number"]),
+            own_names=lambda kw: NASNET_OWN),
+        "nasnet_normal_cell": Block(
+            blocks.nasnet_normal_cell, nasnet_cell_case(False), nasnet_cell_params(False),
+            keep(lambda kw, c: 6 * kw["filters"]),
+            dict(previous=BAD_PREVIOUS, filters=BAD["int"],
+                 previous_stride=bad_choice(("auto", 1, 2)), bn_momentum=BAD["fraction"],
+                 bn_epsilon=BAD["number"]),
+            own_names=lambda kw: NASNET_OWN),
+        "nasnet_reduction_cell": Block(
+            blocks.nasnet_reduction_cell, nasnet_cell_case(True), nasnet_cell_params(True),
+            lambda kw, h, w, c: (-(-h // 2), -(-w // 2), 4 * kw["filters"]),
+            dict(previous=BAD_PREVIOUS, filters=BAD["int"],
+                 previous_stride=bad_choice(("auto", 1, 2)), bn_momentum=BAD["fraction"],
+                 bn_epsilon=BAD["number"]),
+            own_names=lambda kw: NASNET_OWN),
         "squeeze_excite": Block(
             blocks.squeeze_excite, squeeze_excite_case(),
             lambda kw, c: se_params(c, kw["filters"]), keep(lambda kw, c: c),
@@ -1131,8 +1220,10 @@ def _block_table():
                  reshape=BAD["bool"], fused_activations=BAD["bool"],
                  kernel_initializer=BAD["initializer"], suffixes=BAD["parts"](SE_OWN))),
     }
-    for spec in table.values():  # every block takes these (`x`: drawn by `_bad_x`)
-        spec.bad.update(x=None, name=BAD["name"], data_format=BAD["data_format"])
+    for spec in table.values():  # every block takes these (its input, `x` or nasnet_adjust's
+        # `previous`: drawn by `_bad_x`)
+        first = next(iter(inspect.signature(spec.fn).parameters))
+        spec.bad.update({first: None}, name=BAD["name"], data_format=BAD["data_format"])
     return table
 
 
@@ -1147,7 +1238,7 @@ def test_every_public_block_is_fuzzed():
     for kind, spec in BLOCKS.items():
         signature = set(inspect.signature(getattr(blocks, kind)).parameters)
         assert set(spec.bad) == signature, kind
-    assert len(BLOCK_ARGS) == 329
+    assert len(BLOCK_ARGS) == 358
 
 
 def assert_names_argument(error, arg, *, listing=""):
@@ -1204,7 +1295,7 @@ def test_invalid_block_argument(kind, arg):
     @given(data=st.data(), case=spec.valid, name=names)
     def run(data, case, name):
         kw, x = dict(case.kw, name=name), case.input()
-        if arg == "x":
+        if spec.bad[arg] is None:  # the input tensor
             _, make = data.draw(_bad_x(case.data_format), label="x")
             x = make()
         else:

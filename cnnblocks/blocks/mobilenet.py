@@ -172,10 +172,12 @@ def depthwise_separable_block(x, filters, *, strides=1, alpha=1.0, depth_multipl
                                     or set(layer_names) - set(DS_NAMES)):
         raise ValueError(f"`layer_names` must be None or a dict with keys among "
                          f"{sorted(DS_NAMES)}; received {check.describe(layer_names)}.")
-    if layer_names and not all(isinstance(v, str) and v and "/" not in v
-                               for v in layer_names.values()):
+    bad = [k for k, v in (layer_names or {}).items()
+           if not (isinstance(v, str) and v and "/" not in v)]
+    if bad:
         raise ValueError("`layer_names` values must be non-empty strings without '/'; "
-                         f"received {check.describe(layer_names)}.")
+                         f"received layer_names[{bad[0]!r}] = "
+                         f"{check.describe(layer_names[bad[0]])}.")
     out = int(filters * alpha)
     if out < 1:
         raise ValueError(f"`alpha` leaves no filters: int({filters} * {alpha}) = {out}; "
