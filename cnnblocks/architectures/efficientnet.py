@@ -144,20 +144,25 @@ def _trunk(variant):
                                  se_ratio=SE_RATIO, drop_rate=DROP_CONNECT_RATE * b / total,
                                  data_format=ctx.data_format, name=f"block{stage}{chr(97 + j)}")
                 b += 1
-            if stage in _TAPS:
-                ctx.tap(_TAPS[stage], x)
-        top = round_filters(EFFICIENTNET_TOP, width)
-        with identity.region(x, "conv", "top", args={"filters": top},
-                             label=f"1x1 {top}") as region:
-            x = region.done(conv_bn_act(x, top, 1, name="top",
-                                        suffixes=("_conv", "_bn", "_activation"), **unit))
-        ctx.tap("C5", x)
-        return x
+            if stage in TAPS:
+                ctx.tap(TAPS[stage], x)
+        return top_conv(x, ctx, round_filters(EFFICIENTNET_TOP, width), unit)
     return body
 
 
-#: Feature taps: the last block of the stages ending at strides 4, 8 and 16.
-_TAPS = {2: "C2", 3: "C3", 5: "C4"}
+#: Feature taps: the last block of the stages ending at strides 4, 8 and 16 (V1 and V2).
+TAPS = {2: "C2", 3: "C3", 5: "C4"}
+
+
+def top_conv(x, ctx, filters, unit):
+    """The 1x1 convolution after the last block (V1 and V2), recorded as the region `top`
+    (`top_conv`, `top_bn`, `top_activation`), and the tap C5."""
+    with identity.region(x, "conv", "top", args={"filters": filters},
+                         label=f"1x1 {filters}") as region:
+        x = region.done(conv_bn_act(x, filters, 1, name="top",
+                                    suffixes=("_conv", "_bn", "_activation"), **unit))
+    ctx.tap("C5", x)
+    return x
 
 
 def _head(x, ctx):

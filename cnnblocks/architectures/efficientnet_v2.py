@@ -22,7 +22,8 @@ from cnnblocks import _validation as check
 from cnnblocks import family as fam
 from cnnblocks import identity, preprocessing
 from cnnblocks.architectures import common
-from cnnblocks.architectures.efficientnet import DENSE_KERNEL_INITIALIZER, round_repeats
+from cnnblocks.architectures.efficientnet import (DENSE_KERNEL_INITIALIZER, TAPS, round_repeats,
+                                                  top_conv)
 from cnnblocks.blocks import conv_bn_act, fused_mbconv_block, mbconv_block
 from cnnblocks.blocks.efficientnet import CONV_KERNEL_INITIALIZER
 
@@ -190,20 +191,10 @@ def _trunk(variant):
                           padding=padding, data_format=ctx.data_format,
                           name=f"block{stage}{chr(97 + j)}", **extra)
                 b += 1
-            if stage in _TAPS:
-                ctx.tap(_TAPS[stage], x)
-        top = round_filters(EFFICIENTNET_V2_TOP, width)
-        with identity.region(x, "conv", "top", args={"filters": top},
-                             label=f"1x1 {top}") as region:
-            x = region.done(conv_bn_act(x, top, 1, name="top",
-                                        suffixes=("_conv", "_bn", "_activation"), **unit))
-        ctx.tap("C5", x)
-        return x
+            if stage in TAPS:
+                ctx.tap(TAPS[stage], x)
+        return top_conv(x, ctx, round_filters(EFFICIENTNET_V2_TOP, width), unit)
     return body
-
-
-#: Feature taps: the last block of the stages ending at strides 4, 8 and 16.
-_TAPS = {2: "C2", 3: "C3", 5: "C4"}
 
 
 def _head(x, ctx):
