@@ -18,7 +18,7 @@ __version__ = "0.1.0"
 from cnnblocks import architectures  # noqa: E402  (no Keras: it lists the builders)
 
 #: The public subpackages and modules (in `__all__`), imported on first access.
-_MODULES = ("architectures", "blocks", "distribution", "published", "testing")
+_MODULES = ("architectures", "blocks", "design", "distribution", "published", "testing")
 #: Public function -> the module that defines it, imported on first access; then every
 #: builder (`cnnblocks.architectures.BUILDERS`).
 _FUNCTIONS = {
