@@ -253,7 +253,8 @@ class ModelSummary:
 
     def to_text(self, *, width=100):
         """An aligned text table (kind, widths, output, depth, parameters, MACs) with a total
-        line; the widths column is cut to keep lines within `width` characters."""
+        line; a widths cell longer than its column (to keep lines within `width` characters)
+        wraps onto continuation lines, at spaces where it can, so no width is hidden."""
         rf = any(r.receptive_field is not None for r in self.rows)  # the optional column
         header = ("block", "kind", "widths", "output", "depth", "params", "MACs") + (
             ("RF /stride",) if rf else ())
@@ -271,23 +272,40 @@ class ModelSummary:
             widths[2] = max(6, widths[2] + spare)
 
         def cell(text, i):
-            if len(text) > widths[i]:
-                text = text[:widths[i] - 1] + "…"
             return text.rjust(widths[i]) if i >= 4 else text.ljust(widths[i])
 
         def fmt(line):
             return "  ".join(cell(line[i], i) for i in range(n)).rstrip()
 
+        def rows(line):
+            """`line` and its continuation lines (the rest of a wrapped widths cell)."""
+            pieces = _wrap(line[2], widths[2])
+            blank = ("",) * n
+            return [fmt(line[:2] + (pieces[0],) + line[3:])] + [
+                fmt(blank[:2] + (piece,) + blank[3:]) for piece in pieces[1:]]
+
         rule = "-" * len(fmt(header))
         shape = format_shape((None,) + tuple(self.input_shape))
         return "\n".join([
-            f"{self.model_name} (input {shape})", fmt(header), rule, *map(fmt, body), rule,
-            fmt(total),
+            f"{self.model_name} (input {shape})", fmt(header), rule,
+            *(text for line in body for text in rows(line)), rule, fmt(total),
             f"trainable params: {self.trainable_params:,}; "
             f"non-trainable params: {self.params - self.trainable_params:,}"])
 
     def __str__(self):
         return self.to_text()
+
+
+def _wrap(text, width):
+    """`text` in pieces of at most `width` characters, broken after a space where one is in
+    reach (a piece ends on " |" rather than cutting a width), else at `width`."""
+    pieces = []
+    while len(text) > width:
+        cut = text.rfind(" ", 1, width + 1)
+        cut = cut if cut > 0 else width
+        pieces.append(text[:cut].rstrip())
+        text = text[cut:].lstrip()
+    return pieces + [text]
 
 
 def _trainable_count(op):

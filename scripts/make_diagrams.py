@@ -142,12 +142,12 @@ def _markdown_table(header, rows):
 def _weights_section(entry, family):
     """Which weights exist for a model and where they come from."""
     name = entry.name
+    others = [f"`weights=\"{set_name}\"`: [{config.file.filename}]({config.file.url}) "
+              f"({config.source}; top-1 {config.top1}%), converted on load."
+              for set_name, config in entry.pretrained.items()]
     if entry.imagenet:
         top, notop = entry.imagenet
         kind = "MD5" if top.md5 or not top.sha256 else "SHA-256"
-        others = [f"`weights=\"{set_name}\"`: [{config.file.filename}]({config.file.url}) "
-                  f"({config.source}; top-1 {config.top1}%), converted on load."
-                  for set_name, config in entry.pretrained.items()]
         return [
             f"ImageNet weights: keras.applications' files for `{entry.keras_name or name}`, "
             "so the ones every Keras user has in the cache (`~/.keras/models`, or "
@@ -165,7 +165,8 @@ def _weights_section(entry, family):
             "format, so `weights=\"imagenet\"` raises a `ValueError` that says so. Build it "
             "with `weights=None` (random initialization, `create_model`'s default) and train "
             "it, or load a file of your own with `weights=\"path\"` (a `.weights.h5` or "
-            "`.keras` file of the same architecture).", ""]
+            "`.keras` file of the same architecture).", "",
+            *([" ".join(["Published in another format:", *others]), ""] if others else [])]
 
 
 def _snippet(entry, family):
@@ -180,8 +181,37 @@ def _snippet(entry, family):
             "x = np.expand_dims(keras.utils.img_to_array(image), 0)",
             f"predictions = model.predict({module}.preprocess_input(x))",
             f"print({module}.decode_predictions(predictions, top=5))", "```", "",
-            f"The same from the command line: `cnnblocks classify cat.jpg --model {name}`"
-            + ("" if entry.imagenet else " --weights my_weights.weights.h5") + ".", ""]
+            f"The same from the command line: `{classify_command(entry)}`.", "",
+            *_pretrained_snippets(entry, family)]
+
+
+def classify_command(entry, weights=None):
+    """The `cnnblocks classify` command line shown on a page (the tests parse it with
+    `cnnblocks.cli.build_parser()`): `weights` a published set's name, or None for the
+    page's main snippet (ImageNet weights where published, else a file of one's own)."""
+    command = f"cnnblocks classify cat.jpg --model {entry.name}"
+    if weights is None and not entry.imagenet:
+        weights = "my_weights.weights.h5"
+    return command + (f" --weights {weights}" if weights else "")
+
+
+def _pretrained_snippets(entry, family):
+    """Python and command line for each published weight set other than ImageNet's."""
+    text = []
+    for set_name, config in entry.pretrained.items():
+        text += [f"With `weights=\"{set_name}\"` ({config.source}): the file is converted on "
+                 "load, the structure it fits is built, and images are prepared as the weight "
+                 f"set was evaluated (resize to {config.resize_size}, center crop "
+                 f"{config.input_size}, {config.interpolation}, its mean and std):", "",
+                 "```python", "import cnnblocks",
+                 "from cnnblocks import preprocessing, registry",
+                 f"from cnnblocks.architectures import {family.name}", "",
+                 f"model = cnnblocks.create_model(\"{entry.name}\", weights=\"{set_name}\")",
+                 f"config = registry.entry(\"{entry.name}\").pretrained[\"{set_name}\"]",
+                 "x = preprocessing.prepare([\"cat.jpg\"], config)",
+                 f"print({family.name}.decode_predictions(model.predict(x), top=5))", "```", "",
+                 f"From the command line: `{classify_command(entry, set_name)}`.", ""]
+    return text
 
 
 def architecture_page(entry, family):

@@ -196,3 +196,75 @@ def test_the_unit_test_guide_runs_and_quotes_real_messages():
     with pytest.raises(AssertionError) as info:
         namespace["test_same_module"]()
     assert str(info.value).strip() == quoted[1].strip()
+
+
+# --- issue 28: commands that parse, links that resolve, widths that show -----------------------
+
+def test_every_shown_classify_command_parses_with_the_real_cli():
+    """Each page's `cnnblocks classify` lines are whole code spans that the CLI's parser takes,
+    one per weight set the model record lists (ImageNet's or a file of one's own, and each
+    published set by name)."""
+    import shlex
+
+    from cnnblocks import cli
+    from cnnblocks.architectures import FAMILIES
+    parser = cli.build_parser()
+    for family in FAMILIES.values():
+        for entry in family.models:
+            page = (DOCS / "architectures" / f"{entry.name}.md").read_text(encoding="utf-8")
+            shown = re.findall(r"`(cnnblocks classify [^`]*)`", page)
+            assert "` --" not in page and "\u2013weights" not in page, entry.name
+            sets = {}
+            for command in shown:
+                args = parser.parse_args(shlex.split(command)[1:])
+                assert args.command == "classify" and args.model == entry.name, command
+                sets[args.weights] = command
+            expected = set(entry.pretrained) | (
+                {"imagenet"} if entry.imagenet else {"my_weights.weights.h5"})
+            assert set(sets) == expected, (entry.name, sorted(sets))
+            for set_name in entry.pretrained:
+                assert (f'cnnblocks.create_model("{entry.name}", weights="{set_name}")'
+                        in page), (entry.name, set_name)
+
+
+def _heading_slugs(text):
+    return {re.sub(r"[^\w\- ]", "", h.strip().lower()).replace(" ", "-")
+            for h in re.findall(r"^#+ (.*)$", text, re.M)}
+
+
+def test_every_relative_markdown_link_resolves():
+    """Every relative `[text](target)` in docs/ and README.md (outside code blocks) names a
+    file that exists, and an anchor a heading of that page."""
+    pages = [p for p in DOCS.rglob("*.md") if "_build" not in p.parts] + [ROOT / "README.md"]
+    broken = []
+    for page in pages:
+        text = re.sub(r"```.*?```", "", page.read_text(encoding="utf-8"), flags=re.S)
+        for target in re.findall(r"(?<!!)\[[^\]]*\]\(([^)\s]+)\)", text):
+            if re.match(r"[a-z][a-z0-9+.-]*:", target) or target.startswith("<"):
+                continue
+            path, _, anchor = target.partition("#")
+            dest = (page.parent / path) if path else page
+            if not dest.exists():
+                broken.append(f"{page.relative_to(ROOT)}: {target}")
+            elif anchor and dest.suffix == ".md" and anchor not in _heading_slugs(
+                    dest.read_text(encoding="utf-8")):
+                broken.append(f"{page.relative_to(ROOT)}: {target} (no such heading)")
+    assert not broken, broken
+
+
+def test_inception_widths_show_in_full_in_the_summary(script):
+    """A widths cell too long for its column wraps instead of being cut with an ellipsis:
+    GoogLeNet's inception_4e shows all six widths, its pool projection included."""
+    keras.backend.clear_session()
+    summary = cnnblocks.summarize(cnnblocks.create_model("googlenet"))
+    text = summary.to_text(width=script.PAGE_WIDTH)
+    assert "\u2026" not in text
+    assert all(len(line) <= script.PAGE_WIDTH for line in text.splitlines())
+    lines = text.splitlines()
+    start = next(i for i, line in enumerate(lines) if line.startswith("inception_4e "))
+    assert "256 | 160→320 | 32→128" in lines[start]
+    assert lines[start + 1].strip() == "| pool→128"  # the pool projection, not cut
+    assert all(str(w) in summary["inception_4e"].label
+               for w in (256, 160, 320, 32, 128, 128))
+    page = (DOCS / "architectures" / "googlenet.md").read_text(encoding="utf-8")
+    assert text in page, REGENERATE
