@@ -67,14 +67,6 @@ class RegNetStages:
         return iter(zip(self.widths, self.depths, self.group_widths))
 
 
-def _number(value, arg):
-    if isinstance(value, bool) or not isinstance(value, numbers.Real):
-        raise TypeError(f"`{arg}` must be a number, received {check.describe(value)}.")
-    if not math.isfinite(value):
-        raise ValueError(f"`{arg}` must be finite, received {check.describe(value)}.")
-    return float(value)
-
-
 def _make_divisible(value, divisor):
     """`value` rounded to the nearest multiple of `divisor` (at least `divisor`), rounded up
     once more when rounding lost over 10% (torchvision's and TF-slim's rule)."""
@@ -116,19 +108,13 @@ def regnet_stages(depth, w0, wa, wm, group_width, bottleneck_ratio=1.0):
     if not math.isfinite(w0) or w0 <= 0 or w0 != int(w0) or int(w0) % WIDTH_QUANTUM:
         raise ValueError(w0_text)
     w0 = int(w0)
-    wa = _number(wa, "wa")
-    if wa <= 0:
-        raise ValueError(f"`wa` must be > 0 (the width added per block), received "
-                         f"{check.describe(wa)}.")
-    wm = _number(wm, "wm")
+    wa = check.positive_number(wa, "wa")
+    wm = check.positive_number(wm, "wm")
     if wm <= 1:
         raise ValueError(f"`wm` must be > 1 (the width ratio between stages), received "
                          f"{check.describe(wm)}.")
     group_width = check.positive_int(group_width, "group_width")
-    bottleneck_ratio = _number(bottleneck_ratio, "bottleneck_ratio")
-    if bottleneck_ratio <= 0:
-        raise ValueError(f"`bottleneck_ratio` must be > 0, received "
-                         f"{check.describe(bottleneck_ratio)}.")
+    bottleneck_ratio = check.positive_number(bottleneck_ratio, "bottleneck_ratio")
 
     # The quantized linear rule, in float32 like torchvision's tensors.
     continuous = np.arange(depth, dtype=np.float32) * np.float32(wa) + np.float32(w0)
