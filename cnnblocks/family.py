@@ -248,7 +248,8 @@ TORCHVISION_MODELS = "https://download.pytorch.org/models/"
 
 def torchvision_weights(filename, enum, *, top1, top5, num_params, file_size_mb,
                         name="torchvision", input_size=224, resize_size=256,
-                        mean=(0.485, 0.456, 0.406), std=(0.229, 0.224, 0.225), notes=""):
+                        interpolation="bilinear", mean=(0.485, 0.456, 0.406),
+                        std=(0.229, 0.224, 0.225), notes=""):
     """The `PretrainedConfig` of a torchvision weight set, from its published metadata.
 
     Args:
@@ -258,7 +259,8 @@ def torchvision_weights(filename, enum, *, top1, top5, num_params, file_size_mb,
             `num_params`, `_file_size`).
         name: the `weights=` name. Default `"torchvision"`.
         input_size, resize_size: the enum's `ImageClassification(crop_size=...,
-            resize_size=...)` transform (defaults 224 and 256, bilinear).
+            resize_size=...)` transform (defaults 224 and 256).
+        interpolation: its resize interpolation, `"bilinear"` (the default) or `"bicubic"`.
         mean, std: the normalization the weights expect (ImageNet's unless a model folds an
             input transform into them).
         notes: what else a user must know.
@@ -266,8 +268,8 @@ def torchvision_weights(filename, enum, *, top1, top5, num_params, file_size_mb,
     return PretrainedConfig(
         name=name, file=torch_hub_file(TORCHVISION_MODELS + filename),
         source=f"torchvision {enum} (weight metadata in torchvision.models, torchvision 0.28)",
-        input_size=input_size, resize_size=resize_size, mean=tuple(mean), std=tuple(std),
-        top1=top1, top5=top5, num_params=num_params, file_size_mb=file_size_mb, notes=notes)
+        input_size=input_size, resize_size=resize_size, interpolation=interpolation,
+        mean=tuple(mean), std=tuple(std), top1=top1, top5=top5, num_params=num_params, file_size_mb=file_size_mb, notes=notes)
 
 
 @dataclasses.dataclass(frozen=True)

@@ -79,6 +79,7 @@ ROWS = [
     ("efficientnet_v2_s", "efficientnet_v2_s", {}, 32),         # rescaling with an offset
     ("efficientnet_v2_s_torchvision", "efficientnet_v2_s", {"variant": "torchvision"}, 32),
     ("nasnet_mobile", "nasnet_mobile", {}, 32),                 # two-input cells, Cropping2D
+    ("regnet_y_400mf", "regnet_y_400mf", {}, 32),               # grouped 3x3, SE in a block
 ]
 
 #: Registered models without a row of their own, each -> the row of its family that runs its
@@ -95,6 +96,11 @@ COVERED_BY_FAMILY_ROW = {
     "efficientnet_v2_b3": "efficientnet_v2_b0",
     "efficientnet_v2_m": "efficientnet_v2_s", "efficientnet_v2_l": "efficientnet_v2_s",
     "nasnet_large": "nasnet_mobile",
+    # RegNetX is RegNetY's block without SE, at other widths and depths
+    **{f"regnet_{kind}_{size}": "regnet_y_400mf" for kind, sizes in (
+        ("y", ("800mf", "1_6gf", "3_2gf", "8gf", "16gf", "32gf", "128gf")),
+        ("x", ("400mf", "800mf", "1_6gf", "3_2gf", "8gf", "16gf", "32gf")))
+       for size in sizes},
 }
 CLASSES = 10
 

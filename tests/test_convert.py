@@ -161,7 +161,7 @@ def test_weight_set_records_equal_torchvision_metadata(tv):
             checked += 1
     # 32 models (ConvNeXt-T/S/B/L and EfficientNetV2-S/M/L included); ResNet-50/101/152, MobileNetV2, ResNeXt-50/101
     # and Wide ResNet-50-2 with a second (V2) set
-    assert checked == 39
+    assert checked == 73  # RegNets: 34 sets (V1, V2; SWAG for Y-16GF, 32GF, 128GF)
 
 
 # --- Mismatches: a clear error naming the first tensor, and the model untouched ---------------
@@ -313,6 +313,10 @@ TIMM_ROWS = [
     ("resnet50", "resnet50", 64),
     ("inception_v3", "inception_v3", 107),
     pytest.param("vgg11_bn", "vgg11_bn", 224, marks=pytest.mark.heavy),
+    # timm's RegNets of torchvision's designs (its `s1.b1.conv1.conv` names, the second
+    # prefix of the family's layout): RegNetY-400MF; X-400MF is timm's `regnetx_004_tv`
+    ("regnety_004", "regnet_y_400mf", 64),
+    ("regnetx_004_tv", "regnet_x_400mf", 64),
 ]
 
 

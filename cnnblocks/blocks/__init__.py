@@ -16,6 +16,7 @@ from cnnblocks.blocks.nasnet import (nasnet_adjust, nasnet_normal_cell, nasnet_r
                                      nasnet_stem)
 from cnnblocks.blocks.preact import preact_bottleneck_module, preact_residual_module
 from cnnblocks.blocks.residual import bottleneck_module, residual_module
+from cnnblocks.blocks.regnet import regnet_block
 from cnnblocks.blocks.resnext import grouped_bottleneck_module
 from cnnblocks.blocks.squeezenet import fire_module
 from cnnblocks.blocks.vgg import vgg_block
@@ -51,6 +52,7 @@ __all__ = [
     "nasnet_stem",
     "preact_bottleneck_module",
     "preact_residual_module",
+    "regnet_block",
     "residual_module",
     "resolve_data_format",
     "squeeze_excite",
