@@ -269,7 +269,8 @@ def torchvision_weights(filename, enum, *, top1, top5, num_params, file_size_mb,
         name=name, file=torch_hub_file(TORCHVISION_MODELS + filename),
         source=f"torchvision {enum} (weight metadata in torchvision.models, torchvision 0.28)",
         input_size=input_size, resize_size=resize_size, interpolation=interpolation,
-        mean=tuple(mean), std=tuple(std), top1=top1, top5=top5, num_params=num_params, file_size_mb=file_size_mb, notes=notes)
+        mean=tuple(mean), std=tuple(std), top1=top1, top5=top5, num_params=num_params,
+        file_size_mb=file_size_mb, notes=notes)
 
 
 @dataclasses.dataclass(frozen=True)
