@@ -16,10 +16,10 @@ from cnnblocks.architectures import FAMILIES
 
 def canonical(name):
     """`ResNet-50`, `resnet_50`, `ResNet 50` -> `resnet50` (lowercase, no `-`, `_`, space or
-    dot), except that a dot or underscore between two digits is a decimal point and stays
-    (as `p`): `RegNetY-1.6GF`, `regnet_y_1_6gf` -> `regnety1p6gf`, apart from `regnety16gf`
-    (RegNetY-16GF); `squeezenet1_0` is SqueezeNet 1.0."""
-    return re.sub(r"[\s_.-]", "", re.sub(r"(?<=\d)[._](?=\d)", "p", name.lower()))
+    dot), except that a separator between two digits stays (as `p`, any spelling of it):
+    `RegNetY-1.6GF`, `regnet_y_1_6gf` -> `regnety1p6gf`, apart from `regnety16gf`
+    (RegNetY-16GF); `RESNEXT50-32X4D`, `resnext50_32x4d` -> `resnext50p32x4d`."""
+    return re.sub(r"[\s_.-]", "", re.sub(r"(?<=\d)[\s_.-]+(?=\d)", "p", name.lower()))
 
 
 def _entries():

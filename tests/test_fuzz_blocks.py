@@ -41,9 +41,9 @@ from cnnblocks import blocks
 pytestmark = pytest.mark.backend_independent
 
 #: Examples per test case (hypothesis stops after this many passing examples). At these
-#: settings the file runs 5,610 examples: 29 blocks x 25 valid calls = 725 (4 under JAX, see
-#: below); 311 (block, argument) pairs x 15 bad values = 4,665 (the count of pairs is asserted
-#: in `test_every_public_block_is_fuzzed`); and 22 contextual cases x 10 = 220 (inputs too
+#: settings the file runs 6,630 examples: 35 blocks x 25 valid calls = 875 (4 under JAX, see
+#: below); 367 (block, argument) pairs x 15 bad values = 5,505 (the count of pairs is asserted
+#: in `test_every_public_block_is_fuzzed`); and 25 contextual cases x 10 = 250 (inputs too
 #: small, impossible identity shortcuts, clashing suffixes, groups, widths that leave no
 #: channel).
 #: JAX creates every new weight shape eagerly with an XLA compile per shape, so under JAX the
@@ -429,6 +429,47 @@ def grouped_bottleneck_params(kw, c):
     project = kw["shortcut"] == "projection" or (kw["shortcut"] == "auto" and not fits)
     return (conv(1, c, w, b) + bn(w) + conv(3, w, w, b, groups=kw["cardinality"]) + bn(w)
             + conv(1, w, out, b) + bn(out) + ((conv(1, c, out, b) + bn(out)) if project else 0))
+
+
+# --- RegNet -----------------------------------------------------------------------------------
+
+def regnet_width(kw):
+    """RegNet's bottleneck width `round(w b_ratio)` (torchvision's `BottleneckTransform`)."""
+    return int(round(kw["filters"] * kw["bottleneck_ratio"]))
+
+
+@st.composite
+def regnet_case(draw):
+    c, f, s = draw(channels), draw(widths), draw(strides_st)
+    ratio = draw(st.sampled_from([1.0, 1, 0.5, 0.25, 2.0]))
+    m = int(round(int(f) * ratio))
+    if m < 1:
+        ratio = 1.0
+        m = int(f)
+    group_width = draw(st.sampled_from([d for d in range(1, m + 1) if m % d == 0]))
+    se = draw(st.sampled_from([None, 0.25, 0.5, 1.0, 2]))
+    if se is not None and int(round(se * c)) < 1:
+        se = None
+    kw = dict(filters=f, strides=s, group_width=group_width, bottleneck_ratio=ratio,
+              se_ratio=se, bn_epsilon=draw(epsilons), data_format=draw(data_formats))
+    return Case(kw, draw(dim()), draw(dim()), c)
+
+
+def regnet_params(kw, c):
+    # c m + 4 m + 9 m g + 4 m + m w + 4 w, + 2 m r + r + m (SE), + c w + 4 w (projection)
+    f, m, g = kw["filters"], regnet_width(kw), kw["group_width"]
+    total = conv(1, c, m, False) + bn(m) + conv(3, m, m, False, groups=m // g) + bn(m) \
+        + conv(1, m, f, False) + bn(f)
+    if kw["se_ratio"]:
+        total += se_params(m, int(round(kw["se_ratio"] * c)))
+    if c != f or not unit_stride(kw["strides"]):
+        total += conv(1, c, f, False) + bn(f)
+    return total
+
+
+def regnet_output(kw, h, w, c):
+    sh, sw = pair(kw["strides"])
+    return padded(h, 3, sh, 1, 1), padded(w, 3, sw, 1, 1), kw["filters"]
 
 
 # --- Xception ---------------------------------------------------------------------------------
@@ -1083,6 +1124,12 @@ def _block_table():
             dict(ints(("filters", "cardinality", "base_width", "width_factor", "expansion")),
                  strides=BAD["pair"], shortcut=BAD["shortcut"], use_bias=BAD["bool"],
                  bn_epsilon=BAD["number"])),
+        "regnet_block": Block(
+            blocks.regnet_block, regnet_case(), regnet_params, regnet_output,
+            dict(filters=BAD["int"], strides=BAD["pair"], group_width=BAD["int"],
+                 bottleneck_ratio=BAD["number"],
+                 se_ratio=BAD["number"].filter(lambda v: v is not None),
+                 bn_epsilon=BAD["number"])),
         "xception_module": Block(
             blocks.xception_module, xception_case(), xception_params, xception_output,
             dict(filters=BAD["widths"], pool=BAD["bool"], activate_first=BAD["bool"],
@@ -1238,7 +1285,7 @@ def test_every_public_block_is_fuzzed():
     for kind, spec in BLOCKS.items():
         signature = set(inspect.signature(getattr(blocks, kind)).parameters)
         assert set(spec.bad) == signature, kind
-    assert len(BLOCK_ARGS) == 358
+    assert len(BLOCK_ARGS) == 367
 
 
 def assert_names_argument(error, arg, *, listing=""):
@@ -1442,3 +1489,21 @@ def test_depthwise_separable_alpha_that_leaves_no_filter(case, alpha):
     with pytest.raises(ValueError) as info:
         blocks.depthwise_separable_block(case.input(), **kw)
     assert_names_argument(info.value, "alpha")
+
+
+@settings(max_examples=CONTEXT_EXAMPLES, **FUZZ)
+@given(case=BLOCKS["regnet_block"].valid, extra=st.integers(1, 4))
+def test_regnet_group_width_must_divide_the_bottleneck(case, extra):
+    kw = dict(case.kw, group_width=regnet_width(case.kw) + extra)   # wider than the bottleneck
+    with pytest.raises(ValueError) as info:
+        blocks.regnet_block(case.input(), **kw)
+    assert_names_argument(info.value, "group_width")
+
+
+@settings(max_examples=CONTEXT_EXAMPLES, **FUZZ)
+@given(case=BLOCKS["regnet_block"].valid, fraction=st.floats(1e-6, 0.49))
+def test_regnet_se_ratio_that_squeezes_to_no_channel(case, fraction):
+    kw = dict(case.kw, se_ratio=fraction / case.c)     # round(c * se_ratio) = 0
+    with pytest.raises(ValueError) as info:
+        blocks.regnet_block(case.input(), **kw)
+    assert_names_argument(info.value, "se_ratio")
