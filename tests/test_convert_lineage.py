@@ -53,6 +53,7 @@ ROWS = [
     pytest.param("densenet201", "densenet201", 64, marks=pytest.mark.heavy),
     ("resnext50_32x4d", "resnext50_32x4d", 64),  # grouped 3x3, 32 groups
     pytest.param("resnext101_32x8d", "resnext101_32x8d", 64, marks=pytest.mark.heavy),
+    pytest.param("resnext101_64x4d", "resnext101_64x4d", 64, marks=pytest.mark.heavy),
     ("wide_resnet50_2", "wide_resnet50_2", 64),
 ]
 #: Every model is converted on TensorFlow; a CI job on another backend converts one model per
@@ -291,4 +292,5 @@ def test_the_docs_weights_table_quotes_every_weight_set():
             assert name in rows, f"docs/pretrained.md has no row for {name}"
             assert f"{config.top1:.3f} / {config.top5:.3f}" in rows[name], (name, config.name)
             checked += 1
-    assert checked == 39  # ConvNeXt-T/S/B/L's and EfficientNetV2-S/M/L's torchvision sets included
+    # ConvNeXt-T/S/B/L's, EfficientNetV2-S/M/L's and ResNeXt-101 64x4d's torchvision sets included
+    assert checked == 40
