@@ -159,10 +159,10 @@ def test_weight_set_records_equal_torchvision_metadata(tv):
                 transform["crop_size"], transform.get("resize_size", 256))
             assert len(meta["categories"]) == config.num_classes
             checked += 1
-    # 33 models (ConvNeXt-T/S/B/L, EfficientNetV2-S/M/L and ResNeXt-101 64x4d included);
-    # ResNet-50/101/152, MobileNetV2, ResNeXt-50/101 32x8d and Wide ResNet-50-2 with a second
-    # (V2) set
-    assert checked == 40
+    # 34 models (ConvNeXt-T/S/B/L, EfficientNetV2-S/M/L, ResNeXt-101 64x4d and Wide
+    # ResNet-101-2 included); ResNet-50/101/152, MobileNetV2, ResNeXt-50/101 32x8d and Wide
+    # ResNet-50-2/101-2 with a second (V2) set
+    assert checked == 42
 
 
 # --- Mismatches: a clear error naming the first tensor, and the model untouched ---------------

@@ -55,6 +55,7 @@ ROWS = [
     pytest.param("resnext101_32x8d", "resnext101_32x8d", 64, marks=pytest.mark.heavy),
     pytest.param("resnext101_64x4d", "resnext101_64x4d", 64, marks=pytest.mark.heavy),
     ("wide_resnet50_2", "wide_resnet50_2", 64),
+    pytest.param("wide_resnet101_2", "wide_resnet101_2", 64, marks=pytest.mark.heavy),
 ]
 #: Every model is converted on TensorFlow; a CI job on another backend converts one model per
 #: transform (grouped and depthwise kernels, fc6's rows after a flatten, DenseNet's keys).
@@ -292,5 +293,6 @@ def test_the_docs_weights_table_quotes_every_weight_set():
             assert name in rows, f"docs/pretrained.md has no row for {name}"
             assert f"{config.top1:.3f} / {config.top5:.3f}" in rows[name], (name, config.name)
             checked += 1
-    # ConvNeXt-T/S/B/L's, EfficientNetV2-S/M/L's and ResNeXt-101 64x4d's torchvision sets included
-    assert checked == 40
+    # ConvNeXt-T/S/B/L's, EfficientNetV2-S/M/L's, ResNeXt-101 64x4d's and Wide ResNet-101-2's
+    # torchvision sets included
+    assert checked == 42

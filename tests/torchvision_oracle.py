@@ -21,7 +21,7 @@ import numpy as np
 import torch
 
 MODELS = ("resnext50_32x4d", "resnext101_32x8d", "resnext101_64x4d", "wide_resnet50_2",
-          "alexnet")
+          "wide_resnet101_2", "alexnet")
 
 
 def model_builders():

@@ -37,7 +37,7 @@ BUILDERS = {
     "resnext": ("ResNeXt50_32x4d", "ResNeXt101_32x8d", "ResNeXt101_64x4d"),
     "squeezenet": ("SqueezeNet1_0", "SqueezeNet1_1"),
     "vgg": ("VGG11", "VGG13", "VGG16", "VGG19", "VGG11BN", "VGG13BN", "VGG16BN", "VGG19BN"),
-    "wide_resnet": ("WideResNet50_2",),
+    "wide_resnet": ("WideResNet50_2", "WideResNet101_2"),
     "xception": ("Xception",),
 }
 
