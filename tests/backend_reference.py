@@ -83,7 +83,9 @@ ROWS = [
 ]
 
 #: Registered models without a row of their own, each -> the row of its family that runs its
-#: structure: ConvNeXt-S/B/L/XL, EfficientNetV2-B1/B2/B3 and M/L, NASNet-Large repeat the
+#: structure: ConvNeXt-S/B/L/XL, EfficientNetV2-B1/B2/B3 and M/L, NASNet-Large, ResNeXt-101
+#: 64x4d (ResNeXt-101 32x8d's trunk with 64 groups of 4), Wide ResNet-101-2 (WRN-50-2's modules
+#: in ResNet-101's layout) repeat the
 #: blocks, cells and preprocessing of the row named (other widths, depths and input sizes; each
 #: is compared with keras.applications on TensorFlow, tests/test_convnext.py, ...), and each
 #: would cost one to three minutes in every backend pass (ConvNeXt-XL alone draws 350 million
@@ -96,6 +98,7 @@ COVERED_BY_FAMILY_ROW = {
     "efficientnet_v2_b3": "efficientnet_v2_b0",
     "efficientnet_v2_m": "efficientnet_v2_s", "efficientnet_v2_l": "efficientnet_v2_s",
     "nasnet_large": "nasnet_mobile",
+    "resnext101_64x4d": "resnext101_32x8d", "wide_resnet101_2": "wide_resnet50_2",
     # RegNetX is RegNetY's block without SE, at other widths and depths
     **{f"regnet_{kind}_{size}": "regnet_y_400mf" for kind, sizes in (
         ("y", ("800mf", "1_6gf", "3_2gf", "8gf", "16gf", "32gf", "128gf")),

@@ -53,7 +53,9 @@ ROWS = [
     pytest.param("densenet201", "densenet201", 64, marks=pytest.mark.heavy),
     ("resnext50_32x4d", "resnext50_32x4d", 64),  # grouped 3x3, 32 groups
     pytest.param("resnext101_32x8d", "resnext101_32x8d", 64, marks=pytest.mark.heavy),
+    pytest.param("resnext101_64x4d", "resnext101_64x4d", 64, marks=pytest.mark.heavy),
     ("wide_resnet50_2", "wide_resnet50_2", 64),
+    pytest.param("wide_resnet101_2", "wide_resnet101_2", 64, marks=pytest.mark.heavy),
 ]
 #: Every model is converted on TensorFlow; a CI job on another backend converts one model per
 #: transform (grouped and depthwise kernels, fc6's rows after a flatten, DenseNet's keys).
@@ -291,4 +293,6 @@ def test_the_docs_weights_table_quotes_every_weight_set():
             assert name in rows, f"docs/pretrained.md has no row for {name}"
             assert f"{config.top1:.3f} / {config.top5:.3f}" in rows[name], (name, config.name)
             checked += 1
-    assert checked == 73  # ConvNeXt, EfficientNetV2-S/M/L and the RegNets (34) included
+    # ConvNeXt-T/S/B/L's, EfficientNetV2-S/M/L's, ResNeXt-101 64x4d's, Wide ResNet-101-2's and
+    # the RegNets' (34) torchvision sets included
+    assert checked == 76

@@ -48,7 +48,9 @@ NEEDS_TORCH = pytest.mark.skipif(
 ROWS = [
     ("resnext50_32x4d", cnnblocks.ResNeXt50_32x4d, 25_028_904, 25_097_128, 4_230_479_872),
     ("resnext101_32x8d", cnnblocks.ResNeXt101_32x8d, 88_791_336, 88_994_216, 16_414_015_488),
+    ("resnext101_64x4d", cnnblocks.ResNeXt101_64x4d, 83_455_272, 83_658_152, 15_460_270_080),
     ("wide_resnet50_2", cnnblocks.WideResNet50_2, 68_883_240, 68_951_464, 11_398_021_120),
+    ("wide_resnet101_2", cnnblocks.WideResNet101_2, 126_886_696, 127_024_552, 22_753_050_624),
     ("alexnet", cnnblocks.AlexNet, 61_100_840, 61_100_840, 714_188_480),
 ]
 IDS = [row[0] for row in ROWS]

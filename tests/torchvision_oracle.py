@@ -20,7 +20,8 @@ import types
 import numpy as np
 import torch
 
-MODELS = ("resnext50_32x4d", "resnext101_32x8d", "wide_resnet50_2", "alexnet")
+MODELS = ("resnext50_32x4d", "resnext101_32x8d", "resnext101_64x4d", "wide_resnet50_2",
+          "wide_resnet101_2", "alexnet")
 
 
 def model_builders():

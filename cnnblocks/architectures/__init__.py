@@ -37,10 +37,10 @@ BUILDERS = {
                "RegNetX1_6GF", "RegNetX3_2GF", "RegNetX8GF", "RegNetX16GF", "RegNetX32GF"),
     "resnet": ("ResNet18", "ResNet34", "ResNet50", "ResNet101", "ResNet152"),
     "resnet_v2": ("ResNet50V2", "ResNet101V2", "ResNet152V2"),
-    "resnext": ("ResNeXt50_32x4d", "ResNeXt101_32x8d"),
+    "resnext": ("ResNeXt50_32x4d", "ResNeXt101_32x8d", "ResNeXt101_64x4d"),
     "squeezenet": ("SqueezeNet1_0", "SqueezeNet1_1"),
     "vgg": ("VGG11", "VGG13", "VGG16", "VGG19", "VGG11BN", "VGG13BN", "VGG16BN", "VGG19BN"),
-    "wide_resnet": ("WideResNet50_2",),
+    "wide_resnet": ("WideResNet50_2", "WideResNet101_2"),
     "xception": ("Xception",),
 }
 

@@ -1,6 +1,6 @@
 """ResNeXt (Xie, Girshick, Dollár, Tu, He, "Aggregated Residual Transformations for Deep Neural
 Networks", CVPR 2017, https://arxiv.org/abs/1611.05431): ResNeXt-50 (32x4d) of Table 1 and
-ResNeXt-101 (32x8d), as torchvision builds them.
+ResNeXt-101 (32x8d) and ResNeXt-101 (64x4d), as torchvision builds them.
 
 keras.applications has no ResNeXt: the structure, the parameter counts (torchvision's
 `parameters()` = Keras' trainable weights) and the conventions are torchvision's, so that its
@@ -18,15 +18,16 @@ from cnnblocks.architectures import common
 from cnnblocks.blocks import conv_bn_act, grouped_bottleneck_module
 from cnnblocks.blocks.resnext import TORCH_BN_EPSILON
 
-__all__ = ["ResNeXt50_32x4d", "ResNeXt101_32x8d"]
+__all__ = ["ResNeXt50_32x4d", "ResNeXt101_32x8d", "ResNeXt101_64x4d"]
 
 #: Bottleneck modules per stage (conv2_x ... conv5_x) and the grouped 3x3 of each variant:
 #: (modules per stage, cardinality C, base width d). Table 1 of the paper (ResNeXt-50 32x4d)
-#: and torchvision's `resnext101_32x8d`. The stage widths are those of ResNet (64, 128, 256,
+#: and torchvision's `resnext101_32x8d` and `resnext101_64x4d`. The stage widths are those of ResNet (64, 128, 256,
 #: 512; outputs x4); the inner width is C d at the first stage, doubling with each stage.
 RESNEXT_SPECS = {
     "resnext50_32x4d": ((3, 4, 6, 3), 32, 4),    # inner widths 128, 256, 512, 1024
     "resnext101_32x8d": ((3, 4, 23, 3), 32, 8),  # inner widths 256, 512, 1024, 2048
+    "resnext101_64x4d": ((3, 4, 23, 3), 64, 4),  # inner widths 256, 512, 1024, 2048
 }
 STAGE_FILTERS = (64, 128, 256, 512)
 
@@ -216,6 +217,65 @@ def ResNeXt101_32x8d(include_top=True, weights=None, input_tensor=None, input_sh
                   variant=variant)
 
 
+def ResNeXt101_64x4d(include_top=True, weights=None, input_tensor=None, input_shape=None,
+                     pooling=None, classes=1000, classifier_activation="softmax",
+                     name="resnext101_64x4d", *, variant="torchvision"):
+    """ResNeXt-101 (64x4d): ResNet-101's layout with grouped bottlenecks of 64 groups x 4.
+
+    Xie et al., "Aggregated Residual Transformations for Deep Neural Networks", CVPR 2017,
+    https://arxiv.org/abs/1611.05431 (ResNeXt-101 64x4d of Tables 4 and 5); structure and
+    counts of torchvision's `resnext101_64x4d`.
+
+    Stem: `conv1_pad` (zero padding 3), `conv1_conv` 7x7/2 with 64 filters (no bias) +
+    `conv1_bn` + `conv1_relu`, `pool1_pad` (zero padding 1), `pool1_pool` 3x3/2 max pool.
+    Then stages `conv2_x` ... `conv5_x` of 3, 4, 23, 3 `grouped_bottleneck_module`s:
+    1x1 (4f) - 3x3 (4f, 64 groups of 4, 8, 16, 32 channels) - 1x1 (4f) for f = 64, 128, 256,
+    512, the first module of stages 3-5 with stride 2 on its 3x3. Head: `avg_pool`,
+    `predictions`.
+
+    Args:
+        include_top: bool, add the global average pooling and the classifier. Default True.
+        weights: None (random initialization), `"torchvision"` (torchvision's IMAGENET1K_V1
+            weights, its only set: from the Keras cache, checked against the hash in their URL,
+            downloaded when missing, converted on load) or the path of a weight file (Keras, or
+            a PyTorch `.pth`/`.safetensors` state dict). No ImageNet file in keras.applications'
+            format exists, so `"imagenet"` is refused.
+        input_tensor: optional Keras tensor to build the model on.
+        input_shape: optional (H, W, 3); at least 32x32; must be static with a top.
+            Default (224, 224, 3) with a top, (None, None, 3) without.
+        pooling: None, `"avg"` or `"max"` global pooling when `include_top=False`.
+        classes: int, number of classes, at most 1,000,000. Default 1000.
+        classifier_activation: activation of `predictions`. Default `"softmax"`.
+        name: model name. Default `"resnext101_64x4d"` (torchvision's).
+        variant: `"torchvision"`, the only structure (torchvision's `resnext101_64x4d`, which its
+            weights fit).
+
+    Returns:
+        A `keras.Model` with 83,658,152 parameters, 83,455,272 of them trainable (=
+        torchvision's `resnext101_64x4d` count), 2048 feature channels at 1/32 of the input
+        size without a top.
+
+    Note:
+        torchvision's conventions, not keras.applications' ResNet's: no convolution bias
+        before BN, BN epsilon 1e-5, the stride on the 3x3 convolution (as the paper), and
+        explicit symmetric padding wherever PyTorch pads (`conv1_pad`, `pool1_pad`,
+        `conv3_block1_2_pad`, ...), so torchvision's weights convert exactly (transpose the
+        kernels OIHW -> HWIO; BN running mean/var -> moving mean/variance; `fc` -> `predictions`:
+        `FAMILY` records the module map as a `TorchLayout`). Inputs are expected in torch style
+        (`preprocess_input`).
+
+    Example:
+        >>> from cnnblocks import ResNeXt101_64x4d
+        >>> model = ResNeXt101_64x4d(include_top=False, input_shape=(64, 64, 3))
+        >>> tuple(model.output.shape)
+        (None, 2, 2, 2048)
+    """
+    return _build("resnext101_64x4d", include_top=include_top, weights=weights,
+                  input_tensor=input_tensor, input_shape=input_shape, pooling=pooling,
+                  classes=classes, classifier_activation=classifier_activation, name=name,
+                  variant=variant)
+
+
 preprocess_input, decode_predictions = preprocessing.family_utils(
     "torch", "scaled to [0, 1], then ImageNet mean (0.485, 0.456, 0.406) subtracted and "
     "divided by std (0.229, 0.224, 0.225) per RGB channel (torchvision's weights)")
@@ -231,8 +291,10 @@ preprocess_input, decode_predictions = preprocessing.family_utils(
 #   ResNeXt-101 32x8d, inner widths 256/512/1024/2048:
 #     B = 64 + (3 x 768 + 256) + (4 x 1536 + 512) + (23 x 3072 + 1024) + (3 x 6144 + 2048)
 #       = 101,440 -> 88,791,336 + 202,880 = 88,994,216.
+#   ResNeXt-101 64x4d: the same inner widths (64 x 4 = 32 x 8 = 256 at conv2), so the same
+#     B = 101,440 -> 83,455,272 + 202,880 = 83,658,152.
 # Multiply-adds: the paper's Table 1 for ResNeXt-50 (4.2 x 10^9, printed with one decimal);
-# torchvision's metadata ("GFLOPS", which are multiply-adds) for both: 4.23 and 16.414.
+# torchvision's metadata ("GFLOPS", which are multiply-adds) for all: 4.23, 16.414 and 15.46.
 # Depth: 2 + 3 x modules (50 = 2 + 3 x 16, 101 = 2 + 3 x 33).
 XIE_TABLE_1 = "Xie et al. 2017, Table 1"
 _PAPER = "Xie et al., Aggregated Residual Transformations for Deep Neural Networks, CVPR 2017"
@@ -281,9 +343,10 @@ def _reference(key, *, total, trainable, depth, macs, table=(), table_source="",
 
 
 #: torchvision's ImageNet weights (torchvision/models/resnet.py, `ResNeXt50_32X4D_Weights`,
-#: `ResNeXt101_32X8D_Weights`, torchvision 0.28): file (its name carries the SHA-256 prefix
+#: `ResNeXt101_32X8D_Weights`, `ResNeXt101_64X4D_Weights`, torchvision 0.28): file (its name carries the SHA-256 prefix
 #: torch hub checks), version, acc@1, acc@5, num_params, _file_size (MB), the resize size of
-#: its transform (crop 224, bilinear). IMAGENET1K_V2 is torchvision's DEFAULT.
+#: its transform (crop 224, bilinear). IMAGENET1K_V2 is torchvision's DEFAULT where there is
+#: one; ResNeXt-101 64x4d has only IMAGENET1K_V1 (trained with the new recipe, resize 232).
 _TORCHVISION = {
     "resnext50_32x4d": {
         "torchvision": ("resnext50_32x4d-7cdf4587.pth", "V1", 77.618, 93.698, 25_028_904,
@@ -295,6 +358,9 @@ _TORCHVISION = {
                         339.586, 256),
         "torchvision_v2": ("resnext101_32x8d-110c445d.pth", "V2", 82.834, 96.228, 88_791_336,
                            339.673, 232)},
+    "resnext101_64x4d": {
+        "torchvision": ("resnext101_64x4d-173b62eb.pth", "V1", 83.246, 96.454, 83_455_272,
+                        319.318, 232)},
 }
 
 
@@ -330,6 +396,16 @@ FAMILY = fam.Family(
                 "resnext101_32x8d", total=88_994_216, trainable=88_791_336, depth=101,
                 macs=fam.measured_macs(16_414_000_000, fam.TORCHVISION.format(
                     "resnext101_32x8d: 16.414 GFLOPS")))),
+        fam.ModelEntry(
+            name="resnext101_64x4d", title="ResNeXt-101 (64x4d)", builder=ResNeXt101_64x4d,
+            default_size=224, variants=(fam.TORCHVISION_VARIANT,),
+            pretrained=torchvision_weights("resnext101_64x4d", "ResNeXt101_64X4D_Weights",
+                                           _TORCHVISION),
+            torch_layout=torch_layout(RESNEXT_SPECS["resnext101_64x4d"][0]),
+            reference=_reference(
+                "resnext101_64x4d", total=83_658_152, trainable=83_455_272, depth=101,
+                macs=fam.measured_macs(15_460_000_000, fam.TORCHVISION.format(
+                    "resnext101_64x4d: 15.46 GFLOPS")))),
     ),
     preprocess_input=preprocess_input,
     decode_predictions=decode_predictions,
