@@ -62,9 +62,8 @@ def regnet(depth, w0, wa, wm, group_width, se_ratio=None, bottleneck_ratio=1.0, 
     if se_ratio is not None:
         se_ratio = check.positive_number(se_ratio, "se_ratio")
     stem_width = check.positive_int(stem_width, "stem_width")
-    from cnnblocks.architectures import regnet as family  # imports Keras: on first build
-    return family.build_design(
-        family.design_entry(stages, se_ratio, regnet), stages, se_ratio, stem_width=stem_width,
-        include_top=include_top, weights=weights, input_tensor=input_tensor,
-        input_shape=input_shape, pooling=pooling, classes=classes,
-        classifier_activation=classifier_activation, name=name)
+    from cnnblocks.architectures import FAMILIES  # imports Keras: on first build
+    return FAMILIES["regnet"].design(
+        stages, se_ratio, stem_width=stem_width, builder=regnet, include_top=include_top,
+        weights=weights, input_tensor=input_tensor, input_shape=input_shape, pooling=pooling,
+        classes=classes, classifier_activation=classifier_activation, name=name)

@@ -362,6 +362,10 @@ class Family:
         decode_predictions: `(preds, top=5) -> [[(class id, label, probability), ...]]`.
         preprocessing: one line on what `preprocess_input` does.
         blocks: names of the `cnnblocks.blocks` functions the family is built from.
+        design: None, or the family's design-space builder, which builds a point of the
+            design space that is not registered under a model entry of its own (RegNet's:
+            `design(stages, se_ratio, *, stem_width, builder, **builder_kwargs)`, which
+            `cnnblocks.design.regnet` calls).
     """
 
     name: str
@@ -373,6 +377,7 @@ class Family:
     decode_predictions: object
     preprocessing: str
     blocks: tuple = ()
+    design: object = None
 
     def __post_init__(self):
         object.__setattr__(self, "models", tuple(

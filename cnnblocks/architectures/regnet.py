@@ -128,6 +128,14 @@ def design_entry(stages, se_ratio, builder):
                           family=FAMILY.name)
 
 
+def design(stages, se_ratio=None, *, stem_width=STEM_WIDTH, builder, **kwargs):
+    """The family's design-space builder (`FAMILY.design`): the RegNet of `stages` (a
+    `cnnblocks.design.RegNetStages`) under its `design_entry`; `builder` is the public function
+    the user called (`cnnblocks.design.regnet`), `kwargs` the builder's arguments."""
+    return build_design(design_entry(stages, se_ratio, builder), stages, se_ratio,
+                        stem_width=stem_width, **kwargs)
+
+
 def _build(key, variant, **kwargs):
     return build_design(FAMILY.model(key), stages_of(key), REGNET_SPECS[key][5],
                         variant=variant, **kwargs)
@@ -505,4 +513,5 @@ FAMILY = fam.Family(
     decode_predictions=decode_predictions,
     preprocessing="torch: scaled to [0, 1], ImageNet mean and std per RGB channel",
     blocks=("conv_bn_act", "regnet_block"),
+    design=design,
 )
