@@ -16,8 +16,99 @@ Nothing here imports Keras: a design is a few numbers until it is built (the rul
 
 from cnnblocks import _validation as check
 from cnnblocks._regnet_rule import MAX_DEPTH, WIDTH_QUANTUM, RegNetStages, regnet_stages
+from cnnblocks.family import Design
 
-__all__ = ["MAX_DEPTH", "WIDTH_QUANTUM", "RegNetStages", "regnet", "regnet_stages"]
+__all__ = ["MAX_DEPTH", "WIDTH_QUANTUM", "Design", "RegNetStages", "compound_scale", "regnet",
+           "regnet_stages", "scalable_models"]
+
+#: The smallest input size a scaled design may default to (every family's builders' minimum).
+MIN_RESOLUTION = 32
+
+
+def _families():
+    from cnnblocks.architectures import FAMILIES  # imports Keras and every family module
+    return FAMILIES
+
+
+def scalable_models():
+    """The registered models `compound_scale` can scale (their family has a scaling rule),
+    sorted: EfficientNet-B0 to B7, the ResNets, the RegNets."""
+    return sorted(entry.name for family in _families().values() if family.scale is not None
+                  for entry in family.models)
+
+
+def compound_scale(base, width=1.0, depth=1.0, resolution=None):
+    """Scales a registered model's widths, depths and input size under its family's rules.
+
+    Tan & Le, "EfficientNet", ICML 2019, Section 3.3: compound scaling multiplies a network's
+    channels by a width coefficient and its layers per stage by a depth coefficient, and
+    grows the input. The family's own rounding applies: EfficientNet's `round_filters`
+    (multiples of 8) and `round_repeats` (up), from B0's Table 1 and the base model's own
+    coefficients (so `compound_scale("efficientnet_b0", 1.4, 1.8, 380)` is EfficientNet-B4,
+    and scaling B4 by 1.1 in width is B0 at width 1.54); the same rounding for ResNet's stages
+    and stem; RegNet's `w0` and `wa` times `width` and its depth `ceil(depth * d)` (Dollár,
+    Singh and Girshick, "Fast and Accurate Model Scaling", CVPR 2021), widths quantized by the
+    RegNet rule. `scalable_models()` lists what can be scaled.
+
+    Args:
+        base: str, a registered model name in any spelling (`"efficientnet_b0"`,
+            `"ResNet-50"`, `"regnet_y_400mf"`), or a `Design` that this function returned
+            (its coefficients multiply).
+        width: number > 0, the width coefficient. Default 1.0.
+        depth: number > 0, the depth coefficient. Default 1.0.
+        resolution: None (the base's input size) or an int >= 32, the input size a build
+            takes by default (with a top, the only one).
+
+    Returns:
+        A `cnnblocks.family.Design`: its `stages` (`(blocks, channels)` per stage), its
+        coefficients relative to the family's base design, and `build(...)` (keras.applications'
+        builder arguments), which builds it without pretrained weights.
+
+    Raises:
+        TypeError, ValueError: `base` is not a model name or Design, an unknown model, a model
+            whose family has no scaling rule, a coefficient that is not a finite number > 0,
+            a bad resolution, or a design the family cannot name (EfficientNet: more than 26
+            blocks in a stage).
+
+    Example:
+        >>> from cnnblocks import design
+        >>> b4 = design.compound_scale("efficientnet_b0", width=1.4, depth=1.8, resolution=380)
+        >>> b4.stages
+        ((2, 24), (4, 32), (4, 56), (6, 112), (6, 160), (8, 272), (2, 448))
+        >>> b4.build().count_params()
+        19466823
+    """
+    width = check.positive_number(width, "width")
+    depth = check.positive_number(depth, "depth")
+    if resolution is not None:
+        resolution = check.positive_int(resolution, "resolution")
+        if resolution < MIN_RESOLUTION:
+            raise ValueError(f"`resolution`={resolution} is below {MIN_RESOLUTION}, the "
+                             "smallest input the builders take.")
+    from cnnblocks import registry  # every family module: imported only when needed
+    if isinstance(base, Design):
+        if base.base is None:
+            raise ValueError(f"`base` is a design of no registered model ({base.name!r}); "
+                             "scale its design parameters instead.")
+        own_width, own_depth = _own(base.base)
+        return compound_scale(base.base, base.width / own_width * width,
+                              base.depth / own_depth * depth, resolution or base.resolution)
+    if not isinstance(base, str):
+        raise TypeError(f"`base` must be a registered model name (str) or a Design, received "
+                        f"{check.describe(base)}.")
+    entry = registry.entry(base, "base")
+    family = _families()[entry.family]
+    if family.scale is None:
+        raise ValueError(f"`base`={base!r}: the {family.title} family has no scaling rule; "
+                         f"`cnnblocks.design.scalable_models()` lists the models that have.")
+    return family.scale(entry, width, depth, resolution)
+
+
+def _own(name):
+    """The coefficients of a registered model's own scaled design (EfficientNet-B4: 1.4, 1.8;
+    a ResNet or RegNet: 1, 1)."""
+    point = compound_scale(name)
+    return point.width, point.depth
 
 
 def regnet(depth, w0, wa, wm, group_width, se_ratio=None, bottleneck_ratio=1.0, *,
@@ -58,12 +149,9 @@ def regnet(depth, w0, wa, wm, group_width, se_ratio=None, bottleneck_ratio=1.0, 
         >>> tuple(model.output.shape)
         (None, 2, 2, 368)
     """
-    stages = regnet_stages(depth, w0, wa, wm, group_width, bottleneck_ratio)
-    if se_ratio is not None:
-        se_ratio = check.positive_number(se_ratio, "se_ratio")
-    stem_width = check.positive_int(stem_width, "stem_width")
     from cnnblocks.architectures import FAMILIES  # imports Keras: on first build
-    return FAMILIES["regnet"].design(
-        stages, se_ratio, stem_width=stem_width, builder=regnet, include_top=include_top,
-        weights=weights, input_tensor=input_tensor, input_shape=input_shape, pooling=pooling,
-        classes=classes, classifier_activation=classifier_activation, name=name)
+    point = FAMILIES["regnet"].design(depth, w0, wa, wm, group_width, se_ratio,
+                                      bottleneck_ratio, stem_width)
+    return point.build(include_top=include_top, weights=weights, input_tensor=input_tensor,
+                       input_shape=input_shape, pooling=pooling, classes=classes,
+                       classifier_activation=classifier_activation, name=name)

@@ -349,6 +349,55 @@ class ModelEntry:
 
 
 @dataclasses.dataclass(frozen=True)
+class Design:
+    """A point of a family's design space that need not be a registered model: a registered
+    model scaled by `cnnblocks.design.compound_scale`, or a RegNet of `cnnblocks.design.regnet`.
+
+    Attributes:
+        family: the family's name (`"efficientnet"`).
+        name: the model name a build gets by default (`"efficientnet_b0_scaled"`).
+        base: the registered model it was scaled from, or None.
+        width: the width coefficient, relative to the family's base design (EfficientNet-B0,
+            the registered ResNet or RegNet itself): B4 is EfficientNet's width 1.4.
+        depth: the depth coefficient, likewise.
+        resolution: int, the input size a build takes by default (with a top, the only one).
+        stages: tuple of `(blocks, channels)` per stage, after the family's rounding rules.
+        spec: the family's own record of the design (what its builder reads).
+        build_fn: the family's builder `(design, **builder_kwargs) -> keras.Model` (not
+            compared, not shown).
+    """
+
+    family: str
+    name: str
+    base: object
+    width: float
+    depth: float
+    resolution: int
+    stages: tuple
+    spec: object = None
+    build_fn: object = dataclasses.field(default=None, repr=False, compare=False)
+
+    @property
+    def blocks(self):
+        """The number of blocks, all stages together."""
+        return sum(blocks for blocks, _ in self.stages)
+
+    def build(self, include_top=True, weights=None, input_tensor=None, input_shape=None,
+              pooling=None, classes=1000, classifier_activation="softmax", name=None,
+              **options):
+        """Builds the design as a `keras.Model`, with the family's builder arguments
+        (keras.applications' `include_top`, `weights` (None or a weight file of the same
+        design), `input_tensor`, `input_shape`, `pooling`, `classes`,
+        `classifier_activation`, `name`; `variant=` where the family has several
+        structures). The default input size with a top is `resolution`."""
+        return self.build_fn(self, include_top=include_top, weights=weights,
+                             input_tensor=input_tensor, input_shape=input_shape,
+                             pooling=pooling, classes=classes,
+                             classifier_activation=classifier_activation,
+                             name=self.name if name is None else name, **options)
+
+
+@dataclasses.dataclass(frozen=True)
 class Family:
     """An architecture family: everything the tools need about it.
 
@@ -362,10 +411,14 @@ class Family:
         decode_predictions: `(preds, top=5) -> [[(class id, label, probability), ...]]`.
         preprocessing: one line on what `preprocess_input` does.
         blocks: names of the `cnnblocks.blocks` functions the family is built from.
-        design: None, or the family's design-space builder, which builds a point of the
-            design space that is not registered under a model entry of its own (RegNet's:
-            `design(stages, se_ratio, *, stem_width, builder, **builder_kwargs)`, which
-            `cnnblocks.design.regnet` calls).
+        scale: None, or the family's scaling rule `scale(entry, width, depth, resolution)
+            -> Design`: the registered model `entry` with its widths scaled by `width` and its
+            depths by `depth` under the family's own rounding (what
+            `cnnblocks.design.compound_scale` calls; `resolution` is an int or None, the
+            model's own size).
+        design: None, or the family's design space `design(**parameters) -> Design`: the
+            point of its design parameters (RegNet's `depth, w0, wa, wm, group_width,
+            se_ratio, bottleneck_ratio, stem_width`, what `cnnblocks.design.regnet` calls).
     """
 
     name: str
@@ -377,6 +430,7 @@ class Family:
     decode_predictions: object
     preprocessing: str
     blocks: tuple = ()
+    scale: object = None
     design: object = None
 
     def __post_init__(self):

@@ -110,10 +110,21 @@ def round_repeats(repeats, depth):
     return int(math.ceil(check.positive_number(depth, "depth") * repeats))
 
 
-def _trunk(variant):
+#: Letters of block names within a stage (`block6a` ... `block6z`): at most 26 blocks a stage.
+MAX_STAGE_BLOCKS = 26
+
+
+def scaled_stages(width, depth):
+    """B0's MBConv stages scaled by the coefficients: `((blocks, channels), ...)` per stage,
+    `round_repeats` and `round_filters` of Table 1's."""
+    return tuple((round_repeats(repeats, depth), round_filters(out, width))
+                 for _, repeats, out, _, _ in EFFICIENTNET_B0)
+
+
+def _trunk(width, depth):
     """Preprocessing (region `preprocessing`), stem (region `stem`), the MBConv stages
-    (`block1a`, ..., `block7a`), the last 1x1 convolution (region `top`)."""
-    width, depth, _, _ = EFFICIENTNET_SCALING[variant]
+    (`block1a`, ..., `block7a`), the last 1x1 convolution (region `top`), of B0 scaled by
+    the width and depth coefficients."""
 
     def body(x, ctx):
         axis = 3 if ctx.data_format == "channels_last" else 1  # keras.applications' `bn_axis`
@@ -176,12 +187,50 @@ def _head(x, ctx):
                         kernel_initializer=DENSE_KERNEL_INITIALIZER, name="predictions")(x)
 
 
-def _build(variant, *, weights, **kwargs):
-    _, _, _, dropout = EFFICIENTNET_SCALING[variant]
+def _build_scaled(entry, width, depth, dropout, *, weights, **kwargs):
     imagenet = isinstance(weights, str) and weights == "imagenet"
-    return common.build(FAMILY.model(f"efficientnet_{variant}"), _trunk(variant), min_size=32,
-                        head=_head, options={"dropout": dropout, "imagenet": imagenet},
-                        weights=weights, **kwargs)
+    return common.build(entry, _trunk(width, depth), min_size=32, head=_head,
+                        options={"dropout": dropout, "imagenet": imagenet}, weights=weights,
+                        **kwargs)
+
+
+def _build(variant, **kwargs):
+    width, depth, _, dropout = EFFICIENTNET_SCALING[variant]
+    return _build_scaled(FAMILY.model(f"efficientnet_{variant}"), width, depth, dropout,
+                         **kwargs)
+
+
+#: The family's name, and the model name in the record of a scaled design (not registered).
+FAMILY_NAME = "efficientnet"
+
+
+def scale(entry, width, depth, resolution):
+    """The family's scaling rule (`FAMILY.scale`, Section 3.3): the registered model's
+    coefficients times `width` and `depth` (B4 scaled by 1.1 in width is B0 at width 1.54),
+    `round_filters` to multiples of 8 and `round_repeats` up; the dropout rate before the
+    classifier stays the registered model's.
+
+    Raises:
+        ValueError: a stage would have more than 26 blocks (its block names run `a` to `z`).
+    """
+    base_width, base_depth, _, dropout = EFFICIENTNET_SCALING[entry.name.rsplit("_", 1)[1]]
+    width, depth = base_width * width, base_depth * depth
+    stages = scaled_stages(width, depth)
+    most = max(blocks for blocks, _ in stages)
+    if most > MAX_STAGE_BLOCKS:
+        raise ValueError(f"`depth` gives a stage of {most} blocks (depth coefficient {depth:g}); "
+                         f"EfficientNet names a stage's blocks a to z: at most "
+                         f"{MAX_STAGE_BLOCKS}.")
+    return fam.Design(family=FAMILY_NAME, name=f"{entry.name}_scaled", base=entry.name,
+                      width=width, depth=depth, resolution=resolution or entry.default_size,
+                      stages=stages, spec={"dropout": dropout}, build_fn=_build_design)
+
+
+def _build_design(point, **kwargs):
+    """Builds a scaled design: model record family and model `"efficientnet"`."""
+    entry = fam.ModelEntry(name=FAMILY_NAME, title="EfficientNet (scaled)", builder=None,
+                           default_size=point.resolution, family=FAMILY_NAME)
+    return _build_scaled(entry, point.width, point.depth, point.spec["dropout"], **kwargs)
 
 
 def EfficientNetB0(include_top=True, weights="imagenet", input_tensor=None, input_shape=None,
@@ -741,7 +790,7 @@ def _reference(variant):
 
 
 FAMILY = fam.Family(
-    name="efficientnet",
+    name=FAMILY_NAME,
     title="EfficientNet",
     paper="Tan & Le, EfficientNet: Rethinking Model Scaling for Convolutional Neural "
           "Networks, ICML 2019",
@@ -785,4 +834,5 @@ FAMILY = fam.Family(
     preprocessing="none: the models rescale pixels in [0, 255] and normalize them with "
                   "ImageNet's statistics themselves; preprocess_input is a pass-through",
     blocks=("conv_bn_act", "mbconv_block", "squeeze_excite"),
+    scale=scale,
 )

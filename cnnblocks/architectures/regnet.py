@@ -19,7 +19,11 @@ counted from 1, as torchvision's `block{stage}-{block - 1}` and timm's `s{stage}
 `avg_pool`, `predictions`.
 """
 
+import dataclasses
+import math
+
 from cnnblocks import _regnet_rule as rule
+from cnnblocks import _validation as check
 from cnnblocks import family as fam
 from cnnblocks import identity, preprocessing
 from cnnblocks.architectures import common
@@ -52,6 +56,8 @@ REGNET_SPECS = {
 }
 #: Width of the stem convolution (torchvision's `stem_width`, the paper's 32).
 STEM_WIDTH = 32
+#: The family's name, and the model name in the record of a design that is not registered.
+FAMILY_NAME = "regnet"
 
 
 def stages_of(key):
@@ -117,23 +123,63 @@ def build_design(entry, stages, se_ratio=None, *, stem_width=STEM_WIDTH,
                         variant=variant, **kwargs)
 
 
-def design_entry(stages, se_ratio, builder):
-    """The model entry of a RegNet design that is not registered (`cnnblocks.design.regnet`):
-    model name `"regnet"` in family `"regnet"`, torchvision's structure and the layout of its
-    modules (so a state dict of the same design converts), no published numbers or weight
-    sets; `builder` is the function that builds it (its `name` default names the model)."""
-    return fam.ModelEntry(name="regnet", title="RegNet (design)", builder=builder,
-                          default_size=224, variants=(fam.TORCHVISION_VARIANT,),
-                          torch_layout=torch_layout(stages, se=se_ratio is not None),
-                          family=FAMILY.name)
+@dataclasses.dataclass(frozen=True)
+class RegNetSpec:
+    """The family's record of a RegNet design (`Design.spec`): its design parameters (see
+    `cnnblocks.design.regnet_stages`), SE ratio, stem width, and the stages they give."""
+
+    depth: int
+    w0: float
+    wa: float
+    wm: float
+    group_width: int
+    se_ratio: object
+    bottleneck_ratio: float
+    stem_width: int
+    stages: rule.RegNetStages
 
 
-def design(stages, se_ratio=None, *, stem_width=STEM_WIDTH, builder, **kwargs):
-    """The family's design-space builder (`FAMILY.design`): the RegNet of `stages` (a
-    `cnnblocks.design.RegNetStages`) under its `design_entry`; `builder` is the public function
-    the user called (`cnnblocks.design.regnet`), `kwargs` the builder's arguments."""
-    return build_design(design_entry(stages, se_ratio, builder), stages, se_ratio,
-                        stem_width=stem_width, **kwargs)
+def design(depth, w0, wa, wm, group_width, se_ratio=None, bottleneck_ratio=1.0,
+           stem_width=STEM_WIDTH, *, name=FAMILY_NAME, base=None, coefficients=(1.0, 1.0),
+           resolution=224):
+    """The family's design space (`FAMILY.design`): the `cnnblocks.family.Design` of a RegNet
+    from its design parameters (checked, named). `base` and `coefficients` (width, depth)
+    record where a scaled design came from."""
+    stages = rule.regnet_stages(depth, w0, wa, wm, group_width, bottleneck_ratio)
+    if se_ratio is not None:
+        se_ratio = check.positive_number(se_ratio, "se_ratio")
+    stem_width = check.positive_int(stem_width, "stem_width")
+    spec = RegNetSpec(int(depth), w0, wa, wm, int(group_width), se_ratio, bottleneck_ratio,
+                      stem_width, stages)
+    return fam.Design(family=FAMILY_NAME, name=name, base=base, width=coefficients[0],
+                      depth=coefficients[1], resolution=resolution,
+                      stages=tuple(zip(stages.depths, stages.widths)), spec=spec,
+                      build_fn=_build_design)
+
+
+def _build_design(point, variant=fam.TORCHVISION_VARIANT, **kwargs):
+    """Builds a `Design` of this family: model record family and model `"regnet"` (no
+    registered entry, no weight sets), torchvision's structure and the layout of its modules
+    (so a state dict of the same design converts)."""
+    spec = point.spec
+    entry = fam.ModelEntry(name=FAMILY_NAME, title="RegNet (design)", builder=None,
+                           default_size=point.resolution, variants=(fam.TORCHVISION_VARIANT,),
+                           torch_layout=torch_layout(spec.stages, se=spec.se_ratio is not None),
+                           family=FAMILY_NAME)
+    return build_design(entry, spec.stages, spec.se_ratio, stem_width=spec.stem_width,
+                        variant=variant, **kwargs)
+
+
+def scale(entry, width, depth, resolution):
+    """The family's scaling rule (`FAMILY.scale`), as Dollár, Singh and Girshick's "Fast and
+    Accurate Model Scaling" (CVPR 2021) scales RegNets: `w0` and `wa` times `width` (`w0` to
+    the nearest multiple of 8, at least 8; the rule then quantizes the widths to multiples of
+    8), the depth `ceil(depth * d)`; `wm`, the group width and the SE ratio stay."""
+    d, w0, wa, wm, group_width, se_ratio = REGNET_SPECS[entry.name]
+    w0 = max(rule.WIDTH_QUANTUM, round(w0 * width / rule.WIDTH_QUANTUM) * rule.WIDTH_QUANTUM)
+    return design(math.ceil(d * depth), w0, wa * width, wm, group_width,
+                  se_ratio, name=f"{entry.name}_scaled", base=entry.name,
+                  coefficients=(width, depth), resolution=resolution or entry.default_size)
 
 
 def _build(key, variant, **kwargs):
@@ -504,7 +550,7 @@ for _key, _builder in _BUILDERS.items():
     _builder.__doc__ = _doc(_key, _builder)
 
 FAMILY = fam.Family(
-    name="regnet",
+    name=FAMILY_NAME,
     title="RegNet",
     paper=_PAPER,
     url="https://arxiv.org/abs/2003.13678",
@@ -513,5 +559,6 @@ FAMILY = fam.Family(
     decode_predictions=decode_predictions,
     preprocessing="torch: scaled to [0, 1], ImageNet mean and std per RGB channel",
     blocks=("conv_bn_act", "regnet_block"),
+    scale=scale,
     design=design,
 )

@@ -9,12 +9,15 @@ Everything about the family is in this module: spec table, builders, weight file
 preprocessing, published numbers.
 """
 
+import math
+
 from keras import layers
 
 from cnnblocks import family as fam
 from cnnblocks import identity, preprocessing
 from cnnblocks.architectures import common
 from cnnblocks.blocks import bottleneck_module, conv_bn_act, residual_module
+from cnnblocks.blocks.common import make_divisible
 from cnnblocks.blocks.residual import RESNET_BN_EPSILON
 
 __all__ = ["ResNet18", "ResNet34", "ResNet50", "ResNet101", "ResNet152"]
@@ -49,26 +52,30 @@ RESNET_VARIANTS = {
 }
 
 
-def _trunk(depth):
+#: Channels of the stem convolution `conv1`.
+RESNET_STEM = 64
+
+
+def _trunk(kind, stages, widths=RESNET_WIDTHS, stem_width=RESNET_STEM):
     """Stem (`conv1`: 7x7/2 conv + BN + ReLU; `pool1`: 3x3/2 max pool, explicit zero padding),
-    then the four stages; taps at the last module of each stage."""
+    then the four stages of `stages` modules of `kind` and `widths`; taps at the last module
+    of each stage."""
     def body(x, ctx):
         options = dict(RESNET_VARIANTS[ctx.variant])
         stride_on = options.pop("stride_on")
-        with identity.region(x, "stem", "conv1", args={"filters": 64, "kernel_size": 7,
+        with identity.region(x, "stem", "conv1", args={"filters": stem_width, "kernel_size": 7,
                                                        "strides": 2},
-                             label="7x7 64 /2") as stem:
+                             label=f"7x7 {stem_width} /2") as stem:
             y = layers.ZeroPadding2D(3, data_format=ctx.data_format, name="conv1_pad")(x)
-            x = stem.done(conv_bn_act(y, 64, 7, strides=2, padding="valid",
+            x = stem.done(conv_bn_act(y, stem_width, 7, strides=2, padding="valid",
                                       use_bias=options["use_bias"],
                                       bn_epsilon=options["bn_epsilon"],
                                       data_format=ctx.data_format, name="conv1"))
         # Zero padding before the max pool equals PyTorch's -inf padding: the input is a ReLU's.
         x = common.max_pool_region(x, "pool1", ctx, pad=1)
-        kind, stages = RESNET_SPECS[depth]
         if kind == "bottleneck":
             options["stride_on"] = stride_on
-        for stage, (blocks, width) in enumerate(zip(stages, RESNET_WIDTHS), start=2):
+        for stage, (blocks, width) in enumerate(zip(stages, widths), start=2):
             for block in range(1, blocks + 1):
                 strides = 2 if block == 1 and stage > 2 else 1
                 x = _MODULES[kind](x, width, strides=strides, data_format=ctx.data_format,
@@ -79,13 +86,47 @@ def _trunk(depth):
 
 
 def _build(depth, **kwargs):
-    return common.build(FAMILY.model(f"resnet{depth}"), _trunk(depth), min_size=32, **kwargs)
+    return common.build(FAMILY.model(f"resnet{depth}"), _trunk(*RESNET_SPECS[depth]),
+                        min_size=32, **kwargs)
 
 
-def _torch_layout(depth):
+#: The family's name, and the model name in the record of a scaled design (not registered).
+FAMILY_NAME = "resnet"
+
+
+def scale(entry, width, depth, resolution):
+    """The family's scaling rule (`FAMILY.scale`): EfficientNet's rounding (Section 3.3)
+    applied to ResNet's stages, as its Table 3 scales ResNet-50: every stage's modules
+    `ceil(depth * n)`, the stem's and every stage's widths `width` times, rounded to a multiple
+    of 8 (`cnnblocks.blocks.common.make_divisible`); the module kind stays."""
+    kind, stages = RESNET_SPECS[int(entry.name[len(FAMILY_NAME):])]
+    repeats = tuple(int(math.ceil(depth * n)) for n in stages)
+    widths = tuple(make_divisible(w * width) for w in RESNET_WIDTHS)
+    expansion = 4 if kind == "bottleneck" else 1
+    return fam.Design(family=FAMILY_NAME, name=f"{entry.name}_scaled", base=entry.name,
+                      width=width, depth=depth, resolution=resolution or entry.default_size,
+                      stages=tuple((n, expansion * w) for n, w in zip(repeats, widths)),
+                      spec={"kind": kind, "repeats": repeats, "widths": widths,
+                            "stem": make_divisible(RESNET_STEM * width),
+                            "variants": entry.variants},
+                      build_fn=_build_design)
+
+
+def _build_design(point, **kwargs):
+    """Builds a scaled design: model record family and model `"resnet"`, the registered
+    model's structures (`variant=`), torchvision's module layout."""
+    spec = point.spec
+    entry = fam.ModelEntry(name=FAMILY_NAME, title="ResNet (scaled)", builder=None,
+                           default_size=point.resolution, variants=spec["variants"],
+                           torch_layout=_torch_layout(spec["kind"], spec["repeats"]),
+                           family=FAMILY_NAME)
+    return common.build(entry, _trunk(spec["kind"], spec["repeats"], spec["widths"],
+                                      spec["stem"]), min_size=32, **kwargs)
+
+
+def _torch_layout(kind, stages):
     """Keras layer -> torchvision module: `conv1`/`bn1`, `layer{s-1}.{b-1}.conv{i}`/`.bn{i}`,
     the projection `downsample.0`/`.1` (where a module has one), `fc`."""
-    kind, stages = RESNET_SPECS[depth]
     convs = 3 if kind == "bottleneck" else 2
     found = {"conv1_conv": "conv1", "conv1_bn": "bn1", "predictions": "fc"}
     for stage, blocks in enumerate(stages, start=2):
@@ -600,26 +641,27 @@ FAMILY = fam.Family(
         fam.ModelEntry(name="resnet18", title="ResNet-18", builder=ResNet18,
                        default_size=224, imagenet=None, reference=_reference(18),
                        keras_name=None, variants=tuple(RESNET_VARIANTS),
-                       pretrained=_pretrained(18), torch_layout=_torch_layout(18)),
+                       pretrained=_pretrained(18), torch_layout=_torch_layout(*RESNET_SPECS[18])),
         fam.ModelEntry(name="resnet34", title="ResNet-34", builder=ResNet34,
                        default_size=224, imagenet=None, reference=_reference(34),
                        keras_name=None, variants=tuple(RESNET_VARIANTS),
-                       pretrained=_pretrained(34), torch_layout=_torch_layout(34)),
+                       pretrained=_pretrained(34), torch_layout=_torch_layout(*RESNET_SPECS[34])),
         fam.ModelEntry(name="resnet50", title="ResNet-50", builder=ResNet50,
                        default_size=224, imagenet=_IMAGENET[50], reference=_reference(50),
                        keras_name="ResNet50", variants=tuple(RESNET_VARIANTS),
-                       pretrained=_pretrained(50), torch_layout=_torch_layout(50)),
+                       pretrained=_pretrained(50), torch_layout=_torch_layout(*RESNET_SPECS[50])),
         fam.ModelEntry(name="resnet101", title="ResNet-101", builder=ResNet101,
                        default_size=224, imagenet=_IMAGENET[101], reference=_reference(101),
                        keras_name="ResNet101", variants=tuple(RESNET_VARIANTS),
-                       pretrained=_pretrained(101), torch_layout=_torch_layout(101)),
+                       pretrained=_pretrained(101), torch_layout=_torch_layout(*RESNET_SPECS[101])),
         fam.ModelEntry(name="resnet152", title="ResNet-152", builder=ResNet152,
                        default_size=224, imagenet=_IMAGENET[152], reference=_reference(152),
                        keras_name="ResNet152", variants=tuple(RESNET_VARIANTS),
-                       pretrained=_pretrained(152), torch_layout=_torch_layout(152)),
+                       pretrained=_pretrained(152), torch_layout=_torch_layout(*RESNET_SPECS[152])),
     ),
     preprocess_input=preprocess_input,
     decode_predictions=decode_predictions,
     preprocessing="caffe: RGB to BGR, ImageNet mean subtracted, no scaling",
     blocks=("conv_bn_act", "residual_module", "bottleneck_module"),
+    scale=scale,
 )
