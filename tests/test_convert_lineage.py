@@ -291,4 +291,4 @@ def test_the_docs_weights_table_quotes_every_weight_set():
             assert name in rows, f"docs/pretrained.md has no row for {name}"
             assert f"{config.top1:.3f} / {config.top5:.3f}" in rows[name], (name, config.name)
             checked += 1
-    assert checked == 73  # ConvNeXt, EfficientNetV2-S/M/L and the RegNets (34) included
+    assert checked == 77  # ConvNeXt, EfficientNetV2-S/M/L, the RegNets (34), MNASNets (4)
