@@ -20,8 +20,6 @@ from 1; torchvision's `layers.{stack + 7}.{block - 1}`), `top_*`, `avg_pool`, `d
 `predictions`. Everything about the family is in this module.
 """
 
-from keras import layers
-
 from cnnblocks import _validation as check
 from cnnblocks import family as fam
 from cnnblocks import identity, preprocessing
@@ -109,12 +107,7 @@ def _trunk(x, ctx):
 def _head(x, ctx):
     """torchvision's head: `avg_pool` (its `mean([2, 3])`), `dropout`, `predictions`. Without
     a top: global pooling as `pooling` says."""
-    if not ctx.include_top:
-        return common.global_pooling(x, ctx)
-    x = layers.GlobalAveragePooling2D(data_format=ctx.data_format, name="avg_pool")(x)
-    x = layers.Dropout(ctx.options["dropout"], name="dropout")(x)
-    return layers.Dense(ctx.classes, activation=ctx.classifier_activation,
-                        name="predictions")(x)
+    return common.global_pool_head(x, ctx, dropout=ctx.options["dropout"])
 
 
 def _torch_layout(key):
