@@ -76,6 +76,14 @@ def measured_macs(value, source):
     return Figure(value, source, MACS, 0.005)
 
 
+def torchvision_gflops(key, gflops, member=""):
+    """torchvision's GFLOPS metadata of model `key` (printed to 3 decimals) as a multiply-add
+    figure; `member` names the weight set where it is not the 224x224 default."""
+    label = f"{key} {member}" if member else key
+    return rounded(gflops * 1e9, 0.0005e9, TORCHVISION.format(f"{label}: {gflops} GFLOPS"),
+                   MACS)
+
+
 @dataclasses.dataclass(frozen=True)
 class PaperRow:
     """One row of a paper's architecture table.
@@ -135,6 +143,21 @@ class Reference:
     others: tuple = ()
     table_input: tuple = None
     name: str = ""
+
+
+def torchvision_reference(key, *, paper, total, trainable, depth, depth_source, gflops,
+                          others=()):
+    """The `Reference` of a model torchvision defines (no keras.applications model): the
+    trainable parameters are torchvision's `num_params`, the total adds BN's moving statistics
+    (2 per BN channel, no convolution bias), multiply-adds its GFLOPS, at 224x224."""
+    return Reference(
+        paper=paper, input_shape=(224, 224, 3),
+        params=exact(total, "derived: torchvision's count + 2 per BN channel (COUNTS)",
+                     KERAS_PARAMS + "; no conv bias"),
+        trainable_params=exact(trainable, TORCHVISION.format(key),
+                               TRAINABLE + " = torchvision parameters()"),
+        depth=exact(depth, depth_source, DEPTH), macs=torchvision_gflops(key, gflops),
+        others=others)
 
 
 @dataclasses.dataclass(frozen=True)

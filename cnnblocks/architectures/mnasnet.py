@@ -285,16 +285,10 @@ _PAPER = ("Tan et al., MnasNet: Platform-Aware Neural Architecture Search for Mo
 
 def _entry(key, builder):
     title, total, trainable, gflops = COUNTS[key]
-    tv = fam.TORCHVISION.format(key)
-    reference = fam.Reference(
-        paper=_PAPER, input_shape=(224, 224, 3),
-        params=fam.exact(total, "derived: torchvision's count + 2 per BN channel (COUNTS)",
-                         fam.KERAS_PARAMS + "; no conv bias"),
-        trainable_params=fam.exact(trainable, tv, fam.TRAINABLE + " = torchvision parameters()"),
-        depth=fam.exact(DEPTH, "derived: stem, separable (2), 3 per block, top, classifier",
-                        fam.DEPTH),
-        macs=fam.rounded(gflops * 1e9, 0.0005e9, fam.TORCHVISION.format(
-            f"{key}: {gflops} GFLOPS"), fam.MACS))
+    reference = fam.torchvision_reference(
+        key, paper=_PAPER, total=total, trainable=trainable, depth=DEPTH,
+        depth_source="derived: stem, separable (2), 3 per block, top, classifier",
+        gflops=gflops)
     return fam.ModelEntry(name=key, title=title, builder=builder, default_size=224,
                           variants=(fam.TORCHVISION_VARIANT,), pretrained=_weights(key),
                           torch_layout=_torch_layout(key), reference=reference)
