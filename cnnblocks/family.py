@@ -76,6 +76,14 @@ def measured_macs(value, source):
     return Figure(value, source, MACS, 0.005)
 
 
+def torchvision_gflops(key, gflops, member=""):
+    """torchvision's GFLOPS metadata of model `key` (printed to 3 decimals) as a multiply-add
+    figure; `member` names the weight set where it is not the 224x224 default."""
+    label = f"{key} {member}" if member else key
+    return rounded(gflops * 1e9, 0.0005e9, TORCHVISION.format(f"{label}: {gflops} GFLOPS"),
+                   MACS)
+
+
 @dataclasses.dataclass(frozen=True)
 class PaperRow:
     """One row of a paper's architecture table.
@@ -135,6 +143,21 @@ class Reference:
     others: tuple = ()
     table_input: tuple = None
     name: str = ""
+
+
+def torchvision_reference(key, *, paper, total, trainable, depth, depth_source, gflops,
+                          others=()):
+    """The `Reference` of a model torchvision defines (no keras.applications model): the
+    trainable parameters are torchvision's `num_params`, the total adds BN's moving statistics
+    (2 per BN channel, no convolution bias), multiply-adds its GFLOPS, at 224x224."""
+    return Reference(
+        paper=paper, input_shape=(224, 224, 3),
+        params=exact(total, "derived: torchvision's count + 2 per BN channel (COUNTS)",
+                     KERAS_PARAMS + "; no conv bias"),
+        trainable_params=exact(trainable, TORCHVISION.format(key),
+                               TRAINABLE + " = torchvision parameters()"),
+        depth=exact(depth, depth_source, DEPTH), macs=torchvision_gflops(key, gflops),
+        others=others)
 
 
 @dataclasses.dataclass(frozen=True)
@@ -411,14 +434,14 @@ class Family:
         decode_predictions: `(preds, top=5) -> [[(class id, label, probability), ...]]`.
         preprocessing: one line on what `preprocess_input` does.
         blocks: names of the `cnnblocks.blocks` functions the family is built from.
-        scale: None, or the family's scaling rule `scale(entry, width, depth, resolution)
-            -> Design`: the registered model `entry` with its widths scaled by `width` and its
-            depths by `depth` under the family's own rounding (what
-            `cnnblocks.design.compound_scale` calls; `resolution` is an int or None, the
-            model's own size).
-        design: None, or the family's design space `design(**parameters) -> Design`: the
-            point of its design parameters (RegNet's `depth, w0, wa, wm, group_width,
-            se_ratio, bottleneck_ratio, stem_width`, what `cnnblocks.design.regnet` calls).
+        scale: None, or the family's scaling rule, a function of a registered model's
+            entry, a width and a depth coefficient and a resolution (an int, or None for the
+            model's own size) that returns a `Design`: the model with its widths and depths
+            scaled under the family's own rounding (what `cnnblocks.design.compound_scale`
+            calls).
+        design: None, or the family's design space, a function of its design parameters
+            that returns their `Design` (RegNet's depth, w0, wa, wm, group width, SE ratio,
+            bottleneck ratio and stem width; what `cnnblocks.design.regnet` calls).
     """
 
     name: str

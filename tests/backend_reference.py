@@ -80,6 +80,7 @@ ROWS = [
     ("efficientnet_v2_s_torchvision", "efficientnet_v2_s", {"variant": "torchvision"}, 32),
     ("nasnet_mobile", "nasnet_mobile", {}, 32),                 # two-input cells, Cropping2D
     ("regnet_y_400mf", "regnet_y_400mf", {}, 32),               # grouped 3x3, SE in a block
+    ("mnasnet0_5", "mnasnet0_5", {}, 32),                       # 5x5 depthwise, symmetric pad
 ]
 
 #: Registered models without a row of their own, each -> the row of its family that runs its
@@ -104,6 +105,8 @@ COVERED_BY_FAMILY_ROW = {
         ("y", ("800mf", "1_6gf", "3_2gf", "8gf", "16gf", "32gf", "128gf")),
         ("x", ("400mf", "800mf", "1_6gf", "3_2gf", "8gf", "16gf", "32gf")))
        for size in sizes},
+    # the other depth multipliers of MNASNet: the same layers at other widths
+    "mnasnet0_75": "mnasnet0_5", "mnasnet1_0": "mnasnet0_5", "mnasnet1_3": "mnasnet0_5",
 }
 CLASSES = 10
 

@@ -293,6 +293,6 @@ def test_the_docs_weights_table_quotes_every_weight_set():
             assert name in rows, f"docs/pretrained.md has no row for {name}"
             assert f"{config.top1:.3f} / {config.top5:.3f}" in rows[name], (name, config.name)
             checked += 1
-    # ConvNeXt-T/S/B/L's, EfficientNetV2-S/M/L's, ResNeXt-101 64x4d's, Wide ResNet-101-2's and
-    # the RegNets' (34) torchvision sets included
-    assert checked == 76
+    # ConvNeXt-T/S/B/L's, EfficientNetV2-S/M/L's, ResNeXt-101 64x4d's, Wide ResNet-101-2's,
+    # the RegNets' (34) and the MNASNets' (4) torchvision sets included
+    assert checked == 80

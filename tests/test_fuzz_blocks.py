@@ -41,8 +41,8 @@ from cnnblocks import blocks
 pytestmark = pytest.mark.backend_independent
 
 #: Examples per test case (hypothesis stops after this many passing examples). At these
-#: settings the file runs 6,630 examples: 35 blocks x 25 valid calls = 875 (4 under JAX, see
-#: below); 367 (block, argument) pairs x 15 bad values = 5,505 (the count of pairs is asserted
+#: settings the file runs 6,645 examples: 35 blocks x 25 valid calls = 875 (4 under JAX, see
+#: below); 368 (block, argument) pairs x 15 bad values = 5,520 (the count of pairs is asserted
 #: in `test_every_public_block_is_fuzzed`); and 25 contextual cases x 10 = 250 (inputs too
 #: small, impossible identity shortcuts, clashing suffixes, groups, widths that leave no
 #: channel).
@@ -696,6 +696,7 @@ def inverted_residual_case(draw):
     kw = dict(filters=f, expansion=draw(st.integers(1, 4)), strides=s,
               kernel_size=draw(kernels), bn_epsilon=draw(epsilons), bn_momentum=draw(momenta),
               padding=draw(st.sampled_from(["same", "symmetric"])),
+              activation=draw(st.sampled_from(["relu6", "relu"])),
               data_format=draw(data_formats))
     kw["shortcut"] = shortcut_choice(draw, c == f and unit_stride(s), MOBILE_SHORTCUTS)
     return Case(kw, draw(dim()), draw(dim()), c)
@@ -1199,7 +1200,8 @@ def _block_table():
             dict(filters=BAD["int"], expansion=BAD["int"], strides=BAD["pair"],
                  kernel_size=BAD["pair"], shortcut=BAD["mobile_shortcut"],
                  bn_epsilon=BAD["number"], bn_momentum=BAD["fraction"],
-                 padding=bad_choice(("same", "symmetric")))),
+                 padding=bad_choice(("same", "symmetric")),
+                 activation=bad_choice(("relu6", "relu"), extra=["swish", "RELU"]))),
         "mbconv_block": Block(
             blocks.mbconv_block, mbconv_case(), mbconv_params,
             lambda kw, h, w, c: strided_output(kw, h, w, kw["filters"]),
@@ -1285,7 +1287,7 @@ def test_every_public_block_is_fuzzed():
     for kind, spec in BLOCKS.items():
         signature = set(inspect.signature(getattr(blocks, kind)).parameters)
         assert set(spec.bad) == signature, kind
-    assert len(BLOCK_ARGS) == 367
+    assert len(BLOCK_ARGS) == 368
 
 
 def assert_names_argument(error, arg, *, listing=""):

@@ -28,6 +28,7 @@ BUILDERS = {
     "googlenet": ("GoogLeNet",),
     "inception_resnet_v2": ("InceptionResNetV2",),
     "inception_v3": ("InceptionV3",),
+    "mnasnet": ("MNASNet0_5", "MNASNet0_75", "MNASNet1_0", "MNASNet1_3"),
     "mobilenet": ("MobileNet",),
     "mobilenet_v2": ("MobileNetV2",),
     "mobilenet_v3": ("MobileNetV3Small", "MobileNetV3Large"),

@@ -202,14 +202,17 @@ def model_input(input_tensor, shape):
     return keras.utils.get_source_inputs(input_tensor), input_tensor
 
 
-def global_pool_head(x, ctx):
+def global_pool_head(x, ctx, dropout=None):
     """The global-pooling head of ResNet, Xception, InceptionV3 and most others.
 
-    With a top: `avg_pool` (GlobalAveragePooling2D) then `predictions` (Dense). Without:
-    `avg_pool` or `max_pool` as `pooling` says.
+    With a top: `avg_pool` (GlobalAveragePooling2D), a `dropout` layer of rate `dropout`
+    unless it is None (torchvision's GoogLeNet, Inception-V3, MobileNetV2, MNASNet; training
+    only), then `predictions` (Dense). Without: `avg_pool` or `max_pool` as `pooling` says.
     """
     if ctx.include_top:
         x = layers.GlobalAveragePooling2D(data_format=ctx.data_format, name="avg_pool")(x)
+        if dropout is not None:
+            x = layers.Dropout(dropout, name="dropout")(x)
         return layers.Dense(ctx.classes, activation=ctx.classifier_activation,
                             name="predictions")(x)
     return global_pooling(x, ctx)

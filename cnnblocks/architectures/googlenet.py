@@ -328,12 +328,7 @@ _TAPS = {"inception_3b": "C3", "inception_4e": "C4", "inception_5b": "C5"}
 
 def _head(x, ctx):
     """Table 1's last rows: 7x7/1 average pool (global), dropout 40%, linear + softmax."""
-    if not ctx.include_top:
-        return common.global_pooling(x, ctx)
-    x = layers.GlobalAveragePooling2D(data_format=ctx.data_format, name="avg_pool")(x)
-    x = layers.Dropout(ctx.options["dropout"], name="dropout")(x)
-    return layers.Dense(ctx.classes, activation=ctx.classifier_activation,
-                        name="predictions")(x)
+    return common.global_pool_head(x, ctx, dropout=ctx.options["dropout"])
 
 
 def preprocess_input(x, data_format=None):

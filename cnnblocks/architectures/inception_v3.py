@@ -145,12 +145,8 @@ def _aux_head(x, ctx, *, bn_scale):
 def _head(x, ctx):
     """keras.applications' head (`avg_pool`, `predictions`); torchvision's has a 50% `dropout`
     between them."""
-    if not (ctx.include_top and ctx.variant == fam.TORCHVISION_VARIANT):
-        return common.global_pool_head(x, ctx)
-    x = layers.GlobalAveragePooling2D(data_format=ctx.data_format, name="avg_pool")(x)
-    x = layers.Dropout(TORCHVISION_DROPOUT, name="dropout")(x)
-    return layers.Dense(ctx.classes, activation=ctx.classifier_activation,
-                        name="predictions")(x)
+    torchvision = ctx.variant == fam.TORCHVISION_VARIANT
+    return common.global_pool_head(x, ctx, dropout=TORCHVISION_DROPOUT if torchvision else None)
 
 
 def InceptionV3(include_top=True, weights="imagenet", input_tensor=None, input_shape=None,

@@ -13,8 +13,6 @@ import dataclasses
 import numbers
 import warnings
 
-from keras import layers
-
 from cnnblocks import family as fam
 from cnnblocks import identity, preprocessing
 from cnnblocks.architectures import common
@@ -109,13 +107,8 @@ def _trunk(x, ctx):
 def _head(x, ctx):
     """keras.applications' head (`avg_pool`, `predictions`), with torchvision's `dropout`
     (20%, training only) between them in the torchvision variant."""
-    rate = MOBILENET_V2_VARIANTS[ctx.variant]["dropout"]
-    if not ctx.include_top or rate is None:
-        return common.global_pool_head(x, ctx)
-    x = layers.GlobalAveragePooling2D(data_format=ctx.data_format, name="avg_pool")(x)
-    x = layers.Dropout(rate, name="dropout")(x)
-    return layers.Dense(ctx.classes, activation=ctx.classifier_activation,
-                        name="predictions")(x)
+    return common.global_pool_head(x, ctx,
+                                   dropout=MOBILENET_V2_VARIANTS[ctx.variant]["dropout"])
 
 
 def MobileNetV2(input_shape=None, alpha=1.0, include_top=True, weights="imagenet",

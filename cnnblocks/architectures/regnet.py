@@ -520,22 +520,13 @@ _PAPER = "Radosavovic et al., Designing Network Design Spaces, CVPR 2020"
 
 def _entry(key, builder):
     title, total, trainable, depth, gflops = COUNTS[key]
-    tv = fam.TORCHVISION.format(key)
     others = ()
     if key in _SWAG_E2E_GFLOPS:
-        others = (("torchvision MACs at 384x384 (SWAG E2E)",
-                   fam.rounded(_SWAG_E2E_GFLOPS[key] * 1e9, 0.0005e9, fam.TORCHVISION.format(
-                       f"{key} IMAGENET1K_SWAG_E2E_V1: {_SWAG_E2E_GFLOPS[key]} GFLOPS"),
-                       fam.MACS)),)
-    reference = fam.Reference(
-        paper=_PAPER, input_shape=(224, 224, 3),
-        params=fam.exact(total, "derived: torchvision's count + 2 per BN channel (COUNTS)",
-                         fam.KERAS_PARAMS + "; no conv bias"),
-        trainable_params=fam.exact(trainable, tv, fam.TRAINABLE + " = torchvision parameters()"),
-        depth=fam.exact(depth, "derived: 2 + 3 per block (5 with SE)", fam.DEPTH),
-        macs=fam.rounded(gflops * 1e9, 0.0005e9, fam.TORCHVISION.format(
-            f"{key}: {gflops} GFLOPS"), fam.MACS),
-        others=others)
+        others = (("torchvision MACs at 384x384 (SWAG E2E)", fam.torchvision_gflops(
+            key, _SWAG_E2E_GFLOPS[key], "IMAGENET1K_SWAG_E2E_V1")),)
+    reference = fam.torchvision_reference(
+        key, paper=_PAPER, total=total, trainable=trainable, depth=depth,
+        depth_source="derived: 2 + 3 per block (5 with SE)", gflops=gflops, others=others)
     se = REGNET_SPECS[key][5] is not None
     return fam.ModelEntry(name=key, title=title, builder=builder, default_size=224,
                           variants=(fam.TORCHVISION_VARIANT,), pretrained=_weights(key),

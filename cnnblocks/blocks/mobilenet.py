@@ -48,6 +48,8 @@ RESIDUALS = ("auto", "identity", "none")
 GATES = ("sigmoid", "hard_sigmoid")
 #: Nonlinearities of the MobileNetV3 bottleneck: the paper's RE and HS.
 V3_ACTIVATIONS = ("relu", "hard_swish")
+#: Nonlinearities of `inverted_residual_block`: MobileNetV2's ReLU6, MnasNet's ReLU.
+IR_ACTIVATIONS = ("relu6", "relu")
 #: keras.applications' BN momentum in MobileNetV2/V3 (training only).
 MOBILENET_V2_BN_MOMENTUM = 0.999
 
@@ -202,18 +204,25 @@ def depthwise_separable_block(x, filters, *, strides=1, alpha=1.0, depth_multipl
 
 # ------------------------------------------------------------------------ MobileNetV2 -------
 def _ir_label(a):
+    relu = " (ReLU)" if a.get("activation") == "relu" else ""
     return (f"t={a['expansion']} → dw {kernel_text(a['kernel_size'])}{stride_text(a['strides'])}"
-            f" → {a['filters']}")
+            f" → {a['filters']}{relu}")
 
 
 @block_function(_ir_label)
 def inverted_residual_block(x, filters, *, expansion=6, strides=1, kernel_size=3,
                             shortcut="auto", bn_epsilon=1e-3,
                             bn_momentum=MOBILENET_V2_BN_MOMENTUM, padding="same",
-                            data_format=None, name=None):
+                            activation="relu6", data_format=None, name=None):
     """MobileNetV2's bottleneck: 1x1 expansion - BN - ReLU6, 3x3 depthwise - BN - ReLU6,
     linear 1x1 projection - BN, and an identity shortcut when the shapes match (Sandler et al.
     2018, Table 1 and Figure 4).
+
+    MnasNet's inverted residual (Tan et al., "MnasNet: Platform-Aware Neural Architecture
+    Search for Mobile", CVPR 2019, https://arxiv.org/abs/1807.11626, Figure 7, "MBConv3/6"
+    without SE: torchvision's `mnasnet`) is the same block with a 3x3 or 5x5 depthwise
+    kernel and ReLU: `kernel_size=5, activation="relu", padding="symmetric"` with PyTorch's
+    BN epsilon (`cnnblocks.architectures.mnasnet`).
 
     Args:
         x: rank-4 input tensor with `c` channels.
@@ -234,6 +243,9 @@ def inverted_residual_block(x, filters, *, expansion=6, strides=1, kernel_size=3
             (`k // 2` on every side, PyTorch's `padding=k // 2`, torchvision's MobileNetV2).
             Unstrided depthwise convolutions pad "same", which is symmetric there. Default
             `"same"`.
+        activation: the nonlinearity after the expansion and the depthwise convolution, a
+            `keras.layers.ReLU` layer: `"relu6"` (MobileNetV2, the default) or `"relu"`
+            (MnasNet). The projection stays linear.
         data_format: `"channels_last"`, `"channels_first"` or None (Keras' setting).
         name: str or None; with `"block_1"` the layers are keras.applications' `block_1_expand`,
             `block_1_expand_BN`, `block_1_expand_relu`, `block_1_pad` (stride 2),
@@ -267,6 +279,7 @@ def inverted_residual_block(x, filters, *, expansion=6, strides=1, kernel_size=3
     strides = check.pair(strides, "strides")
     kernel_size = check.pair(kernel_size, "kernel_size")
     check.choice(padding, "padding", ("same", "symmetric"))
+    check.choice(activation, "activation", IR_ACTIVATIONS)
     c_in = channels(check_input(x, data_format), data_format)
     residual = _residual(shortcut, c_in == filters and strides == (1, 1), c_in, filters,
                          strides)
@@ -276,12 +289,12 @@ def inverted_residual_block(x, filters, *, expansion=6, strides=1, kernel_size=3
         lambda shape: tuple((k // 2, k // 2) for k in kernel_size))
     y = x
     if expansion != 1:
-        y = conv_bn_act(y, expansion * c_in, 1, use_bias=False, activation="relu6",
+        y = conv_bn_act(y, expansion * c_in, 1, use_bias=False, activation=activation,
                         relu_layer=True, suffixes=("_expand", "_expand_BN", "_expand_relu"),
                         **unit)
     y = _depthwise(y, kernel_size, strides, suffixes=("_depthwise", "_depthwise_BN",
                                                       "_depthwise_relu"),
-                   pad_name=layer_name(name, "_pad"), activation="relu6", relu_layer=True,
+                   pad_name=layer_name(name, "_pad"), activation=activation, relu_layer=True,
                    padding_for=symmetric, **unit)
     y = conv_bn_act(y, filters, 1, use_bias=False, activation=None,
                     suffixes=("_project", "_project_BN", ""), **unit)
