@@ -18,8 +18,8 @@ from cnnblocks import _validation as check
 from cnnblocks._regnet_rule import MAX_DEPTH, WIDTH_QUANTUM, RegNetStages, regnet_stages
 from cnnblocks.family import Design
 
-__all__ = ["MAX_DEPTH", "WIDTH_QUANTUM", "Design", "RegNetStages", "compound_scale", "regnet",
-           "regnet_stages", "scalable_models"]
+__all__ = ["MAX_DEPTH", "WIDTH_QUANTUM", "Design", "RegNetStages", "compound_scale", "estimate",
+           "estimable_models", "regnet", "regnet_stages", "scalable_models"]
 
 #: The smallest input size a scaled design may default to (every family's builders' minimum).
 MIN_RESOLUTION = 32
@@ -155,3 +155,81 @@ def regnet(depth, w0, wa, wm, group_width, se_ratio=None, bottleneck_ratio=1.0, 
     return point.build(include_top=include_top, weights=weights, input_tensor=input_tensor,
                        input_shape=input_shape, pooling=pooling, classes=classes,
                        classifier_activation=classifier_activation, name=name)
+
+
+def estimable_models():
+    """The registered models `estimate` can cost without building (their family has an
+    estimator), sorted: the RegNets."""
+    return sorted(entry.name for family in _families().values()
+                  if family.estimate is not None and family.scale is not None
+                  for entry in family.models)
+
+
+def estimate(model, *, input_shape=None, include_top=True, pooling=None, classes=1000):
+    """Parameters, multiply-adds, activations and stage shapes of a design, without building it.
+
+    The family walks the design's layers with the formulas of `cnnblocks.cost` (a convolution
+    has `k*k*c_in/groups*c_out` weights and that many multiply-adds per output position, BN 4
+    numbers per channel, 2 trainable, ...), in its builder's order: the figures equal the built
+    model's `count_params()`, trainable weights, `cnnblocks.count_macs` and layer outputs
+    exactly (a test compares them for every registered model of the families that estimate,
+    and for random designs), at a fraction of the cost of building (`benchmarks/`).
+
+    Args:
+        model: a registered model name (any spelling) of a family that estimates
+            (`estimable_models()`), or a `Design` of one (`compound_scale`, `regnet`'s
+            family's `design`).
+        input_shape: None (the design's `resolution`, square, 3 channels) or `(h, w, 3)`,
+            static, at least 32x32.
+        include_top: bool, with the classifier (global average pooling and `classes`
+            outputs), as the builders. Default True.
+        pooling: None, `"avg"` or `"max"`: the global pooling without a top.
+        classes: int, the classifier's outputs. Default 1000.
+
+    Returns:
+        A `cnnblocks.cost.Estimate`: `params`, `trainable`, `macs`, `activations` (and
+        `activation_bytes`), `output_shape`, and `stages` (the output shape of the stem and
+        of every stage).
+
+    Raises:
+        TypeError, ValueError: `model` is not a name or Design, an unknown model, a family
+            without an estimator, or a bad builder argument, named.
+
+    Example:
+        >>> from cnnblocks import design
+        >>> costs = design.estimate("regnet_y_400mf")
+        >>> costs.trainable, costs.macs
+        (4344144, 401842848)
+        >>> costs.stages[-1]
+        ('s4', (7, 7, 440))
+    """
+    from cnnblocks import registry  # every family module: imported only when needed
+    from cnnblocks.architectures import common
+    if isinstance(model, Design):
+        point = model
+    elif isinstance(model, str):
+        entry = registry.entry(model, "model")
+        family = _families()[entry.family]
+        if family.estimate is None or family.scale is None:
+            raise ValueError(f"`model`={model!r}: the {family.title} family has no estimator "
+                             "yet; build it and use count_params() and cnnblocks.count_macs "
+                             "(`cnnblocks.design.estimable_models()` lists the others).")
+        point = family.scale(entry, 1.0, 1.0, None)
+    else:
+        raise TypeError(f"`model` must be a registered model name (str) or a Design, received "
+                        f"{check.describe(model)}.")
+    family = _families()[point.family]
+    if family.estimate is None:
+        raise ValueError(f"`model`: the {family.title} family has no estimator yet; build "
+                         "the design and use count_params() and cnnblocks.count_macs.")
+    include_top = check.boolean(include_top, "include_top")
+    if pooling is not None:
+        check.choice(pooling, "pooling", ("avg", "max"))
+    classes = check.classes(classes)
+    shape = common.input_shape_for(input_shape, default_size=point.resolution,
+                                   min_size=MIN_RESOLUTION, data_format="channels_last",
+                                   require_static=True, weights=None)
+    if any(d is None for d in shape):
+        raise ValueError(f"`input_shape` must be static to estimate; received {shape}.")
+    return family.estimate(point, input_shape=shape, include_top=include_top,
+                           pooling=pooling, classes=classes)

@@ -442,6 +442,10 @@ class Family:
         design: None, or the family's design space, a function of its design parameters
             that returns their `Design` (RegNet's depth, w0, wa, wm, group width, SE ratio,
             bottleneck ratio and stem width; what `cnnblocks.design.regnet` calls).
+        estimate: None, or the family's estimator, a function of one of its `Design`s and
+            the builder's `input_shape`, `include_top`, `pooling` and `classes` (keywords)
+            that returns its `cnnblocks.cost.Estimate` without building it (what
+            `cnnblocks.design.estimate` calls).
     """
 
     name: str
@@ -455,6 +459,7 @@ class Family:
     blocks: tuple = ()
     scale: object = None
     design: object = None
+    estimate: object = None
 
     def __post_init__(self):
         object.__setattr__(self, "models", tuple(

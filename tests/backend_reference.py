@@ -99,7 +99,7 @@ COVERED_BY_FAMILY_ROW = {
     "efficientnet_v2_b3": "efficientnet_v2_b0",
     "efficientnet_v2_m": "efficientnet_v2_s", "efficientnet_v2_l": "efficientnet_v2_s",
     "nasnet_large": "nasnet_mobile",
-    "resnext101_64x4d": "resnext101_32x8d", "wide_resnet101_2": "wide_resnet50_2",
+    "densenet161": "densenet121", "resnext101_64x4d": "resnext101_32x8d", "wide_resnet101_2": "wide_resnet50_2",
     # RegNetX is RegNetY's block without SE, at other widths and depths
     **{f"regnet_{kind}_{size}": "regnet_y_400mf" for kind, sizes in (
         ("y", ("800mf", "1_6gf", "3_2gf", "8gf", "16gf", "32gf", "128gf")),

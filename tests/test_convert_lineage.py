@@ -49,6 +49,7 @@ ROWS = [
     ("alexnet", "alexnet", 127),               # 31 -> 15 -> 7 -> 3 -> adaptive 6x6 -> fc6
     ("mobilenet_v2", "mobilenet_v2", 64),      # 32 -> 16 -> 8 -> 4 -> 2 (even: padding (1, 1))
     ("densenet121", "densenet121", 64),        # 32 -> 16 -> 8 -> 4 -> 2
+    pytest.param("densenet161", "densenet161", 64, marks=pytest.mark.heavy),  # k = 48
     pytest.param("densenet169", "densenet169", 64, marks=pytest.mark.heavy),
     pytest.param("densenet201", "densenet201", 64, marks=pytest.mark.heavy),
     ("resnext50_32x4d", "resnext50_32x4d", 64),  # grouped 3x3, 32 groups
@@ -294,5 +295,5 @@ def test_the_docs_weights_table_quotes_every_weight_set():
             assert f"{config.top1:.3f} / {config.top5:.3f}" in rows[name], (name, config.name)
             checked += 1
     # ConvNeXt-T/S/B/L's, EfficientNetV2-S/M/L's, ResNeXt-101 64x4d's, Wide ResNet-101-2's,
-    # the RegNets' (34) and the MNASNets' (4) torchvision sets included
-    assert checked == 80
+    # DenseNet-161's, the RegNets' (34) and the MNASNets' (4) torchvision sets included
+    assert checked == 81

@@ -137,6 +137,22 @@ def test_counts_equal_torchvision_and_the_records(key, small):
     assert ref.params.matches(total) and ref.macs.matches(macs) and ref.depth.matches(depth)
 
 
+@pytest.mark.backend_independent  # counts: checked once, on TensorFlow
+def test_estimate_equals_the_built_model(key, small):
+    """`cnnblocks.design.estimate`, without building: the built model's parameters, trainable
+    weights, layer outputs and output shape at 32x32, its multiply-adds at 32 and at 224."""
+    costs = design.estimate(key, input_shape=(32, 32, 3))
+    assert costs.params == small.count_params()
+    assert costs.trainable == sum(int(np.prod(w.shape)) for w in small.trainable_weights)
+    assert costs.macs == cnnblocks.count_macs(small)
+    assert costs.activations == sum(int(np.prod(layer.output.shape[1:]))
+                                    for layer in small.layers[1:])
+    assert costs.output_shape == (1000,)
+    assert design.estimate(key).macs == cnnblocks.count_macs(small, input_shape=(224, 224, 3))
+    widths = regnet.stages_of(key).widths
+    assert [shape[-1] for _, shape in costs.stages] == [32, *widths]
+
+
 @pytest.mark.backend_independent  # the layer graph's grouping: checked once, on TensorFlow
 def test_one_summary_row_per_block_and_stage_taps(key, small):
     stages = regnet.stages_of(key)

@@ -19,7 +19,7 @@ BUILDERS = {
     "alexnet": ("AlexNet",),
     "convnext": ("ConvNeXtTiny", "ConvNeXtSmall", "ConvNeXtBase", "ConvNeXtLarge",
                  "ConvNeXtXLarge"),
-    "densenet": ("DenseNet121", "DenseNet169", "DenseNet201"),
+    "densenet": ("DenseNet121", "DenseNet161", "DenseNet169", "DenseNet201"),
     "efficientnet": ("EfficientNetB0", "EfficientNetB1", "EfficientNetB2", "EfficientNetB3",
                      "EfficientNetB4", "EfficientNetB5", "EfficientNetB6", "EfficientNetB7"),
     "efficientnet_v2": ("EfficientNetV2B0", "EfficientNetV2B1", "EfficientNetV2B2",

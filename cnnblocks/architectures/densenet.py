@@ -1,5 +1,6 @@
 """DenseNet (Huang, Liu, van der Maaten, Weinberger, "Densely Connected Convolutional Networks",
-CVPR 2017, https://arxiv.org/abs/1608.06993): the ImageNet DenseNet-BC-121/169/201 of Table 1.
+CVPR 2017, https://arxiv.org/abs/1608.06993): the ImageNet DenseNet-BC-121/161/169/201 of
+Table 1.
 
 Four `cnnblocks.blocks.dense_block`s (growth rate 32, 1x1 bottlenecks of 128) joined by
 `transition_block`s (compression 0.5), after a 7x7/2 convolution and a 3x3/2 max pool, and
@@ -9,6 +10,8 @@ two zero paddings keras.applications leaves unnamed are `conv1_pad` and `pool1_p
 Everything about the family is in this module.
 """
 
+import dataclasses
+
 from keras import layers
 
 from cnnblocks import family as fam
@@ -17,18 +20,28 @@ from cnnblocks.architectures import common
 from cnnblocks.blocks import conv_bn_act, dense_block, transition_block
 from cnnblocks.blocks.densenet import DENSENET_BN_EPSILON
 
-__all__ = ["DenseNet121", "DenseNet169", "DenseNet201"]
+__all__ = ["DenseNet121", "DenseNet161", "DenseNet169", "DenseNet201"]
 
 #: Layers per dense block, Table 1 of the paper (growth rate k = 32, DenseNet-BC: bottleneck
 #: 1x1 convolutions of 4k = 128 filters, compression 0.5 in the transitions). The stem has
 #: 2k = 64 filters. Output sizes at 224: dense block 1 56x56, 2 28x28, 3 14x14, 4 7x7.
 DENSENET_SPECS = {
     121: (6, 12, 24, 16),
+    161: (6, 12, 36, 24),
     169: (6, 12, 32, 32),
     201: (6, 12, 48, 32),
 }
 GROWTH_RATE = 32
+#: DenseNet-161 is Table 1's k = 48 network (stem 2k = 96, bottlenecks 4k = 192); no
+#: keras.applications model, torchvision's `densenet161`.
+GROWTH_RATES = {161: 48}
 COMPRESSION = 0.5
+
+
+def growth_rate(depth):
+    """The growth rate `k` of DenseNet-`depth` (32, or 48 for DenseNet-161); its stem has
+    `2k` filters."""
+    return GROWTH_RATES.get(depth, GROWTH_RATE)
 
 #: The two structures differ only in the BN epsilon: keras.applications' 1.001e-5 and
 #: torchvision's 1e-5 (PyTorch's default). Everything else is the same: the 7x7/2 stem and
@@ -46,18 +59,20 @@ def _trunk(depth):
     `conv5` with transitions `pool2` ... `pool4`, and the final BN-ReLU (`post`: `bn`,
     `relu`). Taps: the last trunk layer at each stride: the transitions' 1x1 convolutions
     (`pool2_conv`, `pool3_conv`, `pool4_conv`, before their average pools) and `relu`."""
+    growth = growth_rate(depth)
+
     def body(x, ctx):
         epsilon = DENSENET_VARIANTS[ctx.variant]["bn_epsilon"]
-        with identity.region(x, "stem", "conv1", args={"filters": 2 * GROWTH_RATE,
+        with identity.region(x, "stem", "conv1", args={"filters": 2 * growth,
                                                        "kernel_size": 7, "strides": 2},
-                             label=f"7x7 {2 * GROWTH_RATE} /2") as stem:
-            x = stem.done(conv_bn_act(x, 2 * GROWTH_RATE, 7, strides=2, padding=3,
+                             label=f"7x7 {2 * growth} /2") as stem:
+            x = stem.done(conv_bn_act(x, 2 * growth, 7, strides=2, padding=3,
                                       use_bias=False, bn_epsilon=epsilon,
                                       data_format=ctx.data_format, name="conv1"))
         x = common.max_pool_region(x, "pool1", ctx, pad=1, pool_name="pool1")
         blocks = DENSENET_SPECS[depth]
         for i, n in enumerate(blocks, start=2):
-            x = dense_block(x, n, GROWTH_RATE, bn_epsilon=epsilon,
+            x = dense_block(x, n, growth, bn_epsilon=epsilon,
                             data_format=ctx.data_format, name=f"conv{i}")
             if i < 5:
                 x = transition_block(x, COMPRESSION, bn_epsilon=epsilon,
@@ -162,6 +177,63 @@ def DenseNet121(include_top=True, weights="imagenet", input_tensor=None, input_s
         (None, 2, 2, 1024)
     """
     return _build(121, include_top=include_top, weights=weights, input_tensor=input_tensor,
+                  input_shape=input_shape, pooling=pooling, classes=classes,
+                  classifier_activation=classifier_activation, name=name, variant=variant)
+
+
+def DenseNet161(include_top=True, weights=None, input_tensor=None, input_shape=None,
+                pooling=None, classes=1000, classifier_activation="softmax",
+                name="densenet161", *, variant="keras"):
+    """DenseNet-161 (DenseNet-BC, k = 48): dense blocks of 6, 12, 36, 24 layers.
+
+    Huang et al., "Densely Connected Convolutional Networks", CVPR 2017,
+    https://arxiv.org/abs/1608.06993, Table 1 (its k = 48 column); torchvision's `densenet161`
+    (keras.applications has no DenseNet-161).
+
+    Stem: `conv1_pad` (zero padding 3), `conv1_conv` 7x7/2 convolution with 96 filters +
+    `conv1_bn` + `conv1_relu`, `pool1_pad` (zero padding 1), `pool1` 3x3/2 max pooling. Then
+    `dense_block`s `conv2` ... `conv5` (each layer BN-ReLU-1x1 192, BN-ReLU-3x3 48,
+    concatenated: 96 + 6 x 48 = 384, 192 + 12 x 48 = 768, 384 + 36 x 48 = 2112,
+    1056 + 24 x 48 = 2208 channels) with `transition_block`s `pool2`, `pool3`, `pool4`
+    (BN-ReLU-1x1 halving the channels, 2x2/2 average pool) between them, the final `bn` +
+    `relu`, and the head `avg_pool` + `predictions`.
+
+    Args:
+        include_top: bool, add the global average pooling and the classifier. Default True.
+        weights: None (random initialization, the default: keras.applications publishes no
+            DenseNet-161), `"torchvision"` (torchvision's ImageNet weights, with
+            `variant="torchvision"`; from the Keras cache, checked against the hash in its
+            name, downloaded when missing, converted on load) or the path of a weight file
+            (Keras, or a PyTorch `.pth`/`.safetensors` state dict with
+            `variant="torchvision"`).
+        input_tensor: optional Keras tensor to build the model on.
+        input_shape: optional (H, W, 3); at least 32x32; must be static with a top, and
+            (224, 224, 3) with a top and ImageNet weights.
+        pooling: None, `"avg"` or `"max"` global pooling when `include_top=False`.
+        classes: int, number of classes, at most 1,000,000. Default 1000.
+        classifier_activation: activation of `predictions`. Default `"softmax"`.
+        name: model name. Default `"densenet161"`.
+        variant: `"keras"` (keras.applications' conventions of its DenseNets, the default) or
+            `"torchvision"` (torchvision's `densenet161`, which its weights fit: BN epsilon
+            1e-5 instead of 1.001e-5, nothing else differs).
+
+    Returns:
+        A `keras.Model` with 28,900,936 parameters (28,681,000 trainable, torchvision's
+        `num_params`) at the defaults (2208 feature channels at 1/32 of the input size
+        without a top).
+
+    Note:
+        As DenseNet-121: transitions apply BN-ReLU before their 1x1 convolution, a final
+        BN-ReLU precedes the classifier, convolutions have no bias, and inputs are expected in
+        torch style (`preprocess_input`). The `channels_first` data format is accepted.
+
+    Example:
+        >>> from cnnblocks import DenseNet161
+        >>> model = DenseNet161(include_top=False, input_shape=(64, 64, 3))
+        >>> tuple(model.output.shape)
+        (None, 2, 2, 2208)
+    """
+    return _build(161, include_top=include_top, weights=weights, input_tensor=input_tensor,
                   input_shape=input_shape, pooling=pooling, classes=classes,
                   classifier_activation=classifier_activation, name=name, variant=variant)
 
@@ -313,11 +385,15 @@ _PAPER = "Huang et al., Densely Connected Convolutional Networks, CVPR 2017"
 _TABLE = "Huang et al. 2017, Table 1"
 
 
-def _reference(depth):
-    total, trainable, macs = _DENSENET[depth]
-    keras_name = f"DenseNet{depth}"
+#: DenseNet-161, torchvision's (no keras.applications model): total (trainable + 2 per BN
+#: channel, measured here), trainable (torchvision's `num_params`), GFLOPS (its `_ops`).
+_DENSENET161 = (28_900_936, 28_681_000, 7.728)
+
+
+def _table(depth):
+    """Table 1's column of DenseNet-`depth` beside its blocks."""
     blocks = DENSENET_SPECS[depth]
-    column = f"DenseNet-{depth} (k=32)"
+    column = f"DenseNet-{depth} (k={growth_rate(depth)})"
     rows = [fam.PaperRow("Convolution", "conv1", "112x112",
                          columns={column: "7x7 conv, stride 2"}),
             fam.PaperRow("Pooling", "pool1", "56x56", columns={column: "3x3 max pool, stride 2"})]
@@ -333,6 +409,18 @@ def _reference(depth):
     rows.append(fam.PaperRow("Classification Layer", "post|head", "1x1",
                              columns={column: "7x7 global average pool; 1000D fully-connected, "
                                               "softmax"}))
+    return tuple(rows)
+
+
+def _reference(depth):
+    if depth == 161:
+        total, trainable, gflops = _DENSENET161
+        reference = fam.torchvision_reference(
+            "densenet161", paper=_PAPER, total=total, trainable=trainable, depth=depth,
+            depth_source=_TABLE + " (the name; comment in this module)", gflops=gflops)
+        return dataclasses.replace(reference, table=_table(depth), table_source=_TABLE)
+    total, trainable, macs = _DENSENET[depth]
+    keras_name = f"DenseNet{depth}"
     return fam.Reference(
         paper=_PAPER,
         input_shape=(224, 224, 3),
@@ -340,7 +428,7 @@ def _reference(depth):
         trainable_params=fam.exact(trainable, fam.KERAS.format(keras_name), fam.TRAINABLE),
         depth=fam.exact(depth, _TABLE + " (the name; comment in this module)", fam.DEPTH),
         macs=fam.measured_macs(macs, fam.KERAS_MACS.format(keras_name)),
-        table=tuple(rows),
+        table=_table(depth),
         table_source=_TABLE,
         others=((("torchvision densenet121 params (= Keras trainable)",
                   fam.exact(7_978_856, fam.TORCHVISION.format("densenet121"))),)
@@ -367,6 +455,7 @@ def _weight_files(depth):
 #: bilinear.
 _TORCHVISION = {
     121: ("densenet121-a639ec97.pth", 74.434, 91.972, 7_978_856, 30.845),
+    161: ("densenet161-8d451a50.pth", 77.138, 93.560, 28_681_000, 110.369),
     169: ("densenet169-b2777c0a.pth", 75.600, 92.806, 14_149_480, 54.708),
     201: ("densenet201-c1103571.pth", 76.896, 93.370, 20_013_928, 77.373),
 }
@@ -389,6 +478,10 @@ FAMILY = fam.Family(
                        default_size=224, imagenet=_weight_files(121), reference=_reference(121),
                        keras_name="DenseNet121", variants=tuple(DENSENET_VARIANTS),
                        pretrained=_pretrained(121), torch_layout=_torch_layout(121)),
+        fam.ModelEntry(name="densenet161", title="DenseNet-161", builder=DenseNet161,
+                       default_size=224, reference=_reference(161),
+                       variants=tuple(DENSENET_VARIANTS), pretrained=_pretrained(161),
+                       torch_layout=_torch_layout(161)),
         fam.ModelEntry(name="densenet169", title="DenseNet-169", builder=DenseNet169,
                        default_size=224, imagenet=_weight_files(169), reference=_reference(169),
                        keras_name="DenseNet169", variants=tuple(DENSENET_VARIANTS),

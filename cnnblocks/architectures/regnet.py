@@ -24,10 +24,12 @@ import math
 
 from cnnblocks import _regnet_rule as rule
 from cnnblocks import _validation as check
+from cnnblocks import cost
 from cnnblocks import family as fam
 from cnnblocks import identity, preprocessing
 from cnnblocks.architectures import common
 from cnnblocks.blocks import conv_bn_act, regnet_block
+from cnnblocks.blocks.regnet import regnet_block_cost
 from cnnblocks.blocks.resnext import TORCH_BN_EPSILON
 
 __all__ = ["RegNetY400MF", "RegNetY800MF", "RegNetY1_6GF", "RegNetY3_2GF", "RegNetY8GF",
@@ -168,6 +170,32 @@ def _build_design(point, variant=fam.TORCHVISION_VARIANT, **kwargs):
                            family=FAMILY_NAME)
     return build_design(entry, spec.stages, spec.se_ratio, stem_width=spec.stem_width,
                         variant=variant, **kwargs)
+
+
+def estimate(point, *, input_shape, include_top=True, pooling=None, classes=1000):
+    """The family's estimator (`FAMILY.estimate`): the costs of a `Design` of this family
+    (`cnnblocks.cost.Estimate`) at `input_shape` `(h, w, 3)`, walked layer by layer as
+    `regnet_trunk` and the head build them, without building anything."""
+    spec = point.spec
+    tally = cost.Tally(input_shape)
+    tally.pad(1)                                                # stem_pad, stem_conv, _bn, _relu
+    tally.conv(spec.stem_width, 3, 2)
+    tally.bn()
+    tally.elementwise()
+    tally.stage("stem")
+    for stage, (width, depth, group_width) in enumerate(spec.stages, start=1):
+        for block in range(1, depth + 1):
+            regnet_block_cost(tally, width, strides=2 if block == 1 else 1,
+                              group_width=group_width,
+                              bottleneck_ratio=spec.stages.bottleneck_ratio,
+                              se_ratio=spec.se_ratio)
+        tally.stage(f"s{stage}")
+    if include_top:
+        tally.global_pool()
+        tally.dense(classes)
+    elif pooling is not None:
+        tally.global_pool()
+    return tally.result()
 
 
 def scale(entry, width, depth, resolution):
@@ -552,4 +580,5 @@ FAMILY = fam.Family(
     blocks=("conv_bn_act", "regnet_block"),
     scale=scale,
     design=design,
+    estimate=estimate,
 )

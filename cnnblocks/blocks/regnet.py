@@ -137,3 +137,36 @@ def regnet_block(x, filters, *, strides=1, group_width=1, bottleneck_ratio=1.0,
                     suffixes=("_3_conv", "_3_bn", ""), **unit)
     y = layers.Add(name=layer_name(name, "_add"))([sc, y])
     return layers.Activation("relu", name=layer_name(name, "_out"))(y)
+
+
+def regnet_block_cost(tally, filters, *, strides=1, group_width=1, bottleneck_ratio=1.0,
+                      se_ratio=None):
+    """Walks `regnet_block`'s layers on a `cnnblocks.cost.Tally` (its shape the block's
+    input), as the block creates them, without building anything; `strides` is an int. Returns
+    the output shape. The arguments are assumed checked (a design's are)."""
+    c_in, start = tally.shape[-1], tally.shape
+    width = bottleneck_width(filters, bottleneck_ratio)
+    if c_in != filters or strides != 1:
+        tally.conv(filters, 1, strides)                         # _0_conv, _0_bn
+        tally.bn()
+    tally.shape = start
+    tally.conv(width, 1)                                        # _1_conv, _1_bn, _1_relu
+    tally.bn()
+    tally.elementwise()
+    if strides != 1:                                            # _2_pad, _2_conv (valid)
+        tally.pad(1)
+        tally.conv(width, 3, strides, groups=width // group_width)
+    else:                                                       # _2_conv ("same")
+        tally.conv(width, 3, 1, groups=width // group_width, padding=1)
+    tally.bn()
+    tally.elementwise()
+    if se_ratio:                                                # squeeze, reduce, expand, excite
+        gated = tally.shape
+        tally.global_pool(keepdims=True)
+        tally.conv(se_width(c_in, se_ratio), 1, bias=True)
+        tally.conv(width, 1, bias=True)
+        tally.elementwise(gated)
+    tally.conv(filters, 1)                                      # _3_conv, _3_bn
+    tally.bn()
+    tally.elementwise()                                         # _add
+    return tally.elementwise()                                  # _out
