@@ -80,6 +80,7 @@ ROWS = [
     ("efficientnet_v2_s_torchvision", "efficientnet_v2_s", {"variant": "torchvision"}, 32),
     ("nasnet_mobile", "nasnet_mobile", {}, 32),                 # two-input cells, Cropping2D
     ("regnet_y_400mf", "regnet_y_400mf", {}, 32),               # grouped 3x3, SE in a block
+    ("shufflenet_v2_x1_0", "shufflenet_v2_x1_0", {}, 32),       # channel split and shuffle
 ]
 
 #: Registered models without a row of their own, each -> the row of its family that runs its
@@ -101,6 +102,8 @@ COVERED_BY_FAMILY_ROW = {
         ("y", ("800mf", "1_6gf", "3_2gf", "8gf", "16gf", "32gf", "128gf")),
         ("x", ("400mf", "800mf", "1_6gf", "3_2gf", "8gf", "16gf", "32gf")))
        for size in sizes},
+    # ShuffleNet V2's widths: the same units and layers, other channel counts
+    **{f"shufflenet_v2_{width}": "shufflenet_v2_x1_0" for width in ("x0_5", "x1_5", "x2_0")},
 }
 CLASSES = 10
 

@@ -161,7 +161,8 @@ def test_weight_set_records_equal_torchvision_metadata(tv):
             checked += 1
     # 32 models (ConvNeXt-T/S/B/L and EfficientNetV2-S/M/L included); ResNet-50/101/152, MobileNetV2, ResNeXt-50/101
     # and Wide ResNet-50-2 with a second (V2) set
-    assert checked == 73  # RegNets: 34 sets (V1, V2; SWAG for Y-16GF, 32GF, 128GF)
+    # RegNets: 34 sets (V1, V2; SWAG for Y-16GF, 32GF, 128GF); ShuffleNet V2: 4
+    assert checked == 77
 
 
 # --- Mismatches: a clear error naming the first tensor, and the model untouched ---------------

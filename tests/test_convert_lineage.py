@@ -54,6 +54,10 @@ ROWS = [
     ("resnext50_32x4d", "resnext50_32x4d", 64),  # grouped 3x3, 32 groups
     pytest.param("resnext101_32x8d", "resnext101_32x8d", 64, marks=pytest.mark.heavy),
     ("wide_resnet50_2", "wide_resnet50_2", 64),
+    ("shufflenet_v2_x1_0", "shufflenet_v2_x1_0", 64),  # depthwise, split, shuffle: 32 ... 2
+    pytest.param("shufflenet_v2_x0_5", "shufflenet_v2_x0_5", 64, marks=pytest.mark.heavy),
+    pytest.param("shufflenet_v2_x1_5", "shufflenet_v2_x1_5", 64, marks=pytest.mark.heavy),
+    pytest.param("shufflenet_v2_x2_0", "shufflenet_v2_x2_0", 64, marks=pytest.mark.heavy),
 ]
 #: Every model is converted on TensorFlow; a CI job on another backend converts one model per
 #: transform (grouped and depthwise kernels, fc6's rows after a flatten, DenseNet's keys).
@@ -161,6 +165,7 @@ CACHED = [
     ("densenet121", "densenet121", 64, "torchvision"),
     ("resnext50_32x4d", "resnext50_32x4d", 64, "torchvision_v2"),
     ("wide_resnet50_2", "wide_resnet50_2", 64, "torchvision"),
+    ("shufflenet_v2_x1_0", "shufflenet_v2_x1_0", 64, "torchvision"),  # a 10-digit hash prefix
 ]
 
 
@@ -291,4 +296,4 @@ def test_the_docs_weights_table_quotes_every_weight_set():
             assert name in rows, f"docs/pretrained.md has no row for {name}"
             assert f"{config.top1:.3f} / {config.top5:.3f}" in rows[name], (name, config.name)
             checked += 1
-    assert checked == 73  # ConvNeXt, EfficientNetV2-S/M/L and the RegNets (34) included
+    assert checked == 77  # ConvNeXt, EfficientNetV2-S/M/L, the RegNets (34), ShuffleNet V2 (4)

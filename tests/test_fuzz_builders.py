@@ -204,10 +204,10 @@ def test_every_builder_argument_is_covered():
     for model in MODELS:
         assert list(builder_bad(model)) == parameters(model), model
         assert set(FIXED_BAD_NAMES) >= set(parameters(model)), model
-    assert len(MODELS) == 70
-    assert len(FAMILY_BUILDERS) == len({registry.entry(m).family for m in MODELS}) == 20
-    assert len(FIXED_ARGS) == 1264
-    assert len(FAMILY_ARGS) == 186
+    assert len(MODELS) == 74
+    assert len(FAMILY_BUILDERS) == len({registry.entry(m).family for m in MODELS}) == 21
+    assert len(FIXED_ARGS) == 1336
+    assert len(FAMILY_ARGS) == 195
 
 
 # --- every builder, every argument, fixed bad values -------------------------------------------

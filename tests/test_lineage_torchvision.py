@@ -50,6 +50,11 @@ ROWS = [
     ("resnext101_32x8d", cnnblocks.ResNeXt101_32x8d, 88_791_336, 88_994_216, 16_414_015_488),
     ("wide_resnet50_2", cnnblocks.WideResNet50_2, 68_883_240, 68_951_464, 11_398_021_120),
     ("alexnet", cnnblocks.AlexNet, 61_100_840, 61_100_840, 714_188_480),
+    # derivation in cnnblocks/architectures/shufflenet_v2.py (COUNTS)
+    ("shufflenet_v2_x0_5", cnnblocks.ShuffleNetV2_x0_5, 1_366_792, 1_374_744, 40_476_448),
+    ("shufflenet_v2_x1_0", cnnblocks.ShuffleNetV2_x1_0, 2_278_604, 2_294_784, 144_907_992),
+    ("shufflenet_v2_x1_5", cnnblocks.ShuffleNetV2_x1_5, 3_503_624, 3_527_064, 295_759_392),
+    ("shufflenet_v2_x2_0", cnnblocks.ShuffleNetV2_x2_0, 7_393_996, 7_427_712, 583_253_464),
 ]
 IDS = [row[0] for row in ROWS]
 
