@@ -223,9 +223,9 @@ _PAPER = ("Ma, Zhang, Zheng, Sun, ShuffleNet V2: Practical Guidelines for Effici
 TABLE5 = "Ma et al. 2018, Table 5"
 
 #: Table 5 of the paper, at 224x224: (layer, our summary rows, output size, KSize, Stride,
-#: Repeat, output channels of 0.5x / 1x / 1.5x / 2x).
+#: Repeat, output channels of 0.5x / 1x / 1.5x / 2x). Its first row, "Image" (224x224, 3
+#: channels), is the input, left out.
 _TABLE5_ROWS = (
-    ("Image", None, "224x224", "", "", "", (3, 3, 3, 3)),
     ("Conv1", "conv1", "112x112", "3x3", 2, 1, (24, 24, 24, 24)),
     ("MaxPool", "pool1", "56x56", "3x3", 2, "", (24, 24, 24, 24)),
     ("Stage2", "stage2_unit1", "28x28", "", 2, 1, (48, 116, 176, 244)),
@@ -252,7 +252,7 @@ def _paper_flops(key):
 def _table(key):
     """Table 5 with all four width columns; its FLOPs row is this model's figure
     (multiply-adds, printed in millions)."""
-    width = COUNTS[key][1]
+    _, width, _, trainable, _, _, weights = COUNTS[key]
     rows = []
     for label, blocks, output, ksize, stride, repeat, channels in _TABLE5_ROWS:
         columns = {"KSize": ksize, "Stride": stride, "Repeat": repeat}
@@ -263,7 +263,9 @@ def _table(key):
     printed_weights = {w: f"{COUNTS[k][6] / 1e6:.1f}M" for w, k in zip(_WIDTHS, COUNTS)}
     rows.append(fam.PaperRow("FLOPs", None, macs=_paper_flops(key), columns={
         f"Output channels {w}": v for w, v in printed_flops.items()}))
-    rows.append(fam.PaperRow("# of Weights", None, columns={
+    rows.append(fam.PaperRow("# of Weights", None, params=fam.rounded(
+        weights, 0.05e6, TABLE5, f"weights, printed {weights / 1e6:.1f}M ({width}): "
+        f"torchvision's {trainable:,} (trainable); Keras adds the BN statistics"), columns={
         f"Output channels {w}": v for w, v in printed_weights.items()}))
     return tuple(rows)
 
