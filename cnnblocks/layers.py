@@ -14,6 +14,13 @@ from keras import layers, ops
 from cnnblocks import _validation as check
 
 
+def _channel_axis(axis):
+    """`axis` checked as an int (the channel axis: -1 or 1 for images)."""
+    if isinstance(axis, bool) or not isinstance(axis, numbers.Integral):
+        raise TypeError(f"`axis` must be an integer, received {check.describe(axis)}.")
+    return int(axis)
+
+
 @keras.saving.register_keras_serializable(package="cnnblocks")
 class LocalResponseNormalization(layers.Layer):
     """Local response normalization across channels (Krizhevsky et al. 2012, section 3.3).
@@ -66,13 +73,11 @@ class LocalResponseNormalization(layers.Layer):
                             f"(type {type(size).__name__}).")
         if size <= 0 or size % 2 == 0:
             raise ValueError(f"`size` must be a positive odd integer, received {size!r}.")
-        if isinstance(axis, bool) or not isinstance(axis, numbers.Integral):
-            raise TypeError(f"`axis` must be an integer, received {axis!r}.")
         self.size = int(size)
         self.alpha = check.positive_number(alpha, "alpha", allow_zero=True)
         self.beta = check.positive_number(beta, "beta", allow_zero=True)
         self.k = check.positive_number(k, "k")
-        self.axis = int(axis)
+        self.axis = _channel_axis(axis)
 
     def build(self, input_shape):
         rank = len(input_shape)
@@ -352,13 +357,6 @@ class StochasticDepth(layers.Layer):
         config = super().get_config()
         config.update(drop_path_rate=self.drop_path_rate, seed=self.seed)
         return config
-
-
-def _channel_axis(axis):
-    """`axis` checked as an int (the channel axis: -1 or 1 for images)."""
-    if isinstance(axis, bool) or not isinstance(axis, numbers.Integral):
-        raise TypeError(f"`axis` must be an integer, received {check.describe(axis)}.")
-    return int(axis)
 
 
 def _channels_of(layer, input_shape, what):
