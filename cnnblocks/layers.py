@@ -14,6 +14,13 @@ from keras import layers, ops
 from cnnblocks import _validation as check
 
 
+def _channel_axis(axis):
+    """`axis` checked as an int (the channel axis: -1 or 1 for images)."""
+    if isinstance(axis, bool) or not isinstance(axis, numbers.Integral):
+        raise TypeError(f"`axis` must be an integer, received {check.describe(axis)}.")
+    return int(axis)
+
+
 @keras.saving.register_keras_serializable(package="cnnblocks")
 class LocalResponseNormalization(layers.Layer):
     """Local response normalization across channels (Krizhevsky et al. 2012, section 3.3).
@@ -66,13 +73,11 @@ class LocalResponseNormalization(layers.Layer):
                             f"(type {type(size).__name__}).")
         if size <= 0 or size % 2 == 0:
             raise ValueError(f"`size` must be a positive odd integer, received {size!r}.")
-        if isinstance(axis, bool) or not isinstance(axis, numbers.Integral):
-            raise TypeError(f"`axis` must be an integer, received {axis!r}.")
         self.size = int(size)
         self.alpha = check.positive_number(alpha, "alpha", allow_zero=True)
         self.beta = check.positive_number(beta, "beta", allow_zero=True)
         self.k = check.positive_number(k, "k")
-        self.axis = int(axis)
+        self.axis = _channel_axis(axis)
 
     def build(self, input_shape):
         rank = len(input_shape)
@@ -351,4 +356,141 @@ class StochasticDepth(layers.Layer):
     def get_config(self):
         config = super().get_config()
         config.update(drop_path_rate=self.drop_path_rate, seed=self.seed)
+        return config
+
+
+def _channels_of(layer, input_shape, what):
+    """The known size of `layer.axis` in `input_shape` (ValueError naming the layer's
+    argument if the axis is out of range or its size unknown, or if `what` (its divisor
+    `(name, value)`) does not divide it)."""
+    rank = len(input_shape)
+    if not -rank <= layer.axis < rank:
+        raise ValueError(f"`axis`={layer.axis} is out of range for an input of rank {rank} "
+                         f"(shape {tuple(input_shape)}).")
+    size = input_shape[layer.axis]
+    arg, divisor = what
+    if size is None:
+        raise ValueError(f"{type(layer).__name__} needs a known channel count on `axis`="
+                         f"{layer.axis}; received input shape {tuple(input_shape)}.")
+    if size % divisor:
+        raise ValueError(f"`{arg}`={divisor} must divide the {size} channels of the input "
+                         f"(shape {tuple(input_shape)}, `axis`={layer.axis}).")
+    return int(size)
+
+
+@keras.saving.register_keras_serializable(package="cnnblocks")
+class ChannelShuffle(layers.Layer):
+    """The channel shuffle of ShuffleNet (Zhang, Zhou, Lin, Sun, "ShuffleNet: An Extremely
+    Efficient Convolutional Neural Network for Mobile Devices", CVPR 2018,
+    https://arxiv.org/abs/1707.01083, section 3.1, Figure 1(c); ShuffleNet V2 ends every unit
+    with it, Ma et al. 2018, https://arxiv.org/abs/1807.11164, Figure 3).
+
+    The `c` channels, seen as `groups` groups of `c / groups`, are interleaved: reshape to
+    `(groups, c / groups)`, transpose, flatten. Output channel `j * groups + i` is input
+    channel `i * (c / groups) + j`: with 2 groups, channels `0 .. c/2 - 1` (the first group)
+    go to the even positions, the second group to the odd ones. torchvision's
+    `channel_shuffle(x, groups)` computes the same permutation (here a gather of the channel
+    axis, exact on every backend). The layer has no weights.
+
+    Args:
+        groups: int >= 1, the number of groups; it must divide the channels. Default 2.
+        axis: int, the channel axis: -1 for channels_last, 1 for channels_first. Default -1.
+        **kwargs: passed to `keras.layers.Layer` (`name`, `dtype`, ...).
+
+    Returns:
+        A tensor of the input's shape, its channels permuted.
+
+    Example:
+        >>> import numpy as np
+        >>> from cnnblocks.layers import ChannelShuffle
+        >>> x = np.arange(6, dtype="float32").reshape(1, 1, 1, 6)
+        >>> np.asarray(ChannelShuffle(2)(x)).ravel().tolist()
+        [0.0, 3.0, 1.0, 4.0, 2.0, 5.0]
+    """
+
+    def __init__(self, groups=2, axis=-1, **kwargs):
+        super().__init__(**kwargs)
+        self.groups = check.positive_int(groups, "groups")
+        self.axis = _channel_axis(axis)
+
+    def build(self, input_shape):
+        channels = _channels_of(self, input_shape, ("groups", self.groups))
+        per_group = channels // self.groups
+        # Output position j * groups + i reads input channel i * per_group + j.
+        self._order = np.arange(channels).reshape(self.groups, per_group).T.ravel()
+
+    def call(self, inputs):
+        order = ops.convert_to_tensor(self._order, dtype="int32")
+        return ops.take(inputs, order, axis=self.axis)
+
+    def compute_output_shape(self, input_shape):
+        return input_shape
+
+    def get_config(self):
+        config = super().get_config()
+        config.update(groups=self.groups, axis=self.axis)
+        return config
+
+
+@keras.saving.register_keras_serializable(package="cnnblocks")
+class ChannelSplit(layers.Layer):
+    """One of `parts` equal consecutive slices of the channels: ShuffleNet V2's channel split
+    (Ma et al., "ShuffleNet V2: Practical Guidelines for Efficient CNN Architecture Design",
+    ECCV 2018, https://arxiv.org/abs/1807.11164, section 4, Figure 3(c); PyTorch's
+    `x.chunk(parts, dim=1)[part]` on channels that `parts` divides).
+
+    One layer per slice (each with one output) keeps the graph plain: a unit's split is two
+    layers, `ChannelSplit(0)` and `ChannelSplit(1)`, on the same input. The layer has no
+    weights.
+
+    Args:
+        part: int, which slice, from 0 (the first channels) to `parts - 1`.
+        parts: int >= 1, the number of slices; it must divide the channels. Default 2.
+        axis: int, the channel axis: -1 for channels_last, 1 for channels_first. Default -1.
+        **kwargs: passed to `keras.layers.Layer` (`name`, `dtype`, ...).
+
+    Returns:
+        The channels `[part * c / parts, (part + 1) * c / parts)` of the input (`c` channels).
+
+    Example:
+        >>> import numpy as np
+        >>> from cnnblocks.layers import ChannelSplit
+        >>> x = np.arange(6, dtype="float32").reshape(1, 1, 1, 6)
+        >>> np.asarray(ChannelSplit(1)(x)).ravel().tolist()
+        [3.0, 4.0, 5.0]
+    """
+
+    def __init__(self, part, parts=2, axis=-1, **kwargs):
+        super().__init__(**kwargs)
+        self.parts = check.positive_int(parts, "parts")
+        if isinstance(part, bool) or not isinstance(part, numbers.Integral):
+            raise TypeError(f"`part` must be an integer in [0, {self.parts}), received "
+                            f"{check.describe(part)}.")
+        if not 0 <= part < self.parts:
+            raise ValueError(f"`part` must be an integer in [0, {self.parts}) (parts="
+                             f"{self.parts}), received {check.describe(part)}.")
+        self.part = int(part)
+        self.axis = _channel_axis(axis)
+
+    def build(self, input_shape):
+        channels = _channels_of(self, input_shape, ("parts", self.parts))
+        width = channels // self.parts
+        self._rank = len(input_shape)
+        self._window = (self.part * width, (self.part + 1) * width)
+        self._width = width
+
+    def call(self, inputs):
+        window = [slice(None)] * self._rank
+        window[self.axis] = slice(*self._window)
+        return inputs[tuple(window)]
+
+    def compute_output_shape(self, input_shape):
+        shape = list(input_shape)
+        size = shape[self.axis]
+        shape[self.axis] = None if size is None else size // self.parts
+        return tuple(shape)
+
+    def get_config(self):
+        config = super().get_config()
+        config.update(part=self.part, parts=self.parts, axis=self.axis)
         return config

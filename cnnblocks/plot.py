@@ -104,7 +104,8 @@ _DRAWN = (grouping.WEIGHT_LAYERS + _POOLS + _GLOBAL_POOLS + _MERGES
 _FOLDED_NAMES = {"BatchNormalization": "BN", "ZeroPadding1D": "pad", "ZeroPadding2D": "pad",
                  "ZeroPadding3D": "pad", "LocalResponseNormalization": "LRN",
                  "LayerNormalization": "LN", "Dropout": "dropout", "Rescaling": "rescale",
-                 "Normalization": "normalize", "ReLU": "relu", "Softmax": "softmax"}
+                 "Normalization": "normalize", "ReLU": "relu", "Softmax": "softmax",
+                 "ChannelShuffle": "shuffle", "ChannelSplit": "split"}
 #: Merge layers' names in drawings.
 _MERGE_NAMES = {"Add": "add", "Concatenate": "concat", "Multiply": "multiply",
                 "Subtract": "subtract", "Average": "average", "Maximum": "maximum",

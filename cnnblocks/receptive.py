@@ -73,7 +73,8 @@ from keras import layers
 
 from cnnblocks import _graph
 from cnnblocks import graph as graphs
-from cnnblocks.layers import LayerScale, LocalResponseNormalization, ScaledAdd, StochasticDepth
+from cnnblocks.layers import (ChannelShuffle, ChannelSplit, LayerScale, LocalResponseNormalization,
+                              ScaledAdd, StochasticDepth)
 
 _WINDOW_CONVS = (layers.Conv1D, layers.Conv2D, layers.Conv3D, layers.DepthwiseConv1D,
                  layers.DepthwiseConv2D, layers.SeparableConv1D, layers.SeparableConv2D)
@@ -94,7 +95,8 @@ POINTWISE = (layers.Activation, layers.ReLU, layers.LeakyReLU, layers.PReLU, lay
              layers.SpatialDropout3D, layers.GaussianDropout, layers.GaussianNoise,
              layers.AlphaDropout, layers.BatchNormalization, layers.Rescaling,
              layers.Normalization, layers.Identity, layers.ActivityRegularization,
-             LocalResponseNormalization, LayerScale, StochasticDepth)
+             LocalResponseNormalization, LayerScale, StochasticDepth,
+             ChannelShuffle, ChannelSplit)  # ShuffleNet V2: channels only
 #: Layers that are pointwise when they act on the channel axis only (their `axis`).
 _CHANNEL_AXIS_LAYERS = (layers.Softmax, layers.LayerNormalization, layers.UnitNormalization)
 

@@ -81,6 +81,7 @@ ROWS = [
     ("nasnet_mobile", "nasnet_mobile", {}, 32),                 # two-input cells, Cropping2D
     ("regnet_y_400mf", "regnet_y_400mf", {}, 32),               # grouped 3x3, SE in a block
     ("mnasnet0_5", "mnasnet0_5", {}, 32),                       # 5x5 depthwise, symmetric pad
+    ("shufflenet_v2_x1_0", "shufflenet_v2_x1_0", {}, 32),       # channel split and shuffle
 ]
 
 #: Registered models without a row of their own, each -> the row of its family that runs its
@@ -107,6 +108,8 @@ COVERED_BY_FAMILY_ROW = {
        for size in sizes},
     # the other depth multipliers of MNASNet: the same layers at other widths
     "mnasnet0_75": "mnasnet0_5", "mnasnet1_0": "mnasnet0_5", "mnasnet1_3": "mnasnet0_5",
+    # ShuffleNet V2's widths: the same units and layers, other channel counts
+    **{f"shufflenet_v2_{width}": "shufflenet_v2_x1_0" for width in ("x0_5", "x1_5", "x2_0")},
 }
 CLASSES = 10
 

@@ -159,11 +159,11 @@ def test_weight_set_records_equal_torchvision_metadata(tv):
                 transform["crop_size"], transform.get("resize_size", 256))
             assert len(meta["categories"]) == config.num_classes
             checked += 1
-    # 54 models (ConvNeXt-T/S/B/L, EfficientNetV2-S/M/L, ResNeXt-101 64x4d, Wide ResNet-101-2,
-    # DenseNet-161, the 15 RegNets and the 4 MNASNets included); ResNet-50/101/152, MobileNetV2,
-    # ResNeXt-50/101 32x8d and Wide ResNet-50-2/101-2 with a second (V2) set; the RegNets: 34
-    # sets (V1, V2; SWAG for Y-16GF, 32GF, 128GF)
-    assert checked == 81
+    # 58 models (ConvNeXt-T/S/B/L, EfficientNetV2-S/M/L, ResNeXt-101 64x4d, Wide ResNet-101-2,
+    # DenseNet-161, the 15 RegNets, the 4 MNASNets and the 4 ShuffleNet V2s included);
+    # ResNet-50/101/152, MobileNetV2, ResNeXt-50/101 32x8d and Wide ResNet-50-2/101-2 with a
+    # second (V2) set; the RegNets: 34 sets (V1, V2; SWAG for Y-16GF, 32GF, 128GF)
+    assert checked == 85
 
 
 # --- Mismatches: a clear error naming the first tensor, and the model untouched ---------------

@@ -57,6 +57,10 @@ ROWS = [
     pytest.param("resnext101_64x4d", "resnext101_64x4d", 64, marks=pytest.mark.heavy),
     ("wide_resnet50_2", "wide_resnet50_2", 64),
     pytest.param("wide_resnet101_2", "wide_resnet101_2", 64, marks=pytest.mark.heavy),
+    ("shufflenet_v2_x1_0", "shufflenet_v2_x1_0", 64),  # depthwise, split, shuffle: 32 ... 2
+    pytest.param("shufflenet_v2_x0_5", "shufflenet_v2_x0_5", 64, marks=pytest.mark.heavy),
+    pytest.param("shufflenet_v2_x1_5", "shufflenet_v2_x1_5", 64, marks=pytest.mark.heavy),
+    pytest.param("shufflenet_v2_x2_0", "shufflenet_v2_x2_0", 64, marks=pytest.mark.heavy),
 ]
 #: Every model is converted on TensorFlow; a CI job on another backend converts one model per
 #: transform (grouped and depthwise kernels, fc6's rows after a flatten, DenseNet's keys).
@@ -164,6 +168,7 @@ CACHED = [
     ("densenet121", "densenet121", 64, "torchvision"),
     ("resnext50_32x4d", "resnext50_32x4d", 64, "torchvision_v2"),
     ("wide_resnet50_2", "wide_resnet50_2", 64, "torchvision"),
+    ("shufflenet_v2_x1_0", "shufflenet_v2_x1_0", 64, "torchvision"),  # a 10-digit hash prefix
 ]
 
 
@@ -295,5 +300,6 @@ def test_the_docs_weights_table_quotes_every_weight_set():
             assert f"{config.top1:.3f} / {config.top5:.3f}" in rows[name], (name, config.name)
             checked += 1
     # ConvNeXt-T/S/B/L's, EfficientNetV2-S/M/L's, ResNeXt-101 64x4d's, Wide ResNet-101-2's,
-    # DenseNet-161's, the RegNets' (34) and the MNASNets' (4) torchvision sets included
-    assert checked == 81
+    # DenseNet-161's, the RegNets' (34), the MNASNets' (4) and ShuffleNet V2's (4) torchvision
+    # sets included
+    assert checked == 85

@@ -41,9 +41,9 @@ from cnnblocks import blocks
 pytestmark = pytest.mark.backend_independent
 
 #: Examples per test case (hypothesis stops after this many passing examples). At these
-#: settings the file runs 6,645 examples: 35 blocks x 25 valid calls = 875 (4 under JAX, see
-#: below); 368 (block, argument) pairs x 15 bad values = 5,520 (the count of pairs is asserted
-#: in `test_every_public_block_is_fuzzed`); and 25 contextual cases x 10 = 250 (inputs too
+#: settings the file runs 6,780 examples: 36 blocks x 25 valid calls = 900 (4 under JAX, see
+#: below); 374 (block, argument) pairs x 15 bad values = 5,610 (the count of pairs is asserted
+#: in `test_every_public_block_is_fuzzed`); and 27 contextual cases x 10 = 270 (inputs too
 #: small, impossible identity shortcuts, clashing suffixes, groups, widths that leave no
 #: channel).
 #: JAX creates every new weight shape eagerly with an XLA compile per shape, so under JAX the
@@ -470,6 +470,32 @@ def regnet_params(kw, c):
 def regnet_output(kw, h, w, c):
     sh, sw = pair(kw["strides"])
     return padded(h, 3, sh, 1, 1), padded(w, 3, sw, 1, 1), kw["filters"]
+
+
+# --- ShuffleNet V2 -----------------------------------------------------------------------------
+
+@st.composite
+def shufflenet_case(draw):
+    f = 2 * draw(st.integers(1, 8))
+    s = draw(st.one_of(st.just(1), st.just((1, 1)), strides_st))
+    c = f if unit_stride(s) else draw(channels)     # a unit of stride 1 keeps its width
+    kw = dict(filters=f if draw(st.booleans()) else np.int64(f), strides=s,
+              bn_epsilon=draw(epsilons), data_format=draw(data_formats))
+    return Case(kw, draw(dim()), draw(dim()), c)
+
+
+def shufflenet_params(kw, c):
+    # h = f / 2; basic: 2 h^2 + 21 h; down-sampling: 13 c + 2 c h + h^2 + 25 h
+    h, split = int(kw["filters"]) // 2, unit_stride(kw["strides"])
+    right_in = h if split else c           # the right branch reads a half, or the whole input
+    right = conv(1, right_in, h, False) + bn(h) + dw(3, h) + bn(h) + conv(1, h, h, False) + bn(h)
+    left = 0 if split else dw(3, c) + bn(c) + conv(1, c, h, False) + bn(h)
+    return left + right
+
+
+def shufflenet_output(kw, h, w, c):
+    sh, sw = pair(kw["strides"])
+    return padded(h, 3, sh, 1, 1), padded(w, 3, sw, 1, 1), int(kw["filters"])
 
 
 # --- Xception ---------------------------------------------------------------------------------
@@ -1131,6 +1157,9 @@ def _block_table():
                  bottleneck_ratio=BAD["number"],
                  se_ratio=BAD["number"].filter(lambda v: v is not None),
                  bn_epsilon=BAD["number"])),
+        "shufflenet_v2_unit": Block(
+            blocks.shufflenet_v2_unit, shufflenet_case(), shufflenet_params, shufflenet_output,
+            dict(filters=BAD["int"], strides=BAD["pair"], bn_epsilon=BAD["number"])),
         "xception_module": Block(
             blocks.xception_module, xception_case(), xception_params, xception_output,
             dict(filters=BAD["widths"], pool=BAD["bool"], activate_first=BAD["bool"],
@@ -1287,7 +1316,7 @@ def test_every_public_block_is_fuzzed():
     for kind, spec in BLOCKS.items():
         signature = set(inspect.signature(getattr(blocks, kind)).parameters)
         assert set(spec.bad) == signature, kind
-    assert len(BLOCK_ARGS) == 368
+    assert len(BLOCK_ARGS) == 374
 
 
 def assert_names_argument(error, arg, *, listing=""):
@@ -1509,3 +1538,21 @@ def test_regnet_se_ratio_that_squeezes_to_no_channel(case, fraction):
     with pytest.raises(ValueError) as info:
         blocks.regnet_block(case.input(), **kw)
     assert_names_argument(info.value, "se_ratio")
+
+
+@settings(max_examples=CONTEXT_EXAMPLES, **FUZZ)
+@given(case=BLOCKS["shufflenet_v2_unit"].valid)
+def test_shufflenet_v2_unit_filters_must_be_even(case):
+    kw = dict(case.kw, filters=int(case.kw["filters"]) + 1, strides=2)
+    with pytest.raises(ValueError) as info:
+        blocks.shufflenet_v2_unit(case.input(), **kw)
+    assert_names_argument(info.value, "filters")
+
+
+@settings(max_examples=CONTEXT_EXAMPLES, **FUZZ)
+@given(case=BLOCKS["shufflenet_v2_unit"].valid, extra=st.integers(1, 4))
+def test_shufflenet_v2_unit_of_stride_1_keeps_the_width(case, extra):
+    kw = dict(case.kw, filters=2 * (case.c + extra), strides=1)   # wider than the input
+    with pytest.raises(ValueError) as info:
+        blocks.shufflenet_v2_unit(case.input(), **kw)
+    assert_names_argument(info.value, "filters")

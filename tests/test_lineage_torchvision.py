@@ -52,6 +52,11 @@ ROWS = [
     ("wide_resnet50_2", cnnblocks.WideResNet50_2, 68_883_240, 68_951_464, 11_398_021_120),
     ("wide_resnet101_2", cnnblocks.WideResNet101_2, 126_886_696, 127_024_552, 22_753_050_624),
     ("alexnet", cnnblocks.AlexNet, 61_100_840, 61_100_840, 714_188_480),
+    # derivation in cnnblocks/architectures/shufflenet_v2.py (COUNTS)
+    ("shufflenet_v2_x0_5", cnnblocks.ShuffleNetV2_x0_5, 1_366_792, 1_374_744, 40_476_448),
+    ("shufflenet_v2_x1_0", cnnblocks.ShuffleNetV2_x1_0, 2_278_604, 2_294_784, 144_907_992),
+    ("shufflenet_v2_x1_5", cnnblocks.ShuffleNetV2_x1_5, 3_503_624, 3_527_064, 295_759_392),
+    ("shufflenet_v2_x2_0", cnnblocks.ShuffleNetV2_x2_0, 7_393_996, 7_427_712, 583_253_464),
 ]
 IDS = [row[0] for row in ROWS]
 

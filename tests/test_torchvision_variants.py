@@ -269,8 +269,8 @@ def test_every_weight_set_record_is_consistent():
         assert entry.torch_layout is not None and config.format == "torch"
         assert config.file.url.startswith(family.TORCHVISION_MODELS)
         stem = config.file.filename.rsplit(".", 1)[0]
-        # 8 hex digits, 10 in MNASNet 0.5's and 1.0's older file names (torch hub checks
-        # whatever prefix the name gives)
+        # 8 hex digits, 10 in MNASNet 0.5's and 1.0's and ShuffleNet V2 0.5x's and 1x's older
+        # file names (torch hub checks whatever prefix the name gives)
         assert stem.endswith("-" + config.file.sha256) and len(config.file.sha256) >= 8
         assert config.labels == "imagenet-1k" and config.num_classes == 1000
         assert 0 < config.top5 and 0 < config.top1 < config.top5 < 100

@@ -21,25 +21,26 @@ import numpy as np
 import torch
 
 MODELS = ("resnext50_32x4d", "resnext101_32x8d", "resnext101_64x4d", "wide_resnet50_2",
-          "wide_resnet101_2", "alexnet")
+          "wide_resnet101_2", "alexnet", "shufflenet_v2_x0_5", "shufflenet_v2_x1_0",
+          "shufflenet_v2_x1_5", "shufflenet_v2_x2_0")
 
 
 def model_builders():
-    """`{name: builder}` from torchvision.models.resnet / .alexnet. Where the installed
-    torchvision's compiled operators do not load (a CUDA build beside a CPU torch), its package
-    `__init__` fails; the model definitions do not need those operators, so the subpackages are
-    then imported under a bare package module."""
+    """`{name: builder}` from torchvision.models.resnet / .alexnet / .shufflenetv2. Where the
+    installed torchvision's compiled operators do not load (a CUDA build beside a CPU torch),
+    its package `__init__` fails; the model definitions do not need those operators, so the
+    subpackages are then imported under a bare package module."""
     try:
-        from torchvision.models import alexnet, resnet  # noqa: F401
+        from torchvision.models import alexnet, resnet, shufflenetv2  # noqa: F401
     except Exception:  # noqa: BLE001 - any failure of torchvision's own __init__
         for key in [k for k in sys.modules if k == "torchvision" or k.startswith("torchvision.")]:
             del sys.modules[key]
         package = types.ModuleType("torchvision")
         package.__path__ = [os.path.dirname(importlib.util.find_spec("torchvision").origin)]
         sys.modules["torchvision"] = package
-    resnet = importlib.import_module("torchvision.models.resnet")
-    alexnet = importlib.import_module("torchvision.models.alexnet")
-    return {name: getattr(resnet, name, None) or getattr(alexnet, name) for name in MODELS}
+    modules = [importlib.import_module(f"torchvision.models.{module}")
+               for module in ("resnet", "alexnet", "shufflenetv2")]
+    return {name: next(getattr(m, name) for m in modules if hasattr(m, name)) for name in MODELS}
 
 
 def counts():

@@ -39,6 +39,8 @@ BUILDERS = {
     "resnet": ("ResNet18", "ResNet34", "ResNet50", "ResNet101", "ResNet152"),
     "resnet_v2": ("ResNet50V2", "ResNet101V2", "ResNet152V2"),
     "resnext": ("ResNeXt50_32x4d", "ResNeXt101_32x8d", "ResNeXt101_64x4d"),
+    "shufflenet_v2": ("ShuffleNetV2_x0_5", "ShuffleNetV2_x1_0", "ShuffleNetV2_x1_5",
+                      "ShuffleNetV2_x2_0"),
     "squeezenet": ("SqueezeNet1_0", "SqueezeNet1_1"),
     "vgg": ("VGG11", "VGG13", "VGG16", "VGG19", "VGG11BN", "VGG13BN", "VGG16BN", "VGG19BN"),
     "wide_resnet": ("WideResNet50_2", "WideResNet101_2"),

@@ -18,6 +18,7 @@ from cnnblocks.blocks.preact import preact_bottleneck_module, preact_residual_mo
 from cnnblocks.blocks.residual import bottleneck_module, residual_module
 from cnnblocks.blocks.regnet import regnet_block
 from cnnblocks.blocks.resnext import grouped_bottleneck_module
+from cnnblocks.blocks.shufflenet import shufflenet_v2_unit
 from cnnblocks.blocks.squeezenet import fire_module
 from cnnblocks.blocks.vgg import vgg_block
 from cnnblocks.blocks.xception import xception_module
@@ -55,6 +56,7 @@ __all__ = [
     "regnet_block",
     "residual_module",
     "resolve_data_format",
+    "shufflenet_v2_unit",
     "squeeze_excite",
     "transition_block",
     "vgg_block",
