@@ -319,6 +319,10 @@ TIMM_ROWS = [
     # prefix of the family's layout): RegNetY-400MF; X-400MF is timm's `regnetx_004_tv`
     ("regnety_004", "regnet_y_400mf", 64),
     ("regnetx_004_tv", "regnet_x_400mf", 64),
+    # timm's MnasNet-B1 1.0 (its `conv_stem`, `blocks.1.0.conv_pw` names, the second prefix of
+    # the family's layout) and DenseNet (torchvision's keys)
+    ("mnasnet_100", "mnasnet1_0", 64),
+    ("densenet121", "densenet121", 64),
 ]
 
 

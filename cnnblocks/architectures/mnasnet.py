@@ -114,16 +114,29 @@ def _torch_layout(key):
     """Keras layer -> torchvision module: `layers.0`/`.1` (stem), `layers.3`/`.4` and
     `layers.6`/`.7` (separable), block `b` of stack `s` is `layers.{s + 7}.{b - 1}.layers`:
     `.0`/`.1` expansion, `.3`/`.4` depthwise, `.6`/`.7` projection; `layers.14`/`.15` (top),
-    `classifier.1`. The same for every depth multiplier."""
-    found = {"stem_conv": "layers.0", "stem_bn": "layers.1", "sep_dw": "layers.3",
-             "sep_dw_bn": "layers.4", "sep_pw": "layers.6", "sep_pw_bn": "layers.7",
-             "top_conv": "layers.14", "top_bn": "layers.15", "predictions": "classifier.1"}
+    `classifier.1`. The same for every depth multiplier.
+
+    timm's `mnasnet_*` (the same network, module for module) are the second names:
+    `conv_stem`/`bn1`, `blocks.0.0.conv_dw`/`bn1`, `.conv_pw`/`bn2`, block `b` of stack `s`
+    `blocks.{s}.{b - 1}.conv_pw`/`bn1`, `.conv_dw`/`bn2`, `.conv_pwl`/`bn3`, `conv_head`/`bn2`,
+    `classifier`."""
+    found = {"stem_conv": ("layers.0", "conv_stem"), "stem_bn": ("layers.1", "bn1"),
+             "sep_dw": ("layers.3", "blocks.0.0.conv_dw"),
+             "sep_dw_bn": ("layers.4", "blocks.0.0.bn1"),
+             "sep_pw": ("layers.6", "blocks.0.0.conv_pw"),
+             "sep_pw_bn": ("layers.7", "blocks.0.0.bn2"),
+             "top_conv": ("layers.14", "conv_head"), "top_bn": ("layers.15", "bn2"),
+             "predictions": ("classifier.1", "classifier")}
+    timm_parts = {"expand": ("conv_pw", "bn1"), "depthwise": ("conv_dw", "bn2"),
+                  "project": ("conv_pwl", "bn3")}
     for stack, row in enumerate(MNASNET_SPEC, start=1):
         for block in range(1, row[4] + 1):
             ours, theirs = f"s{stack}_b{block}", f"layers.{stack + 7}.{block - 1}.layers"
+            timm = f"blocks.{stack}.{block - 1}"
             for i, part in ((0, "expand"), (3, "depthwise"), (6, "project")):
-                found[f"{ours}_{part}"] = f"{theirs}.{i}"
-                found[f"{ours}_{part}_BN"] = f"{theirs}.{i + 1}"
+                conv, bn = timm_parts[part]
+                found[f"{ours}_{part}"] = (f"{theirs}.{i}", f"{timm}.{conv}")
+                found[f"{ours}_{part}_BN"] = (f"{theirs}.{i + 1}", f"{timm}.{bn}")
     return fam.TorchLayout(found)
 
 
