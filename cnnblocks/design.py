@@ -117,7 +117,7 @@ def regnet(depth, w0, wa, wm, group_width, se_ratio=None, bottleneck_ratio=1.0, 
     """Builds the RegNet of any point of the design space, as torchvision builds its RegNets.
 
     The stages are `regnet_stages(depth, w0, wa, wm, group_width, bottleneck_ratio)`; the
-    model is `cnnblocks.architectures.regnet`'s: a 3x3/2 stem of `stem_width` channels, then
+    model is the RegNet family's: a 3x3/2 stem of `stem_width` channels, then
     per stage `cnnblocks.blocks.regnet_block`s (the first with stride 2), then global average
     pooling and the classifier. With torchvision's parameters it is layer for layer the
     registered model (e.g. `regnet(16, 48, 27.89, 2.09, 8, se_ratio=0.25)` is

@@ -84,6 +84,22 @@ def torchvision_gflops(key, gflops, member=""):
                    MACS)
 
 
+#: The builder arguments of a model only torchvision defines, after `include_top` and
+#: `weights`, as its builder's docstring template states them (`{key}`: the registry name,
+#: filled in with the rest of the template).
+TORCHVISION_ONLY_ARGS = """\
+    input_tensor: optional Keras tensor to build the model on.
+    input_shape: optional (H, W, 3); at least 32x32; must be static with a top.
+        Default (224, 224, 3) with a top, (None, None, 3) without.
+    pooling: None, `"avg"` or `"max"` global pooling when `include_top=False`.
+    classes: int, number of classes, at most 1,000,000. Default 1000.
+    classifier_activation: activation of `predictions`. Default `"softmax"`.
+    name: model name. Default `"{key}"` (torchvision's).
+    variant: `"torchvision"`, the only structure (torchvision's `{key}`, which its weights
+        fit).
+"""
+
+
 @dataclasses.dataclass(frozen=True)
 class PaperRow:
     """One row of a paper's architecture table.

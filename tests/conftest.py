@@ -45,3 +45,18 @@ def pytest_collection_modifyitems(config, items):
 def _seed():
     keras.utils.set_random_seed(1234)
     yield
+
+
+@pytest.fixture(scope="module")
+def oracle():
+    """tests/torch_oracle.py, for the family tests that convert from torchvision (needs torch:
+    the tests using it are skipped without it)."""
+    pytest.importorskip("torch")
+    import torch_oracle
+    return torch_oracle
+
+
+@pytest.fixture(scope="module")
+def tv(oracle):
+    """torchvision, imported through tests/torch_oracle.py's workaround."""
+    return oracle.import_torchvision()

@@ -210,19 +210,6 @@ def test_keras_file_roundtrip_keeps_blocks(tmp_path):
 
 
 # ----------------------------------------------------------------------- torchvision -------
-@pytest.fixture(scope="module")
-def oracle():
-    """tests/torch_oracle.py (needs torch: the tests below are skipped without it)."""
-    pytest.importorskip("torch")
-    import torch_oracle
-    return torch_oracle
-
-
-@pytest.fixture(scope="module")
-def tv(oracle):
-    return oracle.import_torchvision()
-
-
 def _outputs(model, x):
     return keras.ops.convert_to_numpy(model(x, training=False))
 

@@ -231,21 +231,8 @@ def test_design_regnet_refuses_a_bad_design():
 
 
 # ---------------------------------------------------------------- torchvision, timm --------
-@pytest.fixture(scope="module")
-def oracle():
-    """tests/torch_oracle.py (needs torch: the tests below are skipped without it)."""
-    pytest.importorskip("torch")
-    import torch_oracle
-    return torch_oracle
-
-
 def _outputs(model, x):
     return keras.ops.convert_to_numpy(model(x, training=False))
-
-
-@pytest.fixture(scope="module")
-def tv(oracle):
-    return oracle.import_torchvision()
 
 
 def test_bottleneck_ratio_design_equals_torchvision(tv):

@@ -213,19 +213,6 @@ def small(key):
     keras.backend.clear_session()
 
 
-@pytest.fixture(scope="module")
-def oracle():
-    """tests/torch_oracle.py (needs torch: the tests below are skipped without it)."""
-    pytest.importorskip("torch")
-    import torch_oracle
-    return torch_oracle
-
-
-@pytest.fixture(scope="module")
-def tv(oracle):
-    return oracle.import_torchvision()
-
-
 @pytest.mark.backend_independent  # counts and records: checked once, on TensorFlow
 def test_counts_equal_torchvision_and_the_records(key, small, tv):
     """Trainable = torchvision's `num_params` and its model's `parameters()`; multiply-adds

@@ -175,15 +175,7 @@ Args:
         preprocessing) or the path of a weight file (Keras, or a PyTorch `.pth`/`.safetensors`
         state dict with torchvision's key names). No ImageNet file in keras.applications'
         format exists, so `"imagenet"` is refused.
-    input_tensor: optional Keras tensor to build the model on.
-    input_shape: optional (H, W, 3); at least 32x32; must be static with a top.
-        Default (224, 224, 3) with a top, (None, None, 3) without.
-    pooling: None, `"avg"` or `"max"` global pooling when `include_top=False`.
-    classes: int, number of classes, at most 1,000,000. Default 1000.
-    classifier_activation: activation of `predictions`. Default `"softmax"`.
-    name: model name. Default `"{key}"` (torchvision's).
-    variant: `"torchvision"`, the only structure (torchvision's `{key}`, which its weights
-        fit).
+""" + fam.TORCHVISION_ONLY_ARGS + """\
 
 Returns:
     A `keras.Model` with {total:,} parameters, {trainable:,} of them trainable (= torchvision's

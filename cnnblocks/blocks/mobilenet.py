@@ -222,7 +222,7 @@ def inverted_residual_block(x, filters, *, expansion=6, strides=1, kernel_size=3
     Search for Mobile", CVPR 2019, https://arxiv.org/abs/1807.11626, Figure 7, "MBConv3/6"
     without SE: torchvision's `mnasnet`) is the same block with a 3x3 or 5x5 depthwise
     kernel and ReLU: `kernel_size=5, activation="relu", padding="symmetric"` with PyTorch's
-    BN epsilon (`cnnblocks.architectures.mnasnet`).
+    BN epsilon (the MNASNet family).
 
     Args:
         x: rank-4 input tensor with `c` channels.
