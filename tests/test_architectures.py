@@ -30,6 +30,7 @@ import dataclasses
 import inspect
 import os
 import re
+import shutil
 
 import h5py
 import numpy as np
@@ -468,9 +469,9 @@ def test_small_notop_weight_transfer(arch, ours_small, ref_small):
 
 
 @pytest.mark.parametrize("arch", LEGACY_FILE_ROWS, indirect=True, ids=str)
-def test_small_notop_legacy_h5_file(arch, ours_small, ref_small, tmp_path_factory):
+def test_small_notop_legacy_h5_file(arch, ours_small, ref_small, tmp_path):
     """A keras.applications-style `*_notop.h5` written from the reference loads by layer order."""
-    path = write_legacy_h5(ref_small, tmp_path_factory.mktemp(arch.name) / "ref_notop.h5")
+    path = write_legacy_h5(ref_small, tmp_path / "ref_notop.h5")
     ours_small.set_weights([w + 1.0 for w in snapshot(ours_small)])  # moved away from ref
     weight_files.load_into(ours_small, path)
     assert_same_outputs(ours_small, ref_small, batch((*arch.small, 3), seed=1))
@@ -581,7 +582,8 @@ def vgg16_ref_file(tmp_path_factory):
     """A randomly initialised keras.applications VGG16 (no top) and its legacy HDF5 file."""
     ref = build_ref(_row("vgg16"), include_top=False, input_shape=SMALL_SHAPE)
     path = tmp_path_factory.mktemp("vgg16") / VGG16_NOTOP.filename
-    return ref, write_legacy_h5(ref, path)
+    yield ref, write_legacy_h5(ref, path)
+    shutil.rmtree(path.parent, ignore_errors=True)
 
 
 @pytest.fixture

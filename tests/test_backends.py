@@ -20,6 +20,7 @@ installed (it computes the reference).
 
 import importlib.util
 import os
+import shutil
 import subprocess
 import sys
 from pathlib import Path
@@ -58,7 +59,8 @@ def tf_reference(tmp_path_factory):
         cwd=ROOT)
     assert result.returncode == 0, result.stderr[-4000:]
     assert "backend tensorflow" in result.stdout
-    return out
+    yield out
+    shutil.rmtree(out, ignore_errors=True)
 
 
 def relative_errors(got, want_file):

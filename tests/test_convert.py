@@ -14,6 +14,7 @@ Needs torch, torchvision and safetensors (the `torch` extra); skipped without th
 import json
 import os
 import pickle
+import shutil
 import subprocess
 import sys
 import textwrap
@@ -175,7 +176,8 @@ def resnet_files(tv, tmp_path_factory):
     for depth in (18, 34):
         model = oracle.randomize(getattr(tv.models, f"resnet{depth}")())
         files[depth] = oracle.save(model, folder, f"resnet{depth}")[0]
-    return files
+    yield files
+    shutil.rmtree(folder, ignore_errors=True)
 
 
 def _snapshot(model):

@@ -20,6 +20,7 @@ Needs torch, torchvision and safetensors (the `torch` extra); skipped without th
 """
 
 import os
+import shutil
 
 import numpy as np
 import pytest
@@ -105,7 +106,8 @@ def reference(tv, tmp_path_factory):
                 num_params=sum(p.numel() for p in model.parameters()),
                 state={k: v.numpy() for k, v in model.state_dict().items()})
         return made[name]
-    return make
+    yield make
+    shutil.rmtree(folder, ignore_errors=True)  # gigabytes of weight files, in every backend pass
 
 
 def _outputs(model, x):

@@ -243,9 +243,9 @@ def test_small_notop_weight_transfer(arch, ours_small, ref_small):
 
 
 @ON_REPS
-def test_small_notop_legacy_h5_file(arch, ours_small, ref_small, tmp_path_factory):
+def test_small_notop_legacy_h5_file(arch, ours_small, ref_small, tmp_path):
     """A keras.applications-style `*_notop.h5` written from keras' model loads by layer order."""
-    path = write_legacy_h5(ref_small, tmp_path_factory.mktemp(arch.name) / "ref_notop.h5")
+    path = write_legacy_h5(ref_small, tmp_path / "ref_notop.h5")
     ours_small.set_weights([w + 1.0 for w in ours_small.get_weights()])  # moved away from ref
     weight_files.load_into(ours_small, path)
     x = batch((*arch.small, 3), seed=1)
