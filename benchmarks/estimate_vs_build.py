@@ -34,7 +34,8 @@ import keras  # noqa: E402
 import cnnblocks  # noqa: E402
 from cnnblocks import design  # noqa: E402
 
-DEFAULT_MODELS = ("regnet_x_400mf", "regnet_y_400mf", "regnet_y_1_6gf", "regnet_y_8gf")
+DEFAULT_MODELS = ("regnet_x_400mf", "regnet_y_400mf", "regnet_y_1_6gf", "regnet_y_8gf",
+                  "resnet50", "efficientnet_b0", "efficientnet_b4")
 GOAL = 100.0
 
 

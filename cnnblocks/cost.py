@@ -63,20 +63,59 @@ class Tally:
         return self.shape
 
     def pad(self, amount):
-        """ZeroPadding2D of `amount` on every side."""
+        """ZeroPadding2D of `amount` on every side, or of `((top, bottom), (left, right))`."""
         h, w, c = self.shape
-        return self._emit((h + 2 * amount, w + 2 * amount, c))
+        if isinstance(amount, int):
+            amount = ((amount, amount), (amount, amount))
+        (top, bottom), (left, right) = amount
+        return self._emit((h + top + bottom, w + left + right, c))
+
+    def downsample_pad(self, kernel):
+        """keras.applications' padding before a stride-2 "valid" convolution of a square
+        `kernel` (`cnnblocks.blocks.common.downsample_padding`: "same"'s, on a known size)."""
+        h, w, _ = self.shape
+        return self.pad(tuple((kernel // 2 - (1 - n % 2), kernel // 2) for n in (h, w)))
+
+    def _spatial(self, kernel, strides, padding):
+        h, w, _ = self.shape
+        if padding == "same":                                   # Keras "same": ceil(n / s)
+            return -(-h // strides), -(-w // strides)
+        return (_out(h, kernel, strides, padding, padding),
+                _out(w, kernel, strides, padding, padding))
 
     def conv(self, filters, kernel=1, strides=1, *, groups=1, bias=False, padding=0):
-        """Conv2D with a square kernel, zero `padding` on every side before it ("valid")."""
-        h, w, c = self.shape
-        out = (_out(h, kernel, strides, padding, padding), _out(w, kernel, strides, padding,
-                                                                  padding), filters)
+        """Conv2D with a square kernel: zero `padding` on every side before it ("valid"), or
+        `padding="same"` (Keras')."""
+        c = self.shape[-1]
+        out = (*self._spatial(kernel, strides, padding), filters)
         weights = kernel * kernel * (c // groups) * filters + (filters if bias else 0)
         self.params += weights
         self.trainable += weights
         self.macs += math.prod(out) * kernel * kernel * (c // groups)
         return self._emit(out)
+
+    def depthwise(self, kernel=3, strides=1, *, bias=False, padding=0):
+        """DepthwiseConv2D (multiplier 1) with a square kernel, padded as `conv`."""
+        c = self.shape[-1]
+        out = (*self._spatial(kernel, strides, padding), c)
+        weights = kernel * kernel * c + (c if bias else 0)
+        self.params += weights
+        self.trainable += weights
+        self.macs += math.prod(out) * kernel * kernel
+        return self._emit(out)
+
+    def squeeze_excite(self, filters, *, reshape=False):
+        """`cnnblocks.blocks.squeeze_excite` with fused activations: global pooling (then a
+        Reshape with `reshape`), two 1x1 convolutions with biases, the Multiply."""
+        gated = self.shape
+        if reshape:
+            self.global_pool()
+            self.elementwise((1, 1, gated[-1]))
+        else:
+            self.global_pool(keepdims=True)
+        self.conv(filters, 1, bias=True)
+        self.conv(gated[-1], 1, bias=True)
+        return self.elementwise(gated)
 
     def bn(self):
         """BatchNormalization with scale and center: 4 numbers per channel, 2 trainable."""
@@ -90,6 +129,11 @@ class Tally:
         weights: an activation, an addition, a multiplication."""
         return self._emit(self.shape if shape is None else shape)
 
+    def pool(self, size, strides, padding=0):
+        """MaxPooling2D or AveragePooling2D of a square window, "valid" after zero `padding`
+        on every side, or `padding="same"`."""
+        return self._emit((*self._spatial(size, strides, padding), self.shape[-1]))
+
     def global_pool(self, keepdims=False):
         """Global average (or max) pooling over height and width."""
         c = self.shape[-1]
@@ -102,6 +146,19 @@ class Tally:
         self.trainable += features * units + (units if bias else 0)
         self.macs += features * units
         return self._emit((units,))
+
+    def head(self, include_top, pooling, classes, dropout=False):
+        """The global-pooling head of most builders (`cnnblocks.architectures.common`'s
+        `global_pool_head`): with a top, global average pooling, a dropout layer if `dropout`,
+        the classifier; without, the global `pooling` if any."""
+        if include_top:
+            self.global_pool()
+            if dropout:
+                self.elementwise()
+            return self.dense(classes)
+        if pooling is not None:
+            return self.global_pool()
+        return self.shape
 
     def stage(self, name):
         """Records the current shape as the output of stage `name`."""

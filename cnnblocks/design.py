@@ -159,13 +159,14 @@ def regnet(depth, w0, wa, wm, group_width, se_ratio=None, bottleneck_ratio=1.0, 
 
 def estimable_models():
     """The registered models `estimate` can cost without building (their family has an
-    estimator), sorted: the RegNets."""
+    estimator), sorted: EfficientNet-B0 to B7, the ResNets, the RegNets."""
     return sorted(entry.name for family in _families().values()
                   if family.estimate is not None and family.scale is not None
                   for entry in family.models)
 
 
-def estimate(model, *, input_shape=None, include_top=True, pooling=None, classes=1000):
+def estimate(model, *, input_shape=None, include_top=True, pooling=None, classes=1000,
+             variant=None):
     """Parameters, multiply-adds, activations and stage shapes of a design, without building it.
 
     The family walks the design's layers with the formulas of `cnnblocks.cost` (a convolution
@@ -185,6 +186,8 @@ def estimate(model, *, input_shape=None, include_top=True, pooling=None, classes
             outputs), as the builders. Default True.
         pooling: None, `"avg"` or `"max"`: the global pooling without a top.
         classes: int, the classifier's outputs. Default 1000.
+        variant: None (the builders' default structure) or one of the model's `variants`
+            (ResNet's "keras" and "torchvision" differ in biases, padding and strides).
 
     Returns:
         A `cnnblocks.cost.Estimate`: `params`, `trainable`, `macs`, `activations` (and
@@ -232,4 +235,4 @@ def estimate(model, *, input_shape=None, include_top=True, pooling=None, classes
     if any(d is None for d in shape):
         raise ValueError(f"`input_shape` must be static to estimate; received {shape}.")
     return family.estimate(point, input_shape=shape, include_top=include_top,
-                           pooling=pooling, classes=classes)
+                           pooling=pooling, classes=classes, variant=variant)

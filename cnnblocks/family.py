@@ -459,8 +459,8 @@ class Family:
             that returns their `Design` (RegNet's depth, w0, wa, wm, group width, SE ratio,
             bottleneck ratio and stem width; what `cnnblocks.design.regnet` calls).
         estimate: None, or the family's estimator, a function of one of its `Design`s and
-            the builder's `input_shape`, `include_top`, `pooling` and `classes` (keywords)
-            that returns its `cnnblocks.cost.Estimate` without building it (what
+            the builder's `input_shape`, `include_top`, `pooling`, `classes` and `variant`
+            (keywords; `variant` None for the builders' default structure) that returns its `cnnblocks.cost.Estimate` without building it (what
             `cnnblocks.design.estimate` calls).
     """
 

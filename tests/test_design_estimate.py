@@ -2,9 +2,10 @@
 shapes without building it, equal to the built model's, exactly.
 
 Every registered RegNet is compared in tests/test_regnet.py (its module-scoped builds); here,
-random points of the RegNet design space (seeded: the same 12 designs every run, X and Y,
-bottleneck ratios 1 and 1/2, group widths up to the bottleneck) and scaled RegNets, each
-built once at a small input size, with and without a top, and the bad-input messages. The
+every registered ResNet (both structures) and EfficientNet, random points of the RegNet design
+space (seeded: the same 12 designs every run, X and Y, bottleneck ratios 1 and 1/2, group
+widths up to the bottleneck) and scaled ResNets, EfficientNets and RegNets, each built once at
+a small input size, with and without a top, and the bad-input messages. The
 speed against building is measured in `benchmarks/estimate_vs_build.py`, not here.
 
 Counts do not depend on the backend: the TensorFlow pass runs this file.
@@ -16,7 +17,7 @@ import pytest
 import keras
 
 import cnnblocks
-from cnnblocks import design
+from cnnblocks import design, registry
 from cnnblocks.architectures import FAMILIES
 
 pytestmark = pytest.mark.backend_independent
@@ -75,15 +76,66 @@ def test_scaled_regnets(key, width, depth):
     keras.backend.clear_session()
 
 
+#: The registered ResNets and EfficientNets (the RegNets: tests/test_regnet.py), each built once
+#: at its own size (EfficientNet's explicit paddings depend on it) with every figure compared;
+#: the largest builds are heavy.
+LIGHT = ("resnet18", "resnet34", "resnet50", "efficientnet_b0", "efficientnet_b1",
+         "efficientnet_b2", "efficientnet_b3")
+HEAVY = ("resnet101", "resnet152", "efficientnet_b4", "efficientnet_b5", "efficientnet_b6",
+         "efficientnet_b7")
+
+
+@pytest.mark.parametrize("key", [*LIGHT, *(pytest.param(k, marks=pytest.mark.heavy)
+                                           for k in HEAVY)])
+def test_registered_resnets_and_efficientnets(key):
+    model = registry.entry(key, "model").builder(weights=None)      # at its own size
+    assert _estimated(design.estimate(key)) == _measured(model)
+    keras.backend.clear_session()
+
+
+@pytest.mark.parametrize("key", ["resnet18", "resnet50"])
+@pytest.mark.parametrize("variant", ["keras", "torchvision"])
+def test_resnet_variants_and_heads(key, variant):
+    """Both structures (biases, padding and the bottleneck's stride differ), with and without
+    a top, on odd sizes."""
+    for kwargs in (dict(classes=10, input_shape=(33, 40, 3)),
+                   dict(include_top=False, pooling="avg", input_shape=(40, 33, 3)),
+                   dict(include_top=False, input_shape=(35, 32, 3))):
+        model = FAMILIES["resnet"].model(key).builder(weights=None, variant=variant, **kwargs)
+        costs = design.estimate(key, variant=variant, **kwargs)
+        assert _estimated(costs) == _measured(model)
+        keras.backend.clear_session()
+
+
+@pytest.mark.parametrize("key, width, depth, kwargs", [
+    ("resnet50", 0.75, 1.4, dict(variant="torchvision")),
+    ("resnet18", 1.3, 0.5, dict(include_top=False, pooling="max")),
+    ("efficientnet_b0", 1.25, 0.8, dict(classes=10)),
+    ("efficientnet_b2", 0.5, 1.3, dict(include_top=False)),
+])
+def test_scaled_resnets_and_efficientnets(key, width, depth, kwargs):
+    point = design.compound_scale(key, width, depth, resolution=64)
+    model = point.build(weights=None, input_shape=(64, 64, 3), **kwargs)  # static without top
+    assert _estimated(design.estimate(point, **kwargs)) == _measured(model)
+    stages = [shape[-1] for name, shape in design.estimate(point).stages
+              if name not in ("preprocessing", "stem", "top")]
+    assert stages == [channels for _, channels in point.stages]
+    keras.backend.clear_session()
+
+
 def test_estimable_models():
     names = design.estimable_models()
-    assert len(names) == 15 and names[0] == "regnet_x_16gf" and names == sorted(names)
+    assert names == sorted(names) and len(names) == 15 + 5 + 8
+    assert {"regnet_x_16gf", "resnet50", "efficientnet_b7"} <= set(names)
 
 
 @pytest.mark.parametrize("model, kwargs, error, match", [
     (3, {}, TypeError, "`model`"),
     ("regnet_z_400mf", {}, ValueError, "`model`"),
     ("vgg16", {}, ValueError, "VGG family has no estimator"),
+    ("resnet50", dict(variant="caffe"), ValueError, "`variant`"),
+    ("regnet_y_400mf", dict(variant="keras"), ValueError, "`variant`"),
+    ("efficientnet_b0", dict(variant="torchvision"), ValueError, "`variant`"),
     ("regnet_y_400mf", dict(input_shape=(16, 16, 3)), ValueError, "at least 32"),
     ("regnet_y_400mf", dict(input_shape=(None, None, 3)), ValueError, "`input_shape`"),
     ("regnet_y_400mf", dict(input_shape=(64, 64)), ValueError, "`input_shape`"),

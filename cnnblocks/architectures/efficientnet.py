@@ -17,12 +17,13 @@ import math
 from keras import layers
 
 from cnnblocks import _validation as check
+from cnnblocks import cost
 from cnnblocks import family as fam
 from cnnblocks import identity, preprocessing
 from cnnblocks.architectures import common
 from cnnblocks.blocks import conv_bn_act, mbconv_block
 from cnnblocks.blocks.common import downsample_padding, make_divisible
-from cnnblocks.blocks.efficientnet import CONV_KERNEL_INITIALIZER
+from cnnblocks.blocks.efficientnet import CONV_KERNEL_INITIALIZER, mbconv_block_cost
 
 __all__ = ["EfficientNetB0", "EfficientNetB1", "EfficientNetB2", "EfficientNetB3",
            "EfficientNetB4", "EfficientNetB5", "EfficientNetB6", "EfficientNetB7"]
@@ -224,6 +225,43 @@ def scale(entry, width, depth, resolution):
     return fam.Design(family=FAMILY_NAME, name=f"{entry.name}_scaled", base=entry.name,
                       width=width, depth=depth, resolution=resolution or entry.default_size,
                       stages=stages, spec={"dropout": dropout}, build_fn=_build_design)
+
+
+def estimate(point, *, input_shape, include_top=True, pooling=None, classes=1000,
+             variant=None):
+    """The family's estimator (`FAMILY.estimate`): the costs of a `Design` of this family
+    (`cnnblocks.cost.Estimate`) at `input_shape` `(h, w, 3)`, walked layer by layer as
+    `_trunk` and `_head` build them with `weights=None` (ImageNet weights add one `Rescaling`
+    after the `Normalization`: no parameter, one more layer output), without building
+    anything. `variant`: None or "keras", the family's only structure."""
+    if variant is not None:
+        check.choice(variant, "variant", (fam.KERAS_VARIANT,))
+    width, depth = point.width, point.depth
+    tally = cost.Tally(input_shape)
+    tally.elementwise()                                         # rescaling
+    tally.params += 2 * tally.shape[-1] + 1                     # normalization: mean,
+    tally.elementwise()                                         # variance and count
+    tally.stage("preprocessing")
+    tally.downsample_pad(3)                                     # stem_conv_pad, stem_conv, ...
+    tally.conv(round_filters(EFFICIENTNET_STEM, width), 3, 2)
+    tally.bn()
+    tally.elementwise()
+    tally.stage("stem")
+    total = sum(round_repeats(r, depth) for _, r, _, _, _ in EFFICIENTNET_B0)
+    b = 0
+    for stage, (kernel, repeats, out, expand, strides) in enumerate(EFFICIENTNET_B0, 1):
+        for j in range(round_repeats(repeats, depth)):
+            mbconv_block_cost(tally, round_filters(out, width), expand_ratio=expand,
+                              kernel_size=kernel, strides=strides if j == 0 else 1,
+                              se_ratio=SE_RATIO, drop_rate=DROP_CONNECT_RATE * b / total)
+            b += 1
+        tally.stage(f"block{stage}")
+    tally.conv(round_filters(EFFICIENTNET_TOP, width), 1, padding="same")   # top_conv, ...
+    tally.bn()
+    tally.elementwise()
+    tally.stage("top")
+    tally.head(include_top, pooling, classes, dropout=point.spec["dropout"] > 0)
+    return tally.result()
 
 
 def _build_design(point, **kwargs):
@@ -835,4 +873,5 @@ FAMILY = fam.Family(
                   "ImageNet's statistics themselves; preprocess_input is a pass-through",
     blocks=("conv_bn_act", "mbconv_block", "squeeze_excite"),
     scale=scale,
+    estimate=estimate,
 )

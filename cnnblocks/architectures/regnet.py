@@ -172,10 +172,14 @@ def _build_design(point, variant=fam.TORCHVISION_VARIANT, **kwargs):
                         variant=variant, **kwargs)
 
 
-def estimate(point, *, input_shape, include_top=True, pooling=None, classes=1000):
+def estimate(point, *, input_shape, include_top=True, pooling=None, classes=1000,
+             variant=None):
     """The family's estimator (`FAMILY.estimate`): the costs of a `Design` of this family
     (`cnnblocks.cost.Estimate`) at `input_shape` `(h, w, 3)`, walked layer by layer as
-    `regnet_trunk` and the head build them, without building anything."""
+    `regnet_trunk` and the head build them, without building anything. `variant`: None or
+    "torchvision", the family's only structure."""
+    if variant is not None:
+        check.choice(variant, "variant", (fam.TORCHVISION_VARIANT,))
     spec = point.spec
     tally = cost.Tally(input_shape)
     tally.pad(1)                                                # stem_pad, stem_conv, _bn, _relu
@@ -190,11 +194,7 @@ def estimate(point, *, input_shape, include_top=True, pooling=None, classes=1000
                               bottleneck_ratio=spec.stages.bottleneck_ratio,
                               se_ratio=spec.se_ratio)
         tally.stage(f"s{stage}")
-    if include_top:
-        tally.global_pool()
-        tally.dense(classes)
-    elif pooling is not None:
-        tally.global_pool()
+    tally.head(include_top, pooling, classes)
     return tally.result()
 
 

@@ -13,12 +13,15 @@ import math
 
 from keras import layers
 
+from cnnblocks import _validation as check
+from cnnblocks import cost
 from cnnblocks import family as fam
 from cnnblocks import identity, preprocessing
 from cnnblocks.architectures import common
 from cnnblocks.blocks import bottleneck_module, conv_bn_act, residual_module
 from cnnblocks.blocks.common import make_divisible
-from cnnblocks.blocks.residual import RESNET_BN_EPSILON
+from cnnblocks.blocks.residual import (RESNET_BN_EPSILON, bottleneck_module_cost,
+                                       residual_module_cost)
 
 __all__ = ["ResNet18", "ResNet34", "ResNet50", "ResNet101", "ResNet152"]
 
@@ -122,6 +125,39 @@ def _build_design(point, **kwargs):
                            family=FAMILY_NAME)
     return common.build(entry, _trunk(spec["kind"], spec["repeats"], spec["widths"],
                                       spec["stem"]), min_size=32, **kwargs)
+
+
+def estimate(point, *, input_shape, include_top=True, pooling=None, classes=1000,
+             variant=None):
+    """The family's estimator (`FAMILY.estimate`): the costs of a `Design` of this family
+    (`cnnblocks.cost.Estimate`) at `input_shape` `(h, w, 3)` in `variant`'s structure (None:
+    the builders' default, "keras"), walked layer by layer as `_trunk` and the head build
+    them, without building anything."""
+    spec = point.spec
+    variant = spec["variants"][0] if variant is None else check.choice(
+        variant, "variant", spec["variants"])
+    options = dict(RESNET_VARIANTS[variant])
+    use_bias, padding, stride_on = options["use_bias"], options["padding"], options["stride_on"]
+    tally = cost.Tally(input_shape)
+    tally.pad(3)                                                # conv1_pad, _conv, _bn, _relu
+    tally.conv(spec["stem"], 7, 2, bias=use_bias)
+    tally.bn()
+    tally.elementwise()
+    tally.pad(1)                                                # pool1_pad, pool1_pool
+    tally.pool(3, 2)
+    tally.stage("stem")
+    for stage, (blocks, width) in enumerate(zip(spec["repeats"], spec["widths"]), start=2):
+        for block in range(1, blocks + 1):
+            strides = 2 if block == 1 and stage > 2 else 1
+            if spec["kind"] == "bottleneck":
+                bottleneck_module_cost(tally, width, strides=strides, stride_on=stride_on,
+                                       use_bias=use_bias, padding=padding)
+            else:
+                residual_module_cost(tally, width, strides=strides, use_bias=use_bias,
+                                     padding=padding)
+        tally.stage(f"conv{stage}")
+    tally.head(include_top, pooling, classes)
+    return tally.result()
 
 
 def _torch_layout(kind, stages):
@@ -664,4 +700,5 @@ FAMILY = fam.Family(
     preprocessing="caffe: RGB to BGR, ImageNet mean subtracted, no scaling",
     blocks=("conv_bn_act", "residual_module", "bottleneck_module"),
     scale=scale,
+    estimate=estimate,
 )

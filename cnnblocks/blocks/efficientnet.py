@@ -281,3 +281,33 @@ def fused_mbconv_block(x, filters, *, expand_ratio=4, kernel_size=3, strides=1, 
     if residual:
         y = _drop_and_add(y, x, drop_rate, name)
     return y
+
+
+def mbconv_block_cost(tally, filters, *, expand_ratio=6, kernel_size=3, strides=1,
+                      se_ratio=0.25, drop_rate=0.0):
+    """Walks `mbconv_block`'s layers (version 1, "same" padding, shortcut "auto") on a
+    `cnnblocks.cost.Tally` whose shape is the block's input, without building anything;
+    `kernel_size` and `strides` are ints. Returns the output shape. The arguments are assumed
+    checked (a design's are)."""
+    start = tally.shape
+    c_in = start[-1]
+    if expand_ratio != 1:                           # _expand_conv, _expand_bn, _expand_activation
+        tally.conv(expand_ratio * c_in, 1, padding="same")
+        tally.bn()
+        tally.elementwise()
+    if strides != 1:                                # _dwconv_pad, then a "valid" depthwise
+        tally.downsample_pad(kernel_size)
+        tally.depthwise(kernel_size, strides)
+    else:
+        tally.depthwise(kernel_size, 1, padding="same")
+    tally.bn()                                      # _bn, _activation
+    tally.elementwise()
+    if se_ratio:
+        tally.squeeze_excite(max(1, int(c_in * se_ratio)), reshape=True)
+    tally.conv(filters, 1, padding="same")          # _project_conv, _project_bn
+    tally.bn()
+    if c_in == filters and strides == 1:
+        if drop_rate > 0:                           # _drop
+            tally.elementwise()
+        tally.elementwise()                         # _add
+    return tally.shape
