@@ -39,6 +39,8 @@ setup(
         # the oracles of tests/test_convert.py (torchvision, timm) and `.safetensors` reading
         # (a `.pth` needs nothing: cnnblocks has a restricted reader).
         "jax": ["jax[cpu]>=0.4.30"],
+        # `cnnblocks design sweep --plot` and `cnnblocks.design.Sweep.plot`
+        "design": ["matplotlib>=3.7"],
         "torch": [
             "torch>=2.1",
             "torchvision>=0.16",
@@ -55,6 +57,7 @@ setup(
             "myst-parser>=3",
             "furo>=2024.1",  # the documentation's theme
             "build>=1.0",    # tests/test_wheel.py builds the wheel
+            "matplotlib>=3.7",  # tests/test_design_sweep.py draws a sweep
         ],
     },
     entry_points={"console_scripts": ["cnnblocks=cnnblocks.cli:main"],

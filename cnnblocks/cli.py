@@ -20,6 +20,8 @@ from cnnblocks import __version__
 #: `cnnblocks plot`'s choices and defaults: those of `cnnblocks.plot` (tests/test_cli.py checks
 #: they agree; they are written out here so that `--help` needs no Keras).
 PLOT_LEVELS = ("layer", "module", "block")
+#: `cnnblocks design`'s spaces: `cnnblocks.design.SPACES` (tests/test_cli.py checks).
+DESIGN_SPACES = ("regnet_x", "regnet_y", "efficientnet", "resnet")
 PLOT_RANKDIRS = ("TB", "LR", "BT", "RL")
 PLOT_DEFAULTS = {"level": "layer", "rankdir": "TB", "show_shapes": True,
                  "collapse_repeats": True, "dpi": 96}
@@ -130,6 +132,30 @@ def build_parser():
                    help="keep the auxiliary classifiers (GoogLeNet, Inception-V3)")
     p.add_argument("--input-shape", type=_input_shape, default=None, metavar="H,W,C",
                    help="build the model for this input size (default: its own)")
+    p = sub.add_parser("design", help="design spaces: 'design sweep' draws designs, costs "
+                       "them without building, keeps those in budget and writes the table "
+                       "and the Pareto front (CSV, plot); 'design build FILE.csv:ROW' builds "
+                       "a row")
+    p.add_argument("action", choices=("sweep", "build"), help="sweep or build")
+    p.add_argument("row", nargs="?", default=None, metavar="FILE.csv:ROW",
+                   help="build: the sweep table and the row to build, e.g. front.csv:12")
+    p.add_argument("--space", default=None, choices=DESIGN_SPACES,
+                   help="sweep: the design space")
+    p.add_argument("-n", type=int, default=100, metavar="N",
+                   help="sweep: the designs to draw (default 100)")
+    p.add_argument("--macs", default=None, metavar="LO..HI",
+                   help="sweep: keep designs with LO to HI multiply-adds, e.g. 400M..800M "
+                   "(K, M, G; either end may be left out)")
+    p.add_argument("--params", default=None, metavar="LO..HI",
+                   help="sweep: keep designs with LO to HI parameters, e.g. ..5M")
+    p.add_argument("--seed", type=int, default=0, help="sweep: the draws' seed (default 0)")
+    p.add_argument("--out", default=None, metavar="FILE.csv",
+                   help="sweep: write the table here (a row per design in budget)")
+    p.add_argument("--plot", default=None, metavar="FILE.svg|png|pdf",
+                   help="sweep: draw parameters against multiply-adds with the front and "
+                   "the registered models (needs matplotlib)")
+    p.add_argument("-o", "--output", default=None, metavar="OUT.keras",
+                   help="build: the model file to write")
     p = sub.add_parser("completion", help="print a shell completion script: eval \"$(cnnblocks "
                        "completion bash)\" in ~/.bashrc (zsh: the same, in ~/.zshrc)")
     p.add_argument("shell", choices=("bash", "zsh"), help="the shell")

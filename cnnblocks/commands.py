@@ -582,7 +582,97 @@ def _cmd_completion(args):
     return 0
 
 
+_SUFFIXES = {"": 1, "K": 10**3, "M": 10**6, "G": 10**9}
+
+
+def _amount(text, option):
+    """`400M` -> 400000000 (K, M, G; a plain number as it is)."""
+    match = re.fullmatch(r"\s*([0-9]*\.?[0-9]+(?:[eE][0-9]+)?)\s*([KMGkmg]?)\s*", text)
+    if not match:
+        raise ValueError(f"{option} must be LO..HI with numbers such as 400M or 2.5G; "
+                         f"received {text!r}.")
+    return float(match.group(1)) * _SUFFIXES[match.group(2).upper()]
+
+
+def _range(text, option):
+    """`LO..HI` (either end empty) -> `(lo, hi)` with None for an open end; None for None."""
+    if text is None:
+        return None
+    if text.count("..") != 1:
+        raise ValueError(f"{option} must be LO..HI, e.g. 400M..800M; received {text!r}.")
+    lo, hi = text.split("..")
+    return (_amount(lo, option) if lo.strip() else None,
+            _amount(hi, option) if hi.strip() else None)
+
+
+def _sweep_progress(done, n):
+    step = max(1, n // 50)
+    if done % step == 0 or done == n:
+        width = 30
+        filled = width * done // n
+        print(f"\r[cnnblocks] sweep [{'#' * filled}{'.' * (width - filled)}] {done}/{n}",
+              end="\n" if done == n else "", file=sys.stderr, flush=True)
+
+
+def _design_sweep(args):
+    from cnnblocks import design
+    if args.space is None:
+        raise ValueError("design sweep needs --space (regnet_x, regnet_y, efficientnet or "
+                         "resnet).")
+    if args.out is None and args.plot is None:
+        raise ValueError("design sweep needs --out FILE.csv or --plot FILE.svg (or both).")
+    if args.plot is not None and os.path.splitext(args.plot)[1].lower() not in (
+            ".svg", ".png", ".pdf"):
+        raise ValueError(f"--plot must end in .svg, .png or .pdf; received {args.plot!r}.")
+    found = design.sweep(args.space, args.n, macs=_range(args.macs, "--macs"),
+                         params=_range(args.params, "--params"), seed=args.seed,
+                         progress=_sweep_progress)
+    if found.interrupted:
+        print(file=sys.stderr)
+    print(f"{args.space}: {found.drawn} designs drawn, {len(found.rows)} in budget, "
+          f"{len(found.front)} on the Pareto front"
+          + (" (interrupted: what was computed is kept)" if found.interrupted else ""))
+    rows = [(r.row, f"{r.params:,}", f"{r.macs:,}") for r in found.front]
+    if rows:
+        print(_table(("row", "params", "MACs"), rows, right=(0, 1, 2)))
+    if args.out is not None:
+        print(f"table: {found.to_csv(args.out)}")
+    if args.plot is not None and found.rows:
+        print(f"plot: {found.plot(args.plot)}")
+    return 130 if found.interrupted else 0
+
+
+def _design_build(args):
+    import csv
+    from cnnblocks import design
+    if args.row is None or ":" not in args.row or args.output is None:
+        raise ValueError("design build needs FILE.csv:ROW and -o OUT.keras, e.g. "
+                         "cnnblocks design build front.csv:12 -o m.keras.")
+    path, _, number = args.row.rpartition(":")
+    if not os.path.isfile(path):
+        raise ValueError(f"FILE.csv:ROW: no file {path!r}.")
+    with open(path, newline="", encoding="utf-8") as handle:
+        table = list(csv.DictReader(handle))
+    chosen = [r for r in table if r.get("row") == number.strip()]
+    if not chosen:
+        raise ValueError(f"FILE.csv:ROW: {path} has no row {number!r} (rows "
+                         f"{table[0]['row'] if table else '-'} to "
+                         f"{table[-1]['row'] if table else '-'}).")
+    point = design.design_of(chosen[0])
+    model = point.build()
+    model.save(args.output)
+    print(f"{point.name} (row {number} of {path}): {model.count_params():,} parameters, "
+          f"{analysis.count_macs(model):,} multiply-adds: {args.output}")
+    return 0
+
+
+def _cmd_design(args):
+    """`cnnblocks design sweep --space S [-n N] [--macs LO..HI] [--params LO..HI] [--seed K]
+    [--out F.csv] [--plot F.svg]` and `cnnblocks design build F.csv:ROW -o OUT.keras`."""
+    return (_design_sweep if args.action == "sweep" else _design_build)(args)
+
+
 #: Command name -> its function.
 COMMANDS = {"list": _cmd_list, "verify": _cmd_verify, "summary": _cmd_summary,
             "table": _cmd_table, "rf": _cmd_rf, "plot": _cmd_plot, "classify": _cmd_classify,
-            "convert": _cmd_convert, "completion": _cmd_completion}
+            "convert": _cmd_convert, "design": _cmd_design, "completion": _cmd_completion}

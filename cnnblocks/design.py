@@ -18,8 +18,9 @@ from cnnblocks import _validation as check
 from cnnblocks._regnet_rule import MAX_DEPTH, WIDTH_QUANTUM, RegNetStages, regnet_stages
 from cnnblocks.family import Design
 
-__all__ = ["MAX_DEPTH", "WIDTH_QUANTUM", "Design", "RegNetStages", "compound_scale", "estimate",
-           "estimable_models", "regnet", "regnet_stages", "scalable_models"]
+__all__ = ["COLUMNS", "MAX_DEPTH", "SPACES", "WIDTH_QUANTUM", "Design", "RegNetStages", "Sweep",
+           "SweepRow", "compound_scale", "design_of", "estimate", "estimable_models",
+           "pareto_front", "regnet", "regnet_stages", "scalable_models", "sweep"]
 
 #: The smallest input size a scaled design may default to (every family's builders' minimum).
 MIN_RESOLUTION = 32
@@ -236,3 +237,251 @@ def estimate(model, *, input_shape=None, include_top=True, pooling=None, classes
         raise ValueError(f"`input_shape` must be static to estimate; received {shape}.")
     return family.estimate(point, input_shape=shape, include_top=include_top,
                            pooling=pooling, classes=classes, variant=variant)
+
+
+# ------------------------------------------------------------------------------ sweeps -------
+#: The spaces `sweep` draws from. "regnet_x" and "regnet_y": the RegNet design space of
+#: Radosavovic et al. (Section 4: depth 12 to 28, `w0` a multiple of 8 in [8, 256], `wa` in
+#: [8, 256], `wm` in [1.5, 3], group width a power of 2 up to 32, bottleneck ratio 1; Y adds
+#: squeeze-and-excite of ratio 1/4). "efficientnet" and "resnet": compound scaling of
+#: EfficientNet-B0 and ResNet-50, width and depth coefficients log-uniform in [0.5, 2], the
+#: resolution of the base (224).
+SPACES = {
+    "regnet_x": ("regnet", None),
+    "regnet_y": ("regnet", 0.25),
+    "efficientnet": ("scaled", "efficientnet_b0"),
+    "resnet": ("scaled", "resnet50"),
+}
+#: The columns of a sweep's table (`Sweep.to_csv`): the row, the costs, whether it is on the
+#: front, then the design parameters (those of the other kind of space left empty).
+COLUMNS = ("row", "space", "params", "trainable", "macs", "activations", "front",
+           "depth", "w0", "wa", "wm", "group_width", "se_ratio", "base", "width_coefficient",
+           "depth_coefficient", "resolution")
+
+
+def _draw(kind, extra, rng):
+    """One design of a space (a dict of its design parameters), from `random.Random` `rng`."""
+    if kind == "regnet":
+        return dict(depth=rng.randint(12, 28), w0=8 * rng.randint(1, 32),
+                    wa=round(rng.uniform(8.0, 256.0), 2), wm=round(rng.uniform(1.5, 3.0), 3),
+                    group_width=2 ** rng.randint(0, 5), se_ratio=extra)
+    return dict(base=extra, width_coefficient=round(2 ** rng.uniform(-1.0, 1.0), 3),
+                depth_coefficient=round(2 ** rng.uniform(-1.0, 1.0), 3), resolution=None)
+
+
+def design_of(row):
+    """The `Design` of a sweep row (a `SweepRow`, or a dict of `COLUMNS` as `to_csv` writes and
+    `csv.DictReader` reads them: strings are converted)."""
+    values = row if isinstance(row, dict) else row.as_dict()
+
+    def number(key, kind=float):
+        value = values.get(key)
+        return None if value in (None, "") else kind(float(value)) if kind is int else kind(value)
+
+    if values.get("base") not in (None, ""):
+        resolution = number("resolution", int)
+        return compound_scale(values["base"], number("width_coefficient"),
+                              number("depth_coefficient"), resolution)
+    return _families()["regnet"].design(number("depth", int), number("w0", int), number("wa"),
+                                        number("wm"), number("group_width", int),
+                                        number("se_ratio"))
+
+
+class SweepRow:
+    """One design of a sweep that fits the budgets: its costs (`cost.Estimate` figures at the
+    design's resolution, with a top of 1000 classes), whether it is on the Pareto front, and its
+    design parameters (`design_of(row)` makes its `Design` again)."""
+
+    __slots__ = ("row", "space", "params", "trainable", "macs", "activations", "front",
+                 "parameters")
+
+    def __init__(self, row, space, costs, parameters):
+        self.row, self.space, self.parameters = row, space, dict(parameters)
+        self.params, self.trainable = costs.params, costs.trainable
+        self.macs, self.activations = costs.macs, costs.activations
+        self.front = False
+
+    def as_dict(self):
+        values = {key: None for key in COLUMNS}
+        values.update(row=self.row, space=self.space, params=self.params,
+                      trainable=self.trainable, macs=self.macs, activations=self.activations,
+                      front=self.front, **self.parameters)
+        return values
+
+    def __repr__(self):
+        return (f"SweepRow({self.row}, {self.space}, params={self.params:,}, "
+                f"macs={self.macs:,}{', front' if self.front else ''})")
+
+
+class Sweep:
+    """What `sweep` computed: `rows` (the designs within budget, in drawing order), `front`
+    (those on the Pareto front of parameters and multiply-adds), `drawn` (designs estimated),
+    `interrupted` (stopped by Ctrl-C: the rows are what it had computed)."""
+
+    def __init__(self, space, rows, drawn, interrupted):
+        self.space, self.rows, self.drawn, self.interrupted = space, rows, drawn, interrupted
+        for r in pareto_front(rows):
+            r.front = True
+
+    @property
+    def front(self):
+        return [r for r in self.rows if r.front]
+
+    def to_csv(self, path):
+        """Writes the table (`COLUMNS`, one line per row) to `path`; returns the path."""
+        import csv
+        with open(path, "w", newline="", encoding="utf-8") as handle:
+            writer = csv.DictWriter(handle, COLUMNS)
+            writer.writeheader()
+            for r in self.rows:
+                writer.writerow({k: ("" if v is None else v) for k, v in r.as_dict().items()})
+        return path
+
+    def references(self):
+        """The registered models of the space's family (estimated at their own size) within
+        the sweep's range of multiply-adds, as `(name, params, macs)`: the plot's labelled
+        points."""
+        kind, extra = SPACES[self.space]
+        family = "regnet" if kind == "regnet" else _family_of(extra)
+        if not self.rows:
+            return []
+        lo, hi = min(r.macs for r in self.rows), max(r.macs for r in self.rows)
+        found = []
+        for entry in _families()[family].models:
+            if kind == "regnet" and (entry.name.startswith("regnet_y") != (extra is not None)):
+                continue
+            costs = estimate(entry.name)
+            if lo / 2 <= costs.macs <= hi * 2:
+                found.append((entry.name, costs.params, costs.macs))
+        return found
+
+    def plot(self, path, *, title=None):
+        """Draws parameters against multiply-adds (log scales): every row, the front (a
+        line), the registered models of the family nearby as labelled points; SVG, PNG or PDF
+        by `path`'s extension. Needs matplotlib (`pip install cnnblocks[design]`)."""
+        try:
+            import matplotlib
+        except ImportError:
+            raise ImportError("Plotting a sweep needs matplotlib: pip install matplotlib "
+                              "(or cnnblocks[design]).") from None
+        matplotlib.use("Agg", force=False)
+        from matplotlib import pyplot
+        figure, axes = pyplot.subplots(figsize=(7, 5))
+        try:
+            axes.scatter([r.macs for r in self.rows], [r.params for r in self.rows], s=9,
+                         color="#9aa5b1", label=f"{len(self.rows)} designs in budget")
+            front = self.front
+            axes.plot([r.macs for r in front], [r.params for r in front], "o-", ms=4,
+                      color="#d1495b", label=f"Pareto front ({len(front)})")
+            refs = self.references()
+            if refs:
+                axes.scatter([m for _, _, m in refs], [p for _, p, _ in refs], marker="*",
+                             s=80, color="#00798c", label="registered models", zorder=3)
+                for name, p, m in refs:
+                    axes.annotate(name, (m, p), textcoords="offset points", xytext=(4, 4),
+                                  fontsize=7)
+            axes.set_xscale("log")
+            axes.set_yscale("log")
+            axes.set_xlabel("multiply-adds")
+            axes.set_ylabel("parameters")
+            axes.set_title(title or f"{self.space}: {self.drawn} designs drawn")
+            axes.legend(fontsize=8)
+            figure.tight_layout()
+            figure.savefig(path)
+        finally:
+            pyplot.close(figure)
+        return path
+
+    def __repr__(self):
+        return (f"Sweep({self.space!r}: {len(self.rows)} of {self.drawn} designs in budget, "
+                f"{len(self.front)} on the front{', interrupted' if self.interrupted else ''})")
+
+
+def _family_of(name):
+    """The family name of a registered model."""
+    from cnnblocks import registry
+    return registry.entry(name, "model").family
+
+
+def pareto_front(rows):
+    """The rows no other row dominates: none has at most their multiply-adds and at most their
+    parameters with one of the two smaller. Sorted by multiply-adds."""
+    front, fewest = [], None
+    for r in sorted(rows, key=lambda r: (r.macs, r.params)):
+        if fewest is None or r.params < fewest:
+            front.append(r)
+            fewest = r.params
+    return front
+
+
+def _budget(value, arg):
+    if value is None:
+        return None
+    if not isinstance(value, (tuple, list)) or len(value) != 2:
+        raise ValueError(f"`{arg}` must be a pair (lo, hi) of numbers or None; received "
+                         f"{check.describe(value)}.")
+    lo, hi = (None if v is None else check.positive_number(v, arg, allow_zero=True)
+              for v in value)
+    if lo is not None and hi is not None and lo > hi:
+        raise ValueError(f"`{arg}`=({lo:g}, {hi:g}): lo is above hi.")
+    return lo, hi
+
+
+def _within(value, budget):
+    return budget is None or ((budget[0] is None or value >= budget[0])
+                              and (budget[1] is None or value <= budget[1]))
+
+
+def sweep(space, n, *, macs=None, params=None, seed=0, progress=None):
+    """Draws `n` designs of a design space, estimates each without building it, keeps those
+    within the budgets and marks the Pareto front of parameters against multiply-adds.
+
+    Args:
+        space: one of `SPACES`: "regnet_x", "regnet_y" (RegNet's design space), "efficientnet"
+            or "resnet" (EfficientNet-B0 or ResNet-50 compound-scaled).
+        n: int >= 1, the designs to draw (a draw the RegNet rule refuses is drawn again).
+        macs: None or `(lo, hi)`: keep designs with `lo <= multiply-adds <= hi` (either end
+            None: open).
+        params: None or `(lo, hi)`, the same for the parameters (`count_params()`'s).
+        seed: int, the random draws' seed: one seed, one sweep.
+        progress: None or a callable `progress(done, n)` called after each design.
+
+    Returns:
+        A `Sweep`: `rows` (`SweepRow`s), `front`, `drawn`, `interrupted`, `to_csv(path)`.
+        Ctrl-C during the sweep returns what was computed (`interrupted` True).
+
+    Raises:
+        TypeError, ValueError: an unknown space, `n` < 1, a budget that is not a pair of
+            non-negative numbers or has lo > hi, named.
+
+    Example:
+        >>> from cnnblocks import design
+        >>> found = design.sweep("regnet_y", 50, macs=(400e6, 800e6), seed=0)
+        >>> all(400e6 <= r.macs <= 800e6 for r in found.rows), len(found.front) >= 1
+        (True, True)
+    """
+    import random
+    check.choice(space, "space", tuple(SPACES))
+    n = check.positive_int(n, "n")
+    macs, params = _budget(macs, "macs"), _budget(params, "params")
+    if isinstance(seed, bool) or not isinstance(seed, int):
+        raise TypeError(f"`seed` must be an int; received {check.describe(seed)}.")
+    kind, extra = SPACES[space]
+    rng = random.Random(seed)
+    rows, drawn, interrupted = [], 0, False
+    try:
+        while drawn < n:
+            parameters = _draw(kind, extra, rng)
+            try:
+                point = design_of(parameters)
+            except ValueError:      # the rule leaves a stage without channels: draw again
+                continue
+            costs = estimate(point)
+            drawn += 1
+            if _within(costs.macs, macs) and _within(costs.params, params):
+                rows.append(SweepRow(len(rows), space, costs, parameters))
+            if progress is not None:
+                progress(drawn, n)
+    except KeyboardInterrupt:
+        interrupted = True
+    return Sweep(space, rows, drawn, interrupted)
