@@ -161,11 +161,7 @@ def regnet_block_cost(tally, filters, *, strides=1, group_width=1, bottleneck_ra
     tally.bn()
     tally.elementwise()
     if se_ratio:                                                # squeeze, reduce, expand, excite
-        gated = tally.shape
-        tally.global_pool(keepdims=True)
-        tally.conv(se_width(c_in, se_ratio), 1, bias=True)
-        tally.conv(width, 1, bias=True)
-        tally.elementwise(gated)
+        tally.squeeze_excite(se_width(c_in, se_ratio))
     tally.conv(filters, 1)                                      # _3_conv, _3_bn
     tally.bn()
     tally.elementwise()                                         # _add
