@@ -160,10 +160,9 @@ def regnet(depth, w0, wa, wm, group_width, se_ratio=None, bottleneck_ratio=1.0, 
 
 def estimable_models():
     """The registered models `estimate` can cost without building (their family has an
-    estimator), sorted: EfficientNet-B0 to B7, the ResNets, the RegNets."""
+    estimator), sorted."""
     return sorted(entry.name for family in _families().values()
-                  if family.estimate is not None and family.scale is not None
-                  for entry in family.models)
+                  if family.estimate is not None for entry in family.models)
 
 
 def estimate(model, *, input_shape=None, include_top=True, pooling=None, classes=1000,
@@ -214,11 +213,13 @@ def estimate(model, *, input_shape=None, include_top=True, pooling=None, classes
     elif isinstance(model, str):
         entry = registry.entry(model, "model")
         family = _families()[entry.family]
-        if family.estimate is None or family.scale is None:
+        if family.estimate is None:
             raise ValueError(f"`model`={model!r}: the {family.title} family has no estimator "
                              "yet; build it and use count_params() and cnnblocks.count_macs "
                              "(`cnnblocks.design.estimable_models()` lists the others).")
-        point = family.scale(entry, 1.0, 1.0, None)
+        # a family with a scaling rule estimates its designs (the model is its own, 1 x 1);
+        # the others their registered models
+        point = entry if family.scale is None else family.scale(entry, 1.0, 1.0, None)
     else:
         raise TypeError(f"`model` must be a registered model name (str) or a Design, received "
                         f"{check.describe(model)}.")
@@ -230,7 +231,8 @@ def estimate(model, *, input_shape=None, include_top=True, pooling=None, classes
     if pooling is not None:
         check.choice(pooling, "pooling", ("avg", "max"))
     classes = check.classes(classes)
-    shape = common.input_shape_for(input_shape, default_size=point.resolution,
+    resolution = point.resolution if isinstance(point, Design) else point.default_size
+    shape = common.input_shape_for(input_shape, default_size=resolution,
                                    min_size=MIN_RESOLUTION, data_format="channels_last",
                                    require_static=True, weights=None)
     if any(d is None for d in shape):

@@ -458,10 +458,13 @@ class Family:
         design: None, or the family's design space, a function of its design parameters
             that returns their `Design` (RegNet's depth, w0, wa, wm, group width, SE ratio,
             bottleneck ratio and stem width; what `cnnblocks.design.regnet` calls).
-        estimate: None, or the family's estimator, a function of one of its `Design`s and
-            the builder's `input_shape`, `include_top`, `pooling`, `classes` and `variant`
-            (keywords; `variant` None for the builders' default structure) that returns its `cnnblocks.cost.Estimate` without building it (what
-            `cnnblocks.design.estimate` calls).
+        estimate: None, or the family's estimator, a function of one of its `Design`s (a
+            family with a scaling rule) or registered `ModelEntry`s (one without) and the
+            builder's `input_shape` (static, at least 32x32; the estimator refuses what its
+            builder refuses), `include_top`, `pooling`, `classes` and `variant` (keywords;
+            `variant` None for the builders' default structure) that returns its
+            `cnnblocks.cost.Estimate` without building it (what `cnnblocks.design.estimate`
+            calls).
     """
 
     name: str
