@@ -19,6 +19,7 @@ import keras
 import cnnblocks
 from cnnblocks import design, registry
 from cnnblocks.architectures import FAMILIES
+from estimates import estimated as _estimated, measured as _measured
 
 pytestmark = pytest.mark.backend_independent
 
@@ -41,18 +42,6 @@ def _random_designs(n, seed=0):
 
 
 DESIGNS = _random_designs(12)
-
-
-def _measured(model):
-    return (model.count_params(),
-            sum(int(np.prod(w.shape)) for w in model.trainable_weights),
-            cnnblocks.count_macs(model),
-            sum(int(np.prod(layer.output.shape[1:])) for layer in model.layers[1:]),
-            tuple(model.output.shape[1:]))
-
-
-def _estimated(costs):
-    return (costs.params, costs.trainable, costs.macs, costs.activations, costs.output_shape)
 
 
 @pytest.mark.parametrize("point", DESIGNS, ids=[f"design{i}" for i in range(len(DESIGNS))])
