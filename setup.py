@@ -41,6 +41,10 @@ setup(
         "jax": ["jax[cpu]>=0.4.30"],
         # `cnnblocks design sweep --plot` and `cnnblocks.design.Sweep.plot`
         "design": ["matplotlib>=3.7"],
+        # `cnnblocks.export` / `cnnblocks export`: the ONNX converter and the runtimes that read
+        # each format back (ONNX, LiteRT, OpenVINO; a SavedModel is read by TensorFlow)
+        "export": ["onnx>=1.16", "onnxruntime>=1.18", "tf2onnx>=1.16", "ai-edge-litert>=1.2",
+                   "openvino>=2024.4"],
         "torch": [
             "torch>=2.1",
             "torchvision>=0.16",
@@ -58,6 +62,9 @@ setup(
             "furo>=2024.1",  # the documentation's theme
             "build>=1.0",    # tests/test_wheel.py builds the wheel
             "matplotlib>=3.7",  # tests/test_design_sweep.py draws a sweep
+            # tests/test_export.py writes and reads back every format (the export extra)
+            "onnx>=1.16", "onnxruntime>=1.18", "tf2onnx>=1.16", "ai-edge-litert>=1.2",
+            "openvino>=2024.4",
         ],
     },
     entry_points={"console_scripts": ["cnnblocks=cnnblocks.cli:main"],

@@ -28,6 +28,7 @@ _FUNCTIONS = {
     "receptive_field": "receptive",
     "plot": "plot", "to_dot": "plot",
     "feature_extractor": "features", "feature_info": "features",
+    "export": "deploy",
     "fold_batchnorm": "inference", "optimize_for_inference": "inference",
     **{builder: "architectures" for names in architectures.BUILDERS.values()
        for builder in names},

@@ -23,6 +23,8 @@ PLOT_LEVELS = ("layer", "module", "block")
 #: `cnnblocks design`'s spaces: `cnnblocks.design.SPACES` (tests/test_cli.py checks).
 DESIGN_SPACES = ("regnet_x", "regnet_y", "efficientnet", "resnet")
 PLOT_RANKDIRS = ("TB", "LR", "BT", "RL")
+#: `cnnblocks export`'s formats: `cnnblocks.deploy.FORMATS` (tests/test_cli.py checks).
+EXPORT_FORMATS = ("onnx", "litert", "saved_model", "openvino")
 PLOT_DEFAULTS = {"level": "layer", "rankdir": "TB", "show_shapes": True,
                  "collapse_repeats": True, "dpi": 96}
 
@@ -132,6 +134,19 @@ def build_parser():
                    help="keep the auxiliary classifiers (GoogLeNet, Inception-V3)")
     p.add_argument("--input-shape", type=_input_shape, default=None, metavar="H,W,C",
                    help="build the model for this input size (default: its own)")
+    p = sub.add_parser("export", help="write a registered or saved model as ONNX, LiteRT, a "
+                       "TensorFlow SavedModel or OpenVINO IR, read it back in its runtime and "
+                       "compare with Keras (max relative error; fails above 1e-5)")
+    p.add_argument("name", metavar="NAME|FILE", help=model_help)
+    p.add_argument("--format", required=True, choices=EXPORT_FORMATS, help="the format")
+    p.add_argument("-o", "--output", default=None, metavar="OUT",
+                   help="the file (a folder for saved_model; default: the model's name with "
+                   "the format's suffix, in the current folder)")
+    p.add_argument("--weights", default=None, metavar="imagenet|torchvision|PATH",
+                   help="a registered model's weights (default: none, random initial values)")
+    p.add_argument("--no-verify", action="store_true", help="write only; do not read back")
+    p.add_argument("--input-shape", type=_input_shape, default=None, metavar="H,W,C",
+                   help=shape_help)
     p = sub.add_parser("design", help="design spaces: 'design sweep' draws designs, costs "
                        "them without building, keeps those in budget and writes the table "
                        "and the Pareto front (CSV, plot); 'design build FILE.csv:ROW' builds "

@@ -450,6 +450,51 @@ def _cmd_plot(args):
     return 0
 
 
+def _cmd_export(args):
+    """`cnnblocks export NAME|FILE --format F [-o OUT]`: `cnnblocks.deploy.export`; exit 1 when
+    the file's outputs differ from Keras' or a runtime is missing, 2 for bad arguments or a
+    model the format cannot express."""
+    from cnnblocks import deploy
+    suffix = deploy.FORMATS[args.format][0]
+    if args.output is not None:
+        try:                                            # before the slow build
+            deploy.check_path(args.output, args.format)
+        except (TypeError, ValueError) as err:
+            print(f"cnnblocks export: -o/--output: {err}", file=sys.stderr)
+            return 2
+    if _is_file(args.name):
+        if args.weights is not None:
+            print("cnnblocks export: --weights applies to registered models, not to a saved "
+                  f"file ({args.name!r}).", file=sys.stderr)
+            return 2
+        model = _load(args.name, args.command, args.input_shape)
+    else:
+        kwargs = {} if args.input_shape is None else {"input_shape": args.input_shape}
+        try:
+            name = registry.entry(args.name).name
+            _progress(f"building {name} ({'no weights' if args.weights is None else args.weights}"
+                      ") ...")
+            model = registry.create_model(name, weights=args.weights, **kwargs)
+        except (TypeError, ValueError, OSError) as err:
+            print(f"cnnblocks export: {err}", file=sys.stderr)
+            return 2
+    if model is None:
+        return 2
+    output = args.output or f"{model.name}{suffix}"
+    _progress(f"writing {output} ({deploy.FORMATS[args.format][1]})"
+              f"{'' if args.no_verify else ' and reading it back'} ...")
+    try:
+        result = deploy.export(model, output, args.format, verify=not args.no_verify)
+    except (deploy.VerificationError, ImportError) as err:
+        print(f"cnnblocks export: {err}", file=sys.stderr)
+        return 1
+    except (TypeError, ValueError) as err:
+        print(f"cnnblocks export: {err}", file=sys.stderr)
+        return 2
+    print(result)
+    return 0
+
+
 def _cmd_classify(args):
     """`cnnblocks classify`: the logic is `cnnblocks.apps.classify`; exit 1 when ImageNet files
     are missing offline, 2 for bad arguments or unreadable files."""
@@ -675,4 +720,4 @@ def _cmd_design(args):
 #: Command name -> its function.
 COMMANDS = {"list": _cmd_list, "verify": _cmd_verify, "summary": _cmd_summary,
             "table": _cmd_table, "rf": _cmd_rf, "plot": _cmd_plot, "classify": _cmd_classify,
-            "convert": _cmd_convert, "design": _cmd_design, "completion": _cmd_completion}
+            "convert": _cmd_convert, "export": _cmd_export, "design": _cmd_design, "completion": _cmd_completion}
