@@ -31,7 +31,8 @@ def _compare(key, **kwargs):
 
 #: Every registered model of the families; the builds over ~2 s on a CPU are heavy.
 LIGHT = ("mobilenet", "mobilenet_v2", "mobilenet_v3_small", "mobilenet_v3_large", "mnasnet0_5",
-         "mnasnet0_75", "mnasnet1_0", "mnasnet1_3")
+         "mnasnet0_75", "mnasnet1_0", "mnasnet1_3", "shufflenet_v2_x0_5", "shufflenet_v2_x1_0",
+         "shufflenet_v2_x1_5", "shufflenet_v2_x2_0")
 HEAVY = ()
 
 
@@ -50,7 +51,7 @@ HEADS = (dict(include_top=False, input_shape=(97, 75, 3)),
 
 @pytest.mark.parametrize("kwargs", HEADS, ids=["notop", "avg", "max", "classes"])
 @pytest.mark.parametrize("key", ["mobilenet", "mobilenet_v2", "mobilenet_v3_small",
-                                 "mnasnet0_75"])
+                                 "mnasnet0_75", "shufflenet_v2_x1_0"])
 def test_heads_and_sizes(key, kwargs):
     _compare(key, **kwargs)
 
@@ -69,6 +70,7 @@ def test_variants(key, variant, kwargs):
     ("mobilenet_v2", dict(variant="caffe"), ValueError, "`variant`"),
     ("mobilenet_v3_large", dict(variant="torchvision"), ValueError, "`variant`"),
     ("mnasnet1_0", dict(variant="keras"), ValueError, "`variant`"),
+    ("shufflenet_v2_x1_0", dict(variant="keras"), ValueError, "`variant`"),
 ])
 def test_bad_input_is_named(model, kwargs, error, match):
     with pytest.raises(error, match=match) as info:
