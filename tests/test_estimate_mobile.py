@@ -32,8 +32,9 @@ def _compare(key, **kwargs):
 #: Every registered model of the families; the builds over ~2 s on a CPU are heavy.
 LIGHT = ("mobilenet", "mobilenet_v2", "mobilenet_v3_small", "mobilenet_v3_large", "mnasnet0_5",
          "mnasnet0_75", "mnasnet1_0", "mnasnet1_3", "shufflenet_v2_x0_5", "shufflenet_v2_x1_0",
-         "shufflenet_v2_x1_5", "shufflenet_v2_x2_0")
-HEAVY = ()
+         "shufflenet_v2_x1_5", "shufflenet_v2_x2_0", "efficientnet_v2_b0", "efficientnet_v2_b1",
+         "efficientnet_v2_b2", "efficientnet_v2_b3", "efficientnet_v2_s")
+HEAVY = ("efficientnet_v2_m", "efficientnet_v2_l")
 
 
 @pytest.mark.parametrize("key", [*LIGHT, *(pytest.param(k, marks=pytest.mark.heavy)
@@ -51,13 +52,17 @@ HEADS = (dict(include_top=False, input_shape=(97, 75, 3)),
 
 @pytest.mark.parametrize("kwargs", HEADS, ids=["notop", "avg", "max", "classes"])
 @pytest.mark.parametrize("key", ["mobilenet", "mobilenet_v2", "mobilenet_v3_small",
-                                 "mnasnet0_75", "shufflenet_v2_x1_0"])
+                                 "mnasnet0_75", "shufflenet_v2_x1_0", "efficientnet_v2_b0"])
 def test_heads_and_sizes(key, kwargs):
     _compare(key, **kwargs)
 
 
 #: The structures besides the builders' defaults, with and without a top, on odd sizes.
-@pytest.mark.parametrize("key, variant", [("mobilenet_v2", "torchvision")])
+@pytest.mark.parametrize("key, variant", [
+    ("mobilenet_v2", "torchvision"), ("efficientnet_v2_s", "keras"),
+    ("efficientnet_v2_s", "torchvision"),
+    pytest.param("efficientnet_v2_m", "torchvision", marks=pytest.mark.heavy),
+    pytest.param("efficientnet_v2_l", "torchvision", marks=pytest.mark.heavy)])
 @pytest.mark.parametrize("kwargs", [dict(), dict(include_top=False, pooling="avg",
                                                  input_shape=(97, 75, 3))],
                          ids=["top", "notop"])
@@ -71,6 +76,7 @@ def test_variants(key, variant, kwargs):
     ("mobilenet_v3_large", dict(variant="torchvision"), ValueError, "`variant`"),
     ("mnasnet1_0", dict(variant="keras"), ValueError, "`variant`"),
     ("shufflenet_v2_x1_0", dict(variant="keras"), ValueError, "`variant`"),
+    ("efficientnet_v2_b0", dict(variant="torchvision"), ValueError, "`variant`"),
 ])
 def test_bad_input_is_named(model, kwargs, error, match):
     with pytest.raises(error, match=match) as info:
