@@ -309,9 +309,9 @@ def mbconv_block_cost(tally, filters, *, expand_ratio=6, kernel_size=3, strides=
         symmetric = ((kernel_size - 1) // 2,) * 2
         _depthwise_cost(tally, kernel_size, strides, padding_for=(
             (lambda shape: (symmetric, symmetric)) if padding == "symmetric" else None))
-    else:                                           # _dwconv2_pad (symmetric, strided), _dwconv2,
-        conv_bn_act_cost(tally, None, kernel_size, strides=strides,         # _bn, _activation
-                         padding=padding, depthwise=True)
+    else:                                           # _dwconv2 (its _pad if symmetric, strided),
+        conv_bn_act_cost(tally, None, kernel_size,  # _bn, _activation
+                         strides=strides, padding=padding, depthwise=True)
     if se_ratio:
         _se_cost(tally, c_in, se_ratio)
     conv_bn_act_cost(tally, filters, 1, activation=False)   # _project_conv, _project_bn
