@@ -19,13 +19,16 @@ import dataclasses
 from keras import layers
 
 from cnnblocks import _validation as check
+from cnnblocks import cost
 from cnnblocks import family as fam
 from cnnblocks import identity, preprocessing
 from cnnblocks.architectures import common
 from cnnblocks.architectures.efficientnet import (DENSE_KERNEL_INITIALIZER, TAPS, round_repeats,
                                                   top_conv)
 from cnnblocks.blocks import conv_bn_act, fused_mbconv_block, mbconv_block
-from cnnblocks.blocks.efficientnet import CONV_KERNEL_INITIALIZER
+from cnnblocks.blocks.common import conv_bn_act_cost
+from cnnblocks.blocks.efficientnet import (CONV_KERNEL_INITIALIZER, fused_mbconv_block_cost,
+                                           mbconv_block_cost)
 
 __all__ = ["EfficientNetV2B0", "EfficientNetV2B1", "EfficientNetV2B2", "EfficientNetV2B3",
            "EfficientNetV2S", "EfficientNetV2M", "EfficientNetV2L"]
@@ -206,6 +209,47 @@ def _head(x, ctx):
     x = layers.Dropout(rates.get(ctx.options["variant"], DROPOUT_RATE), name="top_dropout")(x)
     return layers.Dense(ctx.classes, activation=ctx.classifier_activation,
                         kernel_initializer=DENSE_KERNEL_INITIALIZER, name="predictions")(x)
+
+
+def estimate(point, *, input_shape, include_top=True, pooling=None, classes=1000,
+             variant=None):
+    """The family's estimator (`FAMILY.estimate`): the costs of a registered EfficientNetV2
+    (`point`, its `ModelEntry`; `include_preprocessing=True`) as a `cnnblocks.cost.Estimate`
+    at `input_shape` `(h, w, 3)` in `variant`'s structure (None: the builders' default,
+    "keras"; S, M and L also "torchvision"), walked layer by layer as `_trunk` and `_head`
+    build them, without building anything."""
+    variant = point.variants[0] if variant is None else check.choice(
+        variant, "variant", point.variants)
+    structure = EFFICIENTNET_V2_VARIANTS[variant]
+    padding = structure["padding"]
+    table, width, depth, _ = EFFICIENTNET_V2_SCALING[point.name[len("efficientnet_v2_"):]]
+    stem_width, stages = EFFICIENTNET_V2_STAGES[table]
+    tally = cost.Tally(input_shape)
+    if structure["preprocessing"]:
+        tally.elementwise()                                     # rescaling
+        if table == "b":                                        # normalization (its mean and
+            tally.elementwise()                                 # variance given: no weights)
+        tally.stage("preprocessing")
+    conv_bn_act_cost(tally, round_filters(stem_width, width), 3, strides=2,  # stem_conv, ...
+                     padding=padding)
+    tally.stage("stem")
+    total = sum(repeats for *_, repeats, _ in stages)
+    b = 0
+    for stage, (kind, expand, kernel, strides, out, repeats, se) in enumerate(stages, 1):
+        for j in range(round_repeats(repeats, depth)):
+            args = dict(expand_ratio=expand, kernel_size=kernel,
+                        strides=strides if j == 0 else 1, se_ratio=se,
+                        drop_rate=DROP_CONNECT_RATE * b / total, padding=padding)
+            if kind == FUSED:
+                fused_mbconv_block_cost(tally, round_filters(out, width), **args)
+            else:
+                mbconv_block_cost(tally, round_filters(out, width), version=2, **args)
+            b += 1
+        tally.stage(f"block{stage}")
+    conv_bn_act_cost(tally, round_filters(EFFICIENTNET_V2_TOP, width), 1)   # top_conv, ...
+    tally.stage("top")
+    tally.head(include_top, pooling, classes, dropout=True)     # avg_pool, top_dropout, ...
+    return tally.result()
 
 
 def _build(variant, *, include_preprocessing, weights, structure=fam.KERAS_VARIANT, **kwargs):
@@ -507,4 +551,5 @@ FAMILY = fam.Family(
                   "ImageNet's mean and std; S, M, L: x / 128 - 1); preprocess_input is a "
                   "pass-through",
     blocks=("conv_bn_act", "fused_mbconv_block", "mbconv_block", "squeeze_excite"),
+    estimate=estimate,
 )

@@ -21,11 +21,13 @@ from 1; torchvision's `layers.{stack + 7}.{block - 1}`), `top_*`, `avg_pool`, `d
 """
 
 from cnnblocks import _validation as check
+from cnnblocks import cost
 from cnnblocks import family as fam
 from cnnblocks import identity, preprocessing
 from cnnblocks.architectures import common
 from cnnblocks.blocks import conv_bn_act, inverted_residual_block
-from cnnblocks.blocks.common import make_divisible
+from cnnblocks.blocks.common import conv_bn_act_cost, make_divisible
+from cnnblocks.blocks.mobilenet import inverted_residual_block_cost
 from cnnblocks.blocks.resnext import TORCH_BN_EPSILON
 
 __all__ = ["MNASNet0_5", "MNASNet0_75", "MNASNet1_0", "MNASNet1_3"]
@@ -108,6 +110,34 @@ def _head(x, ctx):
     """torchvision's head: `avg_pool` (its `mean([2, 3])`), `dropout`, `predictions`. Without
     a top: global pooling as `pooling` says."""
     return common.global_pool_head(x, ctx, dropout=ctx.options["dropout"])
+
+
+def estimate(point, *, input_shape, include_top=True, pooling=None, classes=1000,
+             variant=None):
+    """The family's estimator (`FAMILY.estimate`): the costs of a registered MNASNet
+    (`point`, its `ModelEntry`) as a `cnnblocks.cost.Estimate` at `input_shape` `(h, w, 3)`,
+    walked layer by layer as `_trunk` and `_head` build them, without building anything.
+    `variant`: None or "torchvision", the family's only structure."""
+    variant = point.variants[0] if variant is None else check.choice(
+        variant, "variant", point.variants)
+    stem, sep, *widths = mnasnet_depths(MNASNET_ALPHAS[point.name])
+    tally = cost.Tally(input_shape)
+    conv_bn_act_cost(tally, stem, 3, strides=2, padding=1)     # stem_pad, _conv, _bn, _relu
+    tally.stage("stem")
+    conv_bn_act_cost(tally, None, 3, depthwise=True)            # sep_dw, _dw_bn, _dw_relu
+    conv_bn_act_cost(tally, sep, 1, activation=False)           # sep_pw, sep_pw_bn
+    tally.stage("sep")
+    for stack, (width, (_, kernel, stride, expansion, repeats)) in enumerate(
+            zip(widths, MNASNET_SPEC), start=1):
+        for block in range(1, repeats + 1):
+            inverted_residual_block_cost(tally, width, expansion=expansion,
+                                         strides=stride if block == 1 else 1,
+                                         kernel_size=kernel, padding="symmetric")
+        tally.stage(f"s{stack}")
+    conv_bn_act_cost(tally, MNASNET_LAST, 1)                    # top_conv, top_bn, top_relu
+    tally.stage("top")
+    tally.head(include_top, pooling, classes, dropout=True)     # avg_pool, dropout, ...
+    return tally.result()
 
 
 def _torch_layout(key):
@@ -314,4 +344,5 @@ FAMILY = fam.Family(
     decode_predictions=decode_predictions,
     preprocessing="torch: scaled to [0, 1], ImageNet mean and std per RGB channel",
     blocks=("conv_bn_act", "inverted_residual_block"),
+    estimate=estimate,
 )

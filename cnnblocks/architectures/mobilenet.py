@@ -17,10 +17,13 @@ import keras
 from keras import layers
 
 from cnnblocks import _validation as check
+from cnnblocks import cost
 from cnnblocks import family as fam
 from cnnblocks import identity, preprocessing
 from cnnblocks.architectures import common
 from cnnblocks.blocks import conv_bn_act, depthwise_separable_block
+from cnnblocks.blocks.common import conv_bn_act_cost
+from cnnblocks.blocks.mobilenet import depthwise_separable_block_cost
 
 __all__ = ["MobileNet"]
 
@@ -94,6 +97,33 @@ def _head(x, ctx):
                       name="conv_preds")(x)
     x = layers.Reshape((ctx.classes,), name="reshape_2")(x)
     return layers.Activation(ctx.classifier_activation, name="predictions")(x)
+
+
+def estimate(point, *, input_shape, include_top=True, pooling=None, classes=1000,
+             variant=None):
+    """The family's estimator (`FAMILY.estimate`): the costs of the registered MobileNet
+    (`point`, its `ModelEntry`: alpha 1, depth multiplier 1, dropout 0.001) as a
+    `cnnblocks.cost.Estimate` at `input_shape` `(h, w, 3)`, walked layer by layer as `_trunk`
+    and `_head` build them, without building anything. `variant`: None or "keras", the
+    family's only structure."""
+    variant = point.variants[0] if variant is None else check.choice(
+        variant, "variant", point.variants)
+    tally = cost.Tally(input_shape)
+    conv_bn_act_cost(tally, MOBILENET_STEM_FILTERS, 3, strides=2)   # conv1, _bn, _relu
+    tally.stage("stem")
+    for i, (width, strides) in enumerate(MOBILENET_BLOCKS, start=1):
+        depthwise_separable_block_cost(tally, width, strides=strides)
+        if i in _TAPS:                                          # the ends of strides 4 ... 32
+            tally.stage(f"conv_{i}")
+    if include_top:
+        tally.global_pool(keepdims=True)                        # avg_pool
+        tally.elementwise()                                     # dropout
+        tally.conv(classes, 1, bias=True, padding="same")       # conv_preds
+        tally.elementwise((classes,))                           # reshape_2
+        tally.elementwise()                                     # predictions
+    else:
+        tally.head(False, pooling, classes)
+    return tally.result()
 
 
 def square_size(input_shape, sizes):
@@ -315,4 +345,5 @@ FAMILY = fam.Family(
     decode_predictions=decode_predictions,
     preprocessing="tf: pixels in [0, 255] scaled to [-1, 1]",
     blocks=("conv_bn_act", "depthwise_separable_block"),
+    estimate=estimate,
 )

@@ -13,13 +13,15 @@ import dataclasses
 import numbers
 import warnings
 
+from cnnblocks import _validation as check
+from cnnblocks import cost
 from cnnblocks import family as fam
 from cnnblocks import identity, preprocessing
 from cnnblocks.architectures import common
 from cnnblocks.architectures.mobilenet import check_alpha, model_rows, square_size
 from cnnblocks.blocks import conv_bn_act, inverted_residual_block
-from cnnblocks.blocks.common import make_divisible
-from cnnblocks.blocks.mobilenet import MOBILENET_V2_BN_MOMENTUM
+from cnnblocks.blocks.common import conv_bn_act_cost, make_divisible
+from cnnblocks.blocks.mobilenet import MOBILENET_V2_BN_MOMENTUM, inverted_residual_block_cost
 
 __all__ = ["MobileNetV2"]
 
@@ -109,6 +111,30 @@ def _head(x, ctx):
     (20%, training only) between them in the torchvision variant."""
     return common.global_pool_head(x, ctx,
                                    dropout=MOBILENET_V2_VARIANTS[ctx.variant]["dropout"])
+
+
+def estimate(point, *, input_shape, include_top=True, pooling=None, classes=1000,
+             variant=None):
+    """The family's estimator (`FAMILY.estimate`): the costs of the registered MobileNetV2
+    (`point`, its `ModelEntry`: alpha 1) as a `cnnblocks.cost.Estimate` at `input_shape`
+    `(h, w, 3)` in `variant`'s structure (None: the builder's default, "keras"), walked layer
+    by layer as `_trunk` and `_head` build them, without building anything."""
+    variant = point.variants[0] if variant is None else check.choice(
+        variant, "variant", point.variants)
+    padding = MOBILENET_V2_VARIANTS[variant]["padding"]
+    tally = cost.Tally(input_shape)
+    conv_bn_act_cost(tally, MOBILENET_V2_STEM, 3, strides=2, padding=padding)  # Conv1, ...
+    tally.stage("stem")
+    for row, (t, c, n, s) in enumerate(MOBILENET_V2_SPEC, start=1):
+        for i in range(n):
+            inverted_residual_block_cost(tally, c, expansion=t, strides=s if i == 0 else 1,
+                                         padding=padding)
+        tally.stage(f"bottleneck{row}")
+    conv_bn_act_cost(tally, MOBILENET_V2_LAST, 1)               # Conv_1, Conv_1_bn, out_relu
+    tally.stage("Conv_1")
+    tally.head(include_top, pooling, classes,
+               dropout=MOBILENET_V2_VARIANTS[variant]["dropout"] is not None)
+    return tally.result()
 
 
 def MobileNetV2(input_shape=None, alpha=1.0, include_top=True, weights="imagenet",
@@ -318,4 +344,5 @@ FAMILY = fam.Family(
     decode_predictions=decode_predictions,
     preprocessing="tf: pixels in [0, 255] scaled to [-1, 1]",
     blocks=("conv_bn_act", "inverted_residual_block"),
+    estimate=estimate,
 )

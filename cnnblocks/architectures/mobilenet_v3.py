@@ -19,13 +19,14 @@ import warnings
 from keras import layers
 
 from cnnblocks import _validation as check
+from cnnblocks import cost
 from cnnblocks import family as fam
 from cnnblocks import identity, preprocessing
 from cnnblocks.architectures import common
 from cnnblocks.architectures.mobilenet import check_alpha
 from cnnblocks.blocks import conv_bn_act, mobilenet_v3_block
-from cnnblocks.blocks.common import activation_layer, make_divisible
-from cnnblocks.blocks.mobilenet import MOBILENET_V2_BN_MOMENTUM
+from cnnblocks.blocks.common import activation_layer, conv_bn_act_cost, make_divisible
+from cnnblocks.blocks.mobilenet import MOBILENET_V2_BN_MOMENTUM, mobilenet_v3_block_cost
 
 __all__ = ["MobileNetV3Small", "MobileNetV3Large"]
 
@@ -169,6 +170,47 @@ def _head(kind):
     return head
 
 
+#: The registered models' dropout before `logits` (the builders' default).
+DROPOUT_RATE = 0.2
+
+
+def estimate(point, *, input_shape, include_top=True, pooling=None, classes=1000,
+             variant=None):
+    """The family's estimator (`FAMILY.estimate`): the costs of a registered MobileNetV3
+    (`point`, its `ModelEntry`: alpha 1, not minimalistic, `include_preprocessing`, dropout
+    0.2) as a `cnnblocks.cost.Estimate` at `input_shape` `(h, w, 3)`, walked layer by layer as
+    `_trunk` and `_head` build them, without building anything. `variant`: None or "keras",
+    the family's only structure."""
+    variant = point.variants[0] if variant is None else check.choice(
+        variant, "variant", point.variants)
+    kind = point.name[len("mobilenet_v3_"):]
+    tally = cost.Tally(input_shape)
+    tally.elementwise()                                         # rescaling
+    tally.stage("preprocessing")
+    conv_bn_act_cost(tally, MOBILENET_V3_STEM, 3, strides=2)    # conv, conv_bn, conv_hard_swish
+    tally.stage("stem")
+    for i, (ratio, out, kernel, strides, se, _) in enumerate(MOBILENET_V3_SPECS[kind]):
+        mobilenet_v3_block_cost(tally, make_divisible(tally.shape[-1] * ratio),
+                                make_divisible(out), kernel_size=kernel, strides=strides,
+                                se_ratio=SE_RATIO if se else None)
+        if i in _TAPS[kind]:                                    # the ends of strides 4, 8, 16
+            tally.stage(f"expanded_conv_{i}" if i else "expanded_conv")
+    conv_bn_act_cost(tally, make_divisible(tally.shape[-1] * 6), 1)     # conv_1, _bn, _{act}
+    tally.stage("conv_1")
+    if include_top:
+        tally.global_pool(keepdims=True)                        # avg_pool
+        tally.conv(MOBILENET_V3_HEAD[kind], 1, bias=True, padding="same")  # conv_2, its act
+        tally.elementwise()
+        if DROPOUT_RATE > 0:                                    # dropout
+            tally.elementwise()
+        tally.conv(classes, 1, bias=True, padding="same")       # logits
+        tally.elementwise((classes,))                           # flatten
+        tally.elementwise()                                     # predictions
+    else:
+        tally.head(False, pooling, classes)
+    return tally.result()
+
+
 def _build(kind, *, alpha, minimalistic, dropout_rate, include_preprocessing, weights,
            input_shape, **kwargs):
     def checks():
@@ -203,7 +245,7 @@ def _build(kind, *, alpha, minimalistic, dropout_rate, include_preprocessing, we
 
 def MobileNetV3Small(input_shape=None, alpha=1.0, minimalistic=False, include_top=True,
                      weights="imagenet", input_tensor=None, classes=1000, pooling=None,
-                     dropout_rate=0.2, classifier_activation="softmax",
+                     dropout_rate=DROPOUT_RATE, classifier_activation="softmax",
                      include_preprocessing=True, name="MobileNetV3Small"):
     """MobileNetV3-Small: a 3x3/2 convolution, 11 bottlenecks, a 1x1 convolution to 576
     channels and a 1024-wide head.
@@ -275,7 +317,7 @@ def MobileNetV3Small(input_shape=None, alpha=1.0, minimalistic=False, include_to
 
 def MobileNetV3Large(input_shape=None, alpha=1.0, minimalistic=False, include_top=True,
                      weights="imagenet", input_tensor=None, classes=1000, pooling=None,
-                     dropout_rate=0.2, classifier_activation="softmax",
+                     dropout_rate=DROPOUT_RATE, classifier_activation="softmax",
                      include_preprocessing=True, name="MobileNetV3Large"):
     """MobileNetV3-Large: a 3x3/2 convolution, 15 bottlenecks, a 1x1 convolution to 960
     channels and a 1280-wide head.
@@ -481,4 +523,5 @@ FAMILY = fam.Family(
     preprocessing="none: the models rescale pixels in [0, 255] to [-1, 1] themselves "
                   "(`include_preprocessing`); preprocess_input is a pass-through",
     blocks=("conv_bn_act", "mobilenet_v3_block", "squeeze_excite"),
+    estimate=estimate,
 )

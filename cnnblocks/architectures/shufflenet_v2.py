@@ -13,11 +13,15 @@ counted from 1; torchvision's `stage{s}.{u - 1}`), `conv5_*`, `avg_pool`, `predi
 Everything about the family is in this module.
 """
 
+from cnnblocks import _validation as check
+from cnnblocks import cost
 from cnnblocks import family as fam
 from cnnblocks import identity, preprocessing
 from cnnblocks.architectures import common
 from cnnblocks.blocks import conv_bn_act, shufflenet_v2_unit
+from cnnblocks.blocks.common import conv_bn_act_cost
 from cnnblocks.blocks.resnext import TORCH_BN_EPSILON
+from cnnblocks.blocks.shufflenet import shufflenet_v2_unit_cost
 
 __all__ = ["ShuffleNetV2_x0_5", "ShuffleNetV2_x1_0", "ShuffleNetV2_x1_5", "ShuffleNetV2_x2_0"]
 
@@ -71,6 +75,30 @@ def shufflenet_v2_trunk(widths):
         ctx.tap("C5", x)
         return x
     return body
+
+
+def estimate(point, *, input_shape, include_top=True, pooling=None, classes=1000,
+             variant=None):
+    """The family's estimator (`FAMILY.estimate`): the costs of a registered ShuffleNet V2
+    (`point`, its `ModelEntry`) as a `cnnblocks.cost.Estimate` at `input_shape` `(h, w, 3)`,
+    walked layer by layer as `shufflenet_v2_trunk` and the head build them, without building
+    anything. `variant`: None or "torchvision", the family's only structure."""
+    variant = point.variants[0] if variant is None else check.choice(
+        variant, "variant", point.variants)
+    stem, *stages, last = SHUFFLENET_V2_SPECS[point.name]
+    tally = cost.Tally(input_shape)
+    conv_bn_act_cost(tally, stem, 3, strides=2, padding=1)     # conv1_pad, _conv, _bn, _relu
+    tally.pad(1)                                                # pool1_pad, pool1_pool
+    tally.pool(3, 2)
+    tally.stage("stem")
+    for stage, (units, filters) in enumerate(zip(STAGE_UNITS, stages), start=FIRST_STAGE):
+        for unit in range(1, units + 1):
+            shufflenet_v2_unit_cost(tally, filters, strides=2 if unit == 1 else 1)
+        tally.stage(f"stage{stage}")
+    conv_bn_act_cost(tally, last, 1, padding="valid")          # conv5_conv, _bn, _relu
+    tally.stage("conv5")
+    tally.head(include_top, pooling, classes)                   # avg_pool, predictions
+    return tally.result()
 
 
 def torch_layout():
@@ -320,4 +348,5 @@ FAMILY = fam.Family(
     decode_predictions=decode_predictions,
     preprocessing="torch: scaled to [0, 1], ImageNet mean and std per RGB channel",
     blocks=("conv_bn_act", "shufflenet_v2_unit"),
+    estimate=estimate,
 )

@@ -360,6 +360,29 @@ def conv_bn_act(
     return convolve(normalize(x)) if preactivation else normalize(convolve(x))
 
 
+def conv_bn_act_cost(tally, filters, kernel_size=1, *, strides=1, padding="same",
+                     use_bias=False, batch_norm=True, activation=True, depthwise=False,
+                     groups=1):
+    """Walks `conv_bn_act`'s layers (a plain or `depthwise` convolution, not preactivated) on
+    a `cnnblocks.cost.Tally` whose shape is the input, without building anything: the explicit
+    `_pad` layer `padding` asks for (`resolve_padding`), the convolution, BN, and the
+    activation layer when `activation` (fused into the convolution, no layer, without BN);
+    `kernel_size` and `strides` are ints. Returns the output shape."""
+    keras_padding, amounts = resolve_padding(padding, (kernel_size,) * 2, (strides,) * 2)
+    if amounts is not None:                                     # _pad, then "valid"
+        tally.pad(tuple((a, a) for a in amounts))
+    pad = "same" if keras_padding == "same" else 0
+    if depthwise:                                               # _conv
+        tally.depthwise(kernel_size, strides, bias=use_bias, padding=pad)
+    else:
+        tally.conv(filters, kernel_size, strides, groups=groups, bias=use_bias, padding=pad)
+    if batch_norm:                                              # _bn, _act
+        tally.bn()
+        if activation:
+            tally.elementwise()
+    return tally.shape
+
+
 def make_divisible(value, divisor=8, min_value=None):
     """`value` rounded to the nearest multiple of `divisor` (at least `min_value`, default
     `divisor`), rounded up one step more if that lost over 10%: the width rounding of

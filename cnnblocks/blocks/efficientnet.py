@@ -26,9 +26,10 @@ import numbers
 from keras import layers
 
 from cnnblocks import _validation as check
-from cnnblocks.blocks.common import (channels, check_input, conv_bn_act, kernel_text,
-                                     layer_name, resolve_data_format, stride_text)
-from cnnblocks.blocks.mobilenet import _depthwise, _ratio_or_none, _residual, squeeze_excite
+from cnnblocks.blocks.common import (channels, check_input, conv_bn_act, conv_bn_act_cost,
+                                     kernel_text, layer_name, resolve_data_format, stride_text)
+from cnnblocks.blocks.mobilenet import (_depthwise, _depthwise_cost, _ratio_or_none, _residual,
+                                        squeeze_excite)
 from cnnblocks.identity import block_function
 
 #: keras.applications' EfficientNet convolution initializer (the TF reference's
@@ -283,31 +284,59 @@ def fused_mbconv_block(x, filters, *, expand_ratio=4, kernel_size=3, strides=1, 
     return y
 
 
+def _se_cost(tally, c_in, se_ratio):
+    """`_se`'s layers (fused activations, a Reshape) on a `cnnblocks.cost.Tally`."""
+    tally.squeeze_excite(max(1, int(c_in * se_ratio)), reshape=True)
+
+
+def _drop_and_add_cost(tally, drop_rate):
+    """`_drop_and_add`'s layers on a `cnnblocks.cost.Tally`."""
+    if drop_rate > 0:                                           # _drop
+        tally.elementwise()
+    tally.elementwise()                                         # _add
+
+
 def mbconv_block_cost(tally, filters, *, expand_ratio=6, kernel_size=3, strides=1,
-                      se_ratio=0.25, drop_rate=0.0):
-    """Walks `mbconv_block`'s layers (version 1, "same" padding, shortcut "auto") on a
-    `cnnblocks.cost.Tally` whose shape is the block's input, without building anything;
-    `kernel_size` and `strides` are ints. Returns the output shape. The arguments are assumed
-    checked (a design's are)."""
+                      se_ratio=0.25, drop_rate=0.0, version=1, padding="same"):
+    """Walks `mbconv_block`'s layers (shortcut "auto") on a `cnnblocks.cost.Tally` whose shape
+    is the block's input, without building anything; `kernel_size` and `strides` are ints.
+    Returns the output shape. The arguments are assumed checked (a design's are)."""
     start = tally.shape
     c_in = start[-1]
     if expand_ratio != 1:                           # _expand_conv, _expand_bn, _expand_activation
-        tally.conv(expand_ratio * c_in, 1, padding="same")
-        tally.bn()
-        tally.elementwise()
-    if strides != 1:                                # _dwconv_pad, then a "valid" depthwise
-        tally.downsample_pad(kernel_size)
-        tally.depthwise(kernel_size, strides)
-    else:
-        tally.depthwise(kernel_size, 1, padding="same")
-    tally.bn()                                      # _bn, _activation
-    tally.elementwise()
+        conv_bn_act_cost(tally, expand_ratio * c_in, 1)
+    if version == 1:                                # _dwconv_pad (strided), _dwconv, _bn, _act
+        symmetric = ((kernel_size - 1) // 2,) * 2
+        _depthwise_cost(tally, kernel_size, strides, padding_for=(
+            (lambda shape: (symmetric, symmetric)) if padding == "symmetric" else None))
+    else:                                           # _dwconv2 (its _pad if symmetric, strided),
+        conv_bn_act_cost(tally, None, kernel_size,  # _bn, _activation
+                         strides=strides, padding=padding, depthwise=True)
     if se_ratio:
-        tally.squeeze_excite(max(1, int(c_in * se_ratio)), reshape=True)
-    tally.conv(filters, 1, padding="same")          # _project_conv, _project_bn
-    tally.bn()
+        _se_cost(tally, c_in, se_ratio)
+    conv_bn_act_cost(tally, filters, 1, activation=False)   # _project_conv, _project_bn
     if c_in == filters and strides == 1:
-        if drop_rate > 0:                           # _drop
-            tally.elementwise()
-        tally.elementwise()                         # _add
+        _drop_and_add_cost(tally, drop_rate)
+    return tally.shape
+
+
+def fused_mbconv_block_cost(tally, filters, *, expand_ratio=4, kernel_size=3, strides=1,
+                            se_ratio=None, drop_rate=0.0, padding="same"):
+    """Walks `fused_mbconv_block`'s layers (shortcut "auto") on a `cnnblocks.cost.Tally` whose
+    shape is the block's input, without building anything; `kernel_size` and `strides` are
+    ints. Returns the output shape. The arguments are assumed checked."""
+    c_in = tally.shape[-1]
+    if expand_ratio != 1:                           # _expand_conv, _expand_bn, _expand_activation
+        conv_bn_act_cost(tally, expand_ratio * c_in, kernel_size, strides=strides,
+                         padding=padding)
+        if se_ratio:
+            _se_cost(tally, c_in, se_ratio)
+        conv_bn_act_cost(tally, filters, 1, activation=False)   # _project_conv, _project_bn
+    else:
+        if se_ratio:
+            _se_cost(tally, c_in, se_ratio)
+        conv_bn_act_cost(tally, filters, kernel_size, strides=strides,  # _project_conv, _bn,
+                         padding=padding)                               # _activation
+    if c_in == filters and strides == 1:
+        _drop_and_add_cost(tally, drop_rate)
     return tally.shape

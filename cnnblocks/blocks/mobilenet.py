@@ -37,8 +37,9 @@ from keras import layers
 
 from cnnblocks import _validation as check
 from cnnblocks.blocks.common import (RELU_LAYERS, activation_layer, channels, check_input,
-                                     conv_bn_act, downsample_padding, kernel_text, layer_name,
-                                     make_divisible, resolve_data_format, stride_text)
+                                     conv_bn_act, conv_bn_act_cost, downsample_padding,
+                                     kernel_text, layer_name, make_divisible,
+                                     resolve_data_format, stride_text)
 from cnnblocks.identity import block_function
 
 #: Shortcut choices of the inverted residual blocks: identity when the shapes match, forced, or
@@ -83,6 +84,22 @@ def _depthwise(x, kernel_size, strides, *, data_format, name, suffixes, pad_name
                        relu_layer=relu_layer, depthwise=True, depth_multiplier=depth_multiplier,
                        kernel_initializer=kernel_initializer, data_format=data_format,
                        name=name, suffixes=suffixes)
+
+
+def _depthwise_cost(tally, kernel_size, strides, *, padding_for=None):
+    """`_depthwise`'s layers on a `cnnblocks.cost.Tally` (ints): the explicit padding of a
+    strided convolution (`padding_for(shape)`, default `downsample_padding`'s) and a "valid"
+    depthwise, else a "same" one; BN and the activation."""
+    if strides != 1:                                            # pad_name, then "valid"
+        if padding_for is None:
+            tally.downsample_pad(kernel_size)
+        else:
+            tally.pad(padding_for(tally.shape))
+        tally.depthwise(kernel_size, strides)
+    else:
+        tally.depthwise(kernel_size, 1, padding="same")
+    tally.bn()                                                  # BN, activation
+    return tally.elementwise()
 
 
 def _residual(shortcut, fits, c_in, c_out, strides):
@@ -202,6 +219,16 @@ def depthwise_separable_block(x, filters, *, strides=1, alpha=1.0, depth_multipl
                        suffixes=("", "_bn", "_relu"))
 
 
+def depthwise_separable_block_cost(tally, filters, *, strides=1, alpha=1.0, kernel_size=3):
+    """Walks `depthwise_separable_block`'s layers (depth multiplier 1) on a
+    `cnnblocks.cost.Tally` whose shape is the block's input, without building anything;
+    `strides` and `kernel_size` are ints. Returns the output shape."""
+    pads = (max(0, kernel_size // 2 - 1), kernel_size // 2)     # _pad (strided), _dw, _dw_bn,
+    _depthwise_cost(tally, kernel_size, strides,                # _dw_relu
+                    padding_for=lambda shape: (pads, pads))
+    return conv_bn_act_cost(tally, int(filters * alpha), 1)     # _pw, _pw_bn, _pw_relu
+
+
 # ------------------------------------------------------------------------ MobileNetV2 -------
 def _ir_label(a):
     relu = " (ReLU)" if a.get("activation") == "relu" else ""
@@ -303,6 +330,24 @@ def inverted_residual_block(x, filters, *, expansion=6, strides=1, kernel_size=3
     return y
 
 
+def inverted_residual_block_cost(tally, filters, *, expansion=6, strides=1, kernel_size=3,
+                                 shortcut="auto", padding="same"):
+    """Walks `inverted_residual_block`'s layers on a `cnnblocks.cost.Tally` whose shape is the
+    block's input, without building anything; `strides` and `kernel_size` are ints. Returns
+    the output shape."""
+    c_in = tally.shape[-1]
+    fits = c_in == filters and strides == 1
+    if expansion != 1:                                          # _expand, _expand_BN, _relu
+        conv_bn_act_cost(tally, expansion * c_in, 1)
+    symmetric = None if padding == "same" else (                # _pad, _depthwise, _BN, _relu
+        lambda shape: ((kernel_size // 2,) * 2,) * 2)
+    _depthwise_cost(tally, kernel_size, strides, padding_for=symmetric)
+    conv_bn_act_cost(tally, filters, 1, activation=False)       # _project, _project_BN
+    if shortcut == "identity" or (shortcut == "auto" and fits):
+        tally.elementwise()                                     # _add
+    return tally.shape
+
+
 # ------------------------------------------------------------------------ squeeze-excite ----
 #: Default layer suffixes of `squeeze_excite` (EfficientNet's grammar: `block2a_se_squeeze`).
 SE_SUFFIXES = {"squeeze": "_squeeze", "reshape": "_reshape", "reduce": "_reduce",
@@ -389,6 +434,24 @@ def squeeze_excite(x, filters, *, activation="relu", gate="sigmoid", reshape=Fal
     if not fused_activations:
         s = layers.Activation(gate, name=names["gate"])(s)
     return layers.Multiply(name=names["excite"])([x, s])
+
+
+def squeeze_excite_cost(tally, filters, *, reshape=False, fused_activations=False):
+    """Walks `squeeze_excite`'s layers on a `cnnblocks.cost.Tally` whose shape is the input,
+    without building anything (fused: `Tally.squeeze_excite`). Returns the output shape."""
+    if fused_activations:
+        return tally.squeeze_excite(filters, reshape=reshape)
+    gated = tally.shape
+    if reshape:                                                 # _squeeze, _reshape
+        tally.global_pool()
+        tally.elementwise((1, 1, gated[-1]))
+    else:                                                       # _squeeze (keepdims)
+        tally.global_pool(keepdims=True)
+    tally.conv(filters, 1, bias=True)                           # _reduce, _reduce_act
+    tally.elementwise()
+    tally.conv(gated[-1], 1, bias=True)                         # _expand, _gate
+    tally.elementwise()
+    return tally.elementwise(gated)                             # _excite
 
 
 # ------------------------------------------------------------------------ MobileNetV3 -------
@@ -489,3 +552,21 @@ def mobilenet_v3_block(x, exp_size, filters, *, kernel_size=3, strides=1, se_rat
     if residual:
         y = layers.Add(name=layer_name(name, "_add"))([x, y])
     return y
+
+
+def mobilenet_v3_block_cost(tally, exp_size, filters, *, kernel_size=3, strides=1,
+                            se_ratio=None, shortcut="auto"):
+    """Walks `mobilenet_v3_block`'s layers on a `cnnblocks.cost.Tally` whose shape is the
+    block's input, without building anything; `strides` and `kernel_size` are ints. Returns
+    the output shape."""
+    c_in = tally.shape[-1]
+    fits = c_in == filters and strides == 1
+    if exp_size != c_in:                                        # _expand, _expand_bn, _{act}
+        conv_bn_act_cost(tally, exp_size, 1)
+    _depthwise_cost(tally, kernel_size, strides)                # _depthwise_pad, _depthwise, ...
+    if se_ratio:                                                # _squeeze_excite_*
+        squeeze_excite_cost(tally, make_divisible(exp_size * se_ratio))
+    conv_bn_act_cost(tally, filters, 1, activation=False)       # _project, _project_bn
+    if shortcut == "identity" or (shortcut == "auto" and fits):
+        tally.elementwise()                                     # _add
+    return tally.shape

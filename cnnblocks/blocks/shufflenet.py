@@ -23,8 +23,8 @@ or `_left_1_pad`, `_left_1_conv` (depthwise), `_left_1_bn`, `_left_2_conv`, `_le
 from keras import layers
 
 from cnnblocks import _validation as check
-from cnnblocks.blocks.common import (channels, check_input, conv_bn_act, layer_name,
-                                     resolve_data_format, stride_text)
+from cnnblocks.blocks.common import (channels, check_input, conv_bn_act, conv_bn_act_cost,
+                                     layer_name, resolve_data_format, stride_text)
 from cnnblocks.blocks.resnext import TORCH_BN_EPSILON
 from cnnblocks.identity import block_function
 from cnnblocks.layers import ChannelShuffle, ChannelSplit
@@ -124,3 +124,30 @@ def shufflenet_v2_unit(x, filters, *, strides=1, bn_epsilon=TORCH_BN_EPSILON, da
     right = pointwise(depthwise(right, "_right_2"), "_right_3")
     y = layers.Concatenate(axis=axis, name=layer_name(name, "_concat"))([left, right])
     return ChannelShuffle(SHUFFLE_GROUPS, axis=axis, name=layer_name(name, "_shuffle"))(y)
+
+
+def shufflenet_v2_unit_cost(tally, filters, *, strides=1):
+    """Walks `shufflenet_v2_unit`'s layers on a `cnnblocks.cost.Tally` whose shape is the
+    unit's input, without building anything; `strides` is an int. Returns the output shape.
+    The arguments are assumed checked."""
+    start, half = tally.shape, filters // 2
+
+    def depthwise():                                            # _pad (strided), _conv, _bn
+        conv_bn_act_cost(tally, None, 3, strides=strides, padding="symmetric", depthwise=True,
+                         activation=False)
+
+    def pointwise():                                            # _conv, _bn, _relu
+        conv_bn_act_cost(tally, half, 1, padding="valid")
+
+    if strides == 1:                                            # _left_split, _right_split
+        tally.elementwise((*start[:2], start[-1] // 2))
+        tally.elementwise((*start[:2], start[-1] // 2))
+    else:                                                       # _left_1_*, _left_2_*
+        depthwise()
+        pointwise()
+        tally.shape = start
+    pointwise()                                                 # _right_1_*
+    depthwise()                                                 # _right_2_*
+    pointwise()                                                 # _right_3_*
+    tally.elementwise((*tally.shape[:2], filters))              # _concat
+    return tally.elementwise()                                  # _shuffle
