@@ -1,0 +1,59 @@
+"""`cnnblocks.design.estimate` for the plain and concatenating families: VGG (both heads),
+AlexNet, SqueezeNet, ResNeXt, Wide ResNet, ResNet v2 and DenseNet. Every registered model is
+built once at its own size with a top and compared figure by figure (parameters, trainable,
+multiply-adds, activations, output shape); one model per family is also built without a top
+(no pooling, "avg", "max"), with other `classes`, at an odd non-square size and in every
+variant. The largest builds are heavy.
+
+Counts do not depend on the backend: the TensorFlow pass runs this file.
+"""
+
+import pytest
+
+import keras
+
+from cnnblocks import design, registry
+from estimates import estimated, measured
+
+pytestmark = pytest.mark.backend_independent
+
+
+def _compare(key, **kwargs):
+    """Builds `key` with `kwargs` (no weights) and compares it with its estimate."""
+    model = registry.entry(key, "model").builder(weights=None, **kwargs)
+    try:
+        assert estimated(design.estimate(key, **kwargs)) == measured(model)
+    finally:
+        keras.backend.clear_session()
+
+
+def _models(light, heavy):
+    return [*light, *(pytest.param(k, marks=pytest.mark.heavy) for k in heavy)]
+
+
+#: One model per family, built again without a top, with other classes, at an odd size and
+#: in each of its variants.
+HEADS = (dict(include_top=False, input_shape=(64, 48, 3)),
+         dict(include_top=False, pooling="avg", input_shape=(40, 33, 3)),
+         dict(include_top=False, pooling="max", input_shape=(33, 40, 3)),
+         dict(classes=10, input_shape=(97, 75, 3)))
+
+
+# ------------------------------------------------------------------------------ VGG ---------
+@pytest.mark.parametrize("key", _models(
+    ["vgg11"], ["vgg13", "vgg16", "vgg19", "vgg11_bn", "vgg13_bn", "vgg16_bn", "vgg19_bn"]))
+def test_registered_vggs(key):
+    _compare(key)                                               # 224x224, Flatten head
+
+
+@pytest.mark.parametrize("variant", ["keras", "torchvision"])
+@pytest.mark.parametrize("kwargs", HEADS, ids=["notop", "avg", "max", "classes-odd"])
+def test_vgg_heads_and_variants(variant, kwargs):
+    """The torchvision head (adaptive 7x7 pool, dropouts) keeps fc1's 25,088 inputs at any
+    size; keras' Flatten follows the input size."""
+    _compare("vgg11_bn", variant=variant, **kwargs)
+
+
+def test_vgg_bad_variant():
+    with pytest.raises(ValueError, match="`variant`"):
+        design.estimate("vgg16", variant="caffe")
