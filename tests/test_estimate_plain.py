@@ -57,3 +57,27 @@ def test_vgg_heads_and_variants(variant, kwargs):
 def test_vgg_bad_variant():
     with pytest.raises(ValueError, match="`variant`"):
         design.estimate("vgg16", variant="caffe")
+
+
+# ------------------------------------------------------------------------------ AlexNet -----
+def test_registered_alexnet():
+    _compare("alexnet")
+
+
+@pytest.mark.parametrize("variant", ["torchvision", "paper"])
+@pytest.mark.parametrize("kwargs", [dict(include_top=False, input_shape=(63, 64, 3)),
+                                    dict(include_top=False, pooling="avg",
+                                         input_shape=(80, 71, 3)),
+                                    dict(include_top=False, pooling="max",
+                                         input_shape=(71, 80, 3)),
+                                    dict(classes=10, input_shape=(97, 75, 3))],
+                         ids=["notop-min-size", "avg", "max", "classes-odd"])
+def test_alexnet_heads_and_variants(variant, kwargs):
+    """torchvision's head has an adaptive 6x6 pool and dropout before fc6/fc7; the paper's
+    grouped convolutions and LRNs, dropout after them."""
+    _compare("alexnet", variant=variant, **kwargs)
+
+
+def test_alexnet_below_its_min_size():
+    with pytest.raises(ValueError, match="at least 63x63"):
+        design.estimate("alexnet", input_shape=(62, 64, 3))
