@@ -81,3 +81,22 @@ def test_alexnet_heads_and_variants(variant, kwargs):
 def test_alexnet_below_its_min_size():
     with pytest.raises(ValueError, match="at least 63x63"):
         design.estimate("alexnet", input_shape=(62, 64, 3))
+
+
+# ------------------------------------------------------------------------------ SqueezeNet --
+@pytest.mark.parametrize("key", ["squeezenet1_0", "squeezenet1_1"])
+def test_registered_squeezenets(key):
+    _compare(key)
+
+
+@pytest.mark.parametrize("kwargs", [*HEADS, dict(variant="torchvision", input_shape=(32, 35, 3))],
+                         ids=["notop", "avg", "max", "classes-odd", "variant-min-size"])
+def test_squeezenet_heads_and_variants(kwargs):
+    """The conv10 head (dropout, 1x1 convolution to `classes`, global pool, activation);
+    the ceil-mode pools' bottom-right padding on odd and even sizes."""
+    _compare("squeezenet1_0", **kwargs)
+
+
+def test_squeezenet_bad_variant():
+    with pytest.raises(ValueError, match="`variant`"):
+        design.estimate("squeezenet1_1", variant="keras")
