@@ -100,3 +100,27 @@ def test_squeezenet_heads_and_variants(kwargs):
 def test_squeezenet_bad_variant():
     with pytest.raises(ValueError, match="`variant`"):
         design.estimate("squeezenet1_1", variant="keras")
+
+
+# ------------------------------------------------------------------------------ ResNeXt, WRN -
+@pytest.mark.parametrize("key", _models(["resnext50_32x4d", "wide_resnet50_2"],
+                                        ["resnext101_32x8d", "resnext101_64x4d",
+                                         "wide_resnet101_2"]))
+def test_registered_resnexts_and_wide_resnets(key):
+    _compare(key)
+
+
+@pytest.mark.parametrize("key", ["resnext50_32x4d", "wide_resnet50_2"])
+@pytest.mark.parametrize("kwargs", [*HEADS, dict(variant="torchvision", input_shape=(35, 32, 3))],
+                         ids=["notop", "avg", "max", "classes-odd", "variant"])
+def test_resnext_and_wide_resnet_heads_and_variants(key, kwargs):
+    """The grouped (ResNeXt) or widened (WRN) bottlenecks: explicit padding before each
+    strided 3x3, projections on every stage's first module, odd sizes."""
+    _compare(key, **dict(kwargs, input_shape=kwargs["input_shape"][:2][::-1] + (3,))
+             if key.startswith("wide") else kwargs)
+
+
+@pytest.mark.parametrize("key", ["resnext50_32x4d", "wide_resnet101_2"])
+def test_resnext_and_wide_resnet_bad_variant(key):
+    with pytest.raises(ValueError, match="`variant`"):
+        design.estimate(key, variant="keras")
