@@ -124,3 +124,24 @@ def test_resnext_and_wide_resnet_heads_and_variants(key, kwargs):
 def test_resnext_and_wide_resnet_bad_variant(key):
     with pytest.raises(ValueError, match="`variant`"):
         design.estimate(key, variant="keras")
+
+
+# ------------------------------------------------------------------------------ ResNet v2 ---
+@pytest.mark.parametrize("key", _models(["resnet50v2"], ["resnet101v2", "resnet152v2"]))
+def test_registered_resnet_v2s(key):
+    _compare(key)
+
+
+@pytest.mark.parametrize("kwargs", HEADS, ids=["notop", "avg", "max", "classes-odd"])
+def test_resnet_v2_heads(kwargs):
+    """Pre-activation modules: the 1x1/2 max-pool shortcut of each stage's last module, the
+    stride on its 3x3 after explicit padding, the final BN-ReLU."""
+    _compare("resnet50v2", **kwargs)
+
+
+def test_resnet_v2_variants():
+    """One structure (keras.applications'; the builders take no `variant`): "keras" is it,
+    anything else is refused."""
+    assert design.estimate("resnet101v2", variant="keras") == design.estimate("resnet101v2")
+    with pytest.raises(ValueError, match="`variant`"):
+        design.estimate("resnet50v2", variant="torchvision")
