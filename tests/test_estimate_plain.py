@@ -145,3 +145,23 @@ def test_resnet_v2_variants():
     assert design.estimate("resnet101v2", variant="keras") == design.estimate("resnet101v2")
     with pytest.raises(ValueError, match="`variant`"):
         design.estimate("resnet50v2", variant="torchvision")
+
+
+# ------------------------------------------------------------------------------ DenseNet ----
+@pytest.mark.parametrize("key", _models(["densenet121"],
+                                        ["densenet161", "densenet169", "densenet201"]))
+def test_registered_densenets(key):
+    _compare(key)
+
+
+@pytest.mark.parametrize("variant", ["keras", "torchvision"])
+@pytest.mark.parametrize("kwargs", HEADS, ids=["notop", "avg", "max", "classes-odd"])
+def test_densenet_heads_and_variants(variant, kwargs):
+    """Dense blocks (one concatenation per layer), transitions (compression 0.5, 2x2/2
+    average pools on odd sizes), the final BN-ReLU; the variants differ only in BN epsilon."""
+    _compare("densenet121", variant=variant, **kwargs)
+
+
+def test_densenet_bad_variant():
+    with pytest.raises(ValueError, match="`variant`"):
+        design.estimate("densenet169", variant="paper")
