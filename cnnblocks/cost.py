@@ -147,6 +147,20 @@ class Tally:
         self.macs += features * units
         return self._emit((units,))
 
+    def flatten(self):
+        """Flatten: the feature map as one vector."""
+        return self._emit((math.prod(self.shape),))
+
+    def concat(self, *channels):
+        """Concatenate on the channel axis of maps of the current height and width, of
+        `channels` channels each."""
+        h, w, _ = self.shape
+        return self._emit((h, w, sum(channels)))
+
+    def adaptive_pool(self, size):
+        """`cnnblocks.layers.AdaptiveAveragePooling2D` to `size` x `size` (any input size)."""
+        return self._emit((size, size, self.shape[-1]))
+
     def head(self, include_top, pooling, classes, dropout=False):
         """The global-pooling head of most builders (`cnnblocks.architectures.common`'s
         `global_pool_head`): with a top, global average pooling, a dropout layer if `dropout`,

@@ -15,6 +15,7 @@ module.
 from keras import layers
 
 from cnnblocks import _validation as check
+from cnnblocks import cost
 from cnnblocks import family as fam
 from cnnblocks import identity, preprocessing
 from cnnblocks.architectures import common
@@ -119,6 +120,54 @@ def _head(x, ctx):
                         name="predictions")(x)
 
 
+#: The smallest input height and width: conv1 (11x11/4 after padding 2) and the three 3x3/2
+#: max pools leave 1x1 at 63.
+MIN_SIZE = 63
+
+
+def estimate(point, *, input_shape, include_top=True, pooling=None, classes=1000,
+             variant=None):
+    """The family's estimator (`FAMILY.estimate`): the costs of AlexNet (`point`, its
+    `ModelEntry`; `cnnblocks.cost.Estimate`) at `input_shape` `(h, w, 3)`, at least 63x63 as
+    the builder, in `variant`'s structure (None: the builder's default, "torchvision";
+    "paper": wider, grouped, with LRN), walked layer by layer as `_trunk` and `_head` build
+    them, without building anything."""
+    variant = point.variants[0] if variant is None else check.choice(
+        variant, "variant", point.variants)
+    input_shape = common.input_shape_for(input_shape, default_size=point.default_size,
+                                         min_size=MIN_SIZE, data_format="channels_last",
+                                         require_static=True, weights=None)
+    tally = cost.Tally(input_shape)
+    for row in ALEXNET_SPECS[variant]:
+        if row[0] == "pool":
+            tally.pool(3, 2)                                    # pool1, pool2, pool5
+            tally.stage(row[1])
+            continue
+        _, name, filters, kernel, stride, padding, groups, lrn = row
+        if padding == "same":                                   # conv{i} (ReLU fused)
+            tally.conv(filters, kernel, stride, groups=groups, bias=True, padding="same")
+        else:
+            tally.pad(padding)                                  # conv{i}_pad
+            tally.conv(filters, kernel, stride, groups=groups, bias=True)
+        if lrn:
+            tally.elementwise()                                 # norm{i}
+    paper = variant == "paper"
+    if include_top:
+        if not paper:
+            tally.adaptive_pool(POOL_OUTPUT)                    # adaptive_pool
+        tally.flatten()                                         # flatten
+        for _ in ("fc6", "fc7"):
+            if not paper:
+                tally.elementwise()                             # drop6, drop7 (torchvision)
+            tally.dense(FC_UNITS)                               # fc6, fc7 (ReLU fused)
+            if paper:
+                tally.elementwise()                             # drop6, drop7 (paper)
+        tally.dense(classes)                                    # predictions
+    elif pooling is not None:
+        tally.global_pool()                                     # avg_pool or max_pool
+    return tally.result()
+
+
 def _check_alexnet_args(dropout):
     check.fraction(dropout, "dropout")
 
@@ -199,7 +248,7 @@ def AlexNet(include_top=True, weights=None, input_tensor=None, input_shape=None,
         60965224
     """
     return common.build(
-        FAMILY.model("alexnet"), _trunk, head=_head, min_size=63,
+        FAMILY.model("alexnet"), _trunk, head=_head, min_size=MIN_SIZE,
         checks=lambda: _check_alexnet_args(dropout), options=dict(dropout=dropout),
         include_top=include_top, weights=weights, input_tensor=input_tensor,
         input_shape=input_shape, pooling=pooling, classes=classes,
@@ -288,4 +337,5 @@ FAMILY = fam.Family(
     decode_predictions=decode_predictions,
     preprocessing="torch: scaled to [0, 1], ImageNet mean and std per RGB channel",
     blocks=("conv_bn_act",),
+    estimate=estimate,
 )

@@ -14,11 +14,14 @@ import dataclasses
 
 from keras import layers
 
+from cnnblocks import _validation as check
+from cnnblocks import cost
 from cnnblocks import family as fam
 from cnnblocks import identity, preprocessing
 from cnnblocks.architectures import common
 from cnnblocks.blocks import conv_bn_act, dense_block, transition_block
-from cnnblocks.blocks.densenet import DENSENET_BN_EPSILON
+from cnnblocks.blocks.densenet import (DENSENET_BN_EPSILON, dense_block_cost,
+                                       transition_block_cost)
 
 __all__ = ["DenseNet121", "DenseNet161", "DenseNet169", "DenseNet201"]
 
@@ -90,6 +93,36 @@ def _trunk(depth):
 def _build(depth, **kwargs):
     return common.build(FAMILY.model(f"densenet{depth}"), _trunk(depth), min_size=32,
                         **kwargs)
+
+
+def estimate(point, *, input_shape, include_top=True, pooling=None, classes=1000,
+             variant=None):
+    """The family's estimator (`FAMILY.estimate`): the costs of a registered DenseNet
+    (`point`, its `ModelEntry`; `cnnblocks.cost.Estimate`) at `input_shape` `(h, w, 3)` in
+    `variant`'s structure (None: the builders' default, "keras"; "torchvision" differs only in
+    the BN epsilon, so costs the same), walked layer by layer as `_trunk` and the head build
+    them, without building anything."""
+    if variant is not None:
+        check.choice(variant, "variant", point.variants)
+    depth = int(point.name[len("densenet"):])
+    growth = growth_rate(depth)
+    tally = cost.Tally(input_shape)
+    tally.pad(3)                                                # conv1_pad, _conv, _bn, _relu
+    tally.conv(2 * growth, 7, 2)
+    tally.bn()
+    tally.elementwise()
+    tally.pad(1)                                                # pool1_pad, pool1
+    tally.pool(3, 2)
+    tally.stage("stem")
+    for i, n in enumerate(DENSENET_SPECS[depth], start=2):
+        dense_block_cost(tally, n, growth)                      # conv{i}
+        if i < 5:
+            transition_block_cost(tally, COMPRESSION)           # pool{i}
+        tally.stage(f"conv{i}")
+    tally.bn()                                                  # bn, relu
+    tally.elementwise()
+    tally.head(include_top, pooling, classes)
+    return tally.result()
 
 
 def _torch_layout(depth):
@@ -495,4 +528,5 @@ FAMILY = fam.Family(
     decode_predictions=decode_predictions,
     preprocessing="torch: scaled to [0, 1], ImageNet mean and std per RGB channel",
     blocks=("conv_bn_act", "dense_block", "transition_block"),
+    estimate=estimate,
 )

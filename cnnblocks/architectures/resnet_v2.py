@@ -11,10 +11,13 @@ family is in this module: spec table, builders, weight files, preprocessing, pub
 
 from keras import layers
 
+from cnnblocks import _validation as check
+from cnnblocks import cost
 from cnnblocks import family as fam
 from cnnblocks import identity, preprocessing
 from cnnblocks.architectures import common
 from cnnblocks.blocks import conv_bn_act, preact_bottleneck_module
+from cnnblocks.blocks.preact import preact_bottleneck_module_cost
 from cnnblocks.blocks.residual import RESNET_BN_EPSILON
 
 __all__ = ["ResNet50V2", "ResNet101V2", "ResNet152V2"]
@@ -68,6 +71,34 @@ def _trunk(depth):
 
 def _build(depth, **kwargs):
     return common.build(FAMILY.model(f"resnet{depth}v2"), _trunk(depth), min_size=32, **kwargs)
+
+
+def estimate(point, *, input_shape, include_top=True, pooling=None, classes=1000,
+             variant=None):
+    """The family's estimator (`FAMILY.estimate`): the costs of a registered ResNet v2
+    (`point`, its `ModelEntry`; `cnnblocks.cost.Estimate`) at `input_shape` `(h, w, 3)` (one
+    structure, keras.applications'), walked layer by layer as `_trunk` and the head build
+    them, without building anything."""
+    if variant is not None:
+        check.choice(variant, "variant", point.variants)
+    depth = int(point.name[len("resnet"):-len("v2")])
+    tally = cost.Tally(input_shape)
+    tally.pad(3)                                                # conv1_pad
+    tally.conv(64, 7, 2, bias=True)                             # conv1_conv (no BN)
+    tally.pad(1)                                                # pool1_pad, pool1_pool
+    tally.pool(3, 2)
+    tally.stage("stem")
+    for stage, (blocks, width, last_stride) in enumerate(
+            zip(RESNET_V2_SPECS[depth], RESNET_V2_WIDTHS, RESNET_V2_LAST_STRIDES), start=2):
+        for block in range(1, blocks + 1):
+            preact_bottleneck_module_cost(tally, width,
+                                          strides=last_stride if block == blocks else 1)
+        tally.stage(f"conv{stage}")
+    tally.bn()                                                  # post_bn, post_relu
+    tally.elementwise()
+    tally.stage("post")
+    tally.head(include_top, pooling, classes)
+    return tally.result()
 
 
 def ResNet50V2(include_top=True, weights="imagenet", input_tensor=None, input_shape=None,
@@ -334,4 +365,5 @@ FAMILY = fam.Family(
     decode_predictions=decode_predictions,
     preprocessing="tf: pixels in [0, 255] scaled to [-1, 1]",
     blocks=("conv_bn_act", "preact_bottleneck_module"),
+    estimate=estimate,
 )

@@ -12,11 +12,13 @@ keras.applications' ResNet grammar (`conv1_conv`, `conv2_block1_2_conv`, ..., `a
 (`cnnblocks.architectures.wide_resnet`). Everything about the family is in this module.
 """
 
+from cnnblocks import _validation as check
+from cnnblocks import cost
 from cnnblocks import family as fam
 from cnnblocks import identity, preprocessing
 from cnnblocks.architectures import common
 from cnnblocks.blocks import conv_bn_act, grouped_bottleneck_module
-from cnnblocks.blocks.resnext import TORCH_BN_EPSILON
+from cnnblocks.blocks.resnext import TORCH_BN_EPSILON, grouped_bottleneck_module_cost
 
 __all__ = ["ResNeXt50_32x4d", "ResNeXt101_32x8d", "ResNeXt101_64x4d"]
 
@@ -62,6 +64,44 @@ def torchvision_trunk(stages, **module_options):
             ctx.tap(f"C{stage}", x)
         return x
     return body
+
+
+def torchvision_estimate(point, stages, *, input_shape, include_top, pooling, classes, variant,
+                         **module_options):
+    """The costs (`cnnblocks.cost.Estimate`) of the registered model `point` (a `ModelEntry`
+    of ResNeXt or Wide ResNet; one structure, "torchvision") whose trunk is
+    `torchvision_trunk(stages, **module_options)`, with the global-pooling head, at
+    `input_shape` `(h, w, 3)`, walked layer by layer without building anything."""
+    if variant is not None:
+        check.choice(variant, "variant", point.variants)
+    tally = cost.Tally(input_shape)
+    tally.pad(3)                                                # conv1_pad, _conv, _bn, _relu
+    tally.conv(64, 7, 2)
+    tally.bn()
+    tally.elementwise()
+    tally.pad(1)                                                # pool1_pad, pool1_pool
+    tally.pool(3, 2)
+    tally.stage("stem")
+    for stage, (blocks, filters) in enumerate(zip(stages, STAGE_FILTERS), start=2):
+        for block in range(1, blocks + 1):
+            strides = 2 if block == 1 and stage > 2 else 1
+            grouped_bottleneck_module_cost(tally, filters, strides=strides, **module_options)
+        tally.stage(f"conv{stage}")
+    tally.head(include_top, pooling, classes)
+    return tally.result()
+
+
+def estimate(point, *, input_shape, include_top=True, pooling=None, classes=1000,
+             variant=None):
+    """The family's estimator (`FAMILY.estimate`): the costs of a registered ResNeXt (`point`,
+    its `ModelEntry`; `cnnblocks.cost.Estimate`) at `input_shape` `(h, w, 3)` (one structure,
+    "torchvision"), walked layer by layer as `torchvision_trunk` and the head build them,
+    without building anything."""
+    stages, cardinality, base_width = RESNEXT_SPECS[point.name]
+    return torchvision_estimate(point, stages, input_shape=input_shape,
+                                include_top=include_top, pooling=pooling, classes=classes,
+                                variant=variant, cardinality=cardinality,
+                                base_width=base_width)
 
 
 def torch_layout(stages):
@@ -411,4 +451,5 @@ FAMILY = fam.Family(
     decode_predictions=decode_predictions,
     preprocessing="torch: scaled to [0, 1], ImageNet mean and std per RGB channel",
     blocks=("conv_bn_act", "grouped_bottleneck_module"),
+    estimate=estimate,
 )

@@ -11,10 +11,13 @@ the family is in this module.
 
 from keras import layers
 
+from cnnblocks import _validation as check
+from cnnblocks import cost
 from cnnblocks import family as fam
 from cnnblocks import preprocessing
 from cnnblocks.architectures import common
 from cnnblocks.blocks import conv_bn_act, fire_module
+from cnnblocks.blocks.squeezenet import fire_module_cost
 
 __all__ = ["SqueezeNet1_0", "SqueezeNet1_1"]
 
@@ -90,6 +93,35 @@ def _head(x, ctx):
 def _build(version, **kwargs):
     return common.build(FAMILY.model(f"squeezenet{version}"), _trunk(version), head=_head,
                         min_size=32, **kwargs)
+
+
+def estimate(point, *, input_shape, include_top=True, pooling=None, classes=1000,
+             variant=None):
+    """The family's estimator (`FAMILY.estimate`): the costs of SqueezeNet 1.0 or 1.1
+    (`point`, its `ModelEntry`; `cnnblocks.cost.Estimate`) at `input_shape` `(h, w, 3)` (one
+    structure, "torchvision"), walked layer by layer as `_trunk` and `_head` build them,
+    without building anything."""
+    if variant is not None:
+        check.choice(variant, "variant", point.variants)
+    (_, filters, kernel, stride), rows = SQUEEZENET_SPECS[point.name[len("squeezenet"):]]
+    tally = cost.Tally(input_shape)
+    tally.conv(filters, kernel, stride, bias=True)              # conv1 (ReLU fused)
+    tally.stage("stem")
+    for row in rows:
+        if isinstance(row, str):
+            tally.pad(((0, 1), (0, 1)))                         # maxpool{i}_pad
+            tally.pool(3, 2)                                    # maxpool{i}
+        else:
+            fire_module_cost(tally, *row[1:])                   # fire{i}
+            tally.stage(row[0])
+    if include_top:
+        tally.elementwise()                                     # drop9
+        tally.conv(classes, 1, bias=True)                       # conv10 (ReLU fused)
+        tally.global_pool()                                     # avg_pool
+        tally.elementwise()                                     # predictions (Activation)
+    elif pooling is not None:
+        tally.global_pool()                                     # avg_pool or max_pool
+    return tally.result()
 
 
 def _torch_layout(version):
@@ -310,4 +342,5 @@ FAMILY = fam.Family(
     decode_predictions=decode_predictions,
     preprocessing="torch: scaled to [0, 1], ImageNet mean/std per RGB channel (torchvision)",
     blocks=("conv_bn_act", "fire_module"),
+    estimate=estimate,
 )

@@ -13,10 +13,13 @@ import dataclasses
 
 from keras import layers
 
+from cnnblocks import _validation as check
+from cnnblocks import cost
 from cnnblocks import family as fam
 from cnnblocks import preprocessing
 from cnnblocks.architectures import common
 from cnnblocks.blocks import vgg_block
+from cnnblocks.blocks.vgg import vgg_block_cost
 from cnnblocks.layers import AdaptiveAveragePooling2D
 
 __all__ = ["VGG11", "VGG13", "VGG16", "VGG19", "VGG11BN", "VGG13BN", "VGG16BN", "VGG19BN"]
@@ -77,6 +80,35 @@ def _build(depth, batch_norm=False, **kwargs):
     name = f"vgg{depth}_bn" if batch_norm else f"vgg{depth}"
     return common.build(FAMILY.model(name), _trunk(depth, batch_norm), head=_head, min_size=32,
                         **kwargs)
+
+
+def estimate(point, *, input_shape, include_top=True, pooling=None, classes=1000,
+             variant=None):
+    """The family's estimator (`FAMILY.estimate`): the costs of the registered model `point`
+    (a `ModelEntry`: `vgg16`, `vgg16_bn`, ...; `cnnblocks.cost.Estimate`) at `input_shape`
+    `(h, w, 3)` in `variant`'s structure (None: the builders' default, "keras"; "torchvision"
+    adds the adaptive 7x7 average pool and the two dropouts of the head), walked layer by
+    layer as `_trunk` and `_head` build them, without building anything."""
+    variant = point.variants[0] if variant is None else check.choice(
+        variant, "variant", point.variants)
+    depth, batch_norm = int(point.name[3:5]), point.name.endswith("_bn")
+    tally = cost.Tally(input_shape)
+    for i, (convs, width) in enumerate(zip(VGG_SPECS[depth], VGG_WIDTHS), start=1):
+        vgg_block_cost(tally, width, convs, batch_norm=batch_norm)
+        tally.stage(f"block{i}")
+    torchvision = variant == fam.TORCHVISION_VARIANT
+    if include_top:
+        if torchvision:
+            tally.adaptive_pool(7)                              # avg_pool
+        tally.flatten()                                         # flatten
+        for _ in ("fc1", "fc2"):
+            tally.dense(4096)                                   # fc1, fc2 (ReLU fused)
+            if torchvision:
+                tally.elementwise()                             # fc1_dropout, fc2_dropout
+        tally.dense(classes)                                    # predictions
+    elif pooling is not None:
+        tally.global_pool()                                     # avg_pool or max_pool
+    return tally.result()
 
 
 def _torch_layout(depth, batch_norm):
@@ -671,4 +703,5 @@ FAMILY = fam.Family(
     decode_predictions=decode_predictions,
     preprocessing="caffe: RGB to BGR, ImageNet mean subtracted, no scaling",
     blocks=("vgg_block",),
+    estimate=estimate,
 )

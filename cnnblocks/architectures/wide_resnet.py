@@ -13,7 +13,8 @@ weights can be converted. Everything else about the family is in this module.
 from cnnblocks import family as fam
 from cnnblocks import preprocessing
 from cnnblocks.architectures import common
-from cnnblocks.architectures.resnext import torch_layout, torchvision_trunk, torchvision_weights
+from cnnblocks.architectures.resnext import (torch_layout, torchvision_estimate,
+                                             torchvision_trunk, torchvision_weights)
 
 __all__ = ["WideResNet50_2", "WideResNet101_2"]
 
@@ -29,6 +30,18 @@ def _build(key, **kwargs):
     stages, width_factor = WIDE_RESNET_SPECS[key]
     return common.build(FAMILY.model(key), torchvision_trunk(stages, width_factor=width_factor),
                         min_size=32, **kwargs)
+
+
+def estimate(point, *, input_shape, include_top=True, pooling=None, classes=1000,
+             variant=None):
+    """The family's estimator (`FAMILY.estimate`): the costs of a registered Wide ResNet
+    (`point`, its `ModelEntry`; `cnnblocks.cost.Estimate`) at `input_shape` `(h, w, 3)` (one
+    structure, "torchvision"), walked layer by layer as `torchvision_trunk` and the head build
+    them, without building anything."""
+    stages, width_factor = WIDE_RESNET_SPECS[point.name]
+    return torchvision_estimate(point, stages, input_shape=input_shape,
+                                include_top=include_top, pooling=pooling, classes=classes,
+                                variant=variant, width_factor=width_factor)
 
 
 def WideResNet50_2(include_top=True, weights=None, input_tensor=None, input_shape=None,
@@ -211,4 +224,5 @@ FAMILY = fam.Family(
     decode_predictions=decode_predictions,
     preprocessing="torch: scaled to [0, 1], ImageNet mean and std per RGB channel",
     blocks=("conv_bn_act", "grouped_bottleneck_module"),
+    estimate=estimate,
 )

@@ -150,3 +150,31 @@ def transition_block(x, compression=0.5, *, bn_epsilon=DENSENET_BN_EPSILON, data
                     suffixes=("_conv", "_bn", "_relu"))
     return layers.AveragePooling2D(2, strides=2, data_format=data_format,
                                    name=layer_name(name, "_pool"))(y)
+
+
+def dense_block_cost(tally, num_layers, growth_rate=32, *, bottleneck=True,
+                     bottleneck_width=4):
+    """Walks `dense_block`'s layers on a `cnnblocks.cost.Tally` whose shape is the block's
+    input, without building anything (the arguments are assumed checked). Returns the output
+    shape."""
+    for _ in range(num_layers):
+        start = tally.shape
+        tally.bn()                                              # _block{i}_0_bn, _0_relu
+        tally.elementwise()
+        if bottleneck:
+            tally.conv(bottleneck_width * growth_rate, 1)       # _block{i}_1_conv
+            tally.bn()                                          # _block{i}_1_bn, _1_relu
+            tally.elementwise()
+        tally.conv(growth_rate, 3, padding="same")              # _block{i}_2_conv (_1_conv)
+        tally.concat(start[-1], growth_rate)                    # _block{i}_concat
+    return tally.shape
+
+
+def transition_block_cost(tally, compression=0.5):
+    """Walks `transition_block`'s layers on a `cnnblocks.cost.Tally` whose shape is the
+    block's input, without building anything. Returns the output shape."""
+    filters = int(tally.shape[-1] * compression)
+    tally.bn()                                                  # _bn, _relu
+    tally.elementwise()
+    tally.conv(filters, 1)                                      # _conv
+    return tally.pool(2, 2)                                     # _pool

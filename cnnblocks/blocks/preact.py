@@ -197,3 +197,26 @@ def preact_residual_module(x, filters, *, strides=1, shortcut="auto", use_bias=T
     y = conv_bn_act(y, filters, 3, padding=1, use_bias=use_bias, preactivation=True,
                     suffixes=("_2_conv", "_1_bn", "_1_relu"), **unit)
     return layers.Add(name=layer_name(name, "_out"))([sc, y])
+
+
+def preact_bottleneck_module_cost(tally, filters, *, strides=1, expansion=4, use_bias=True):
+    """Walks `preact_bottleneck_module`'s layers (shortcut "auto") on a
+    `cnnblocks.cost.Tally` whose shape is the module's input, without building anything;
+    `strides` is an int, the arguments are assumed checked. Returns the output shape."""
+    start, out = tally.shape, expansion * filters
+    tally.bn()                                                  # _preact_bn
+    tally.elementwise()                                         # _preact_relu
+    if start[-1] != out:
+        tally.conv(out, 1, strides, bias=use_bias)              # _0_conv (of the preact)
+    elif strides != 1:
+        tally.pool(1, strides)                                  # _0_pool (of the input)
+    tally.shape = start
+    tally.conv(filters, 1)                                      # _1_conv
+    tally.bn()                                                  # _1_bn
+    tally.elementwise()                                         # _1_relu
+    tally.pad(1)                                                # _2_pad
+    tally.conv(filters, 3, strides)                             # _2_conv
+    tally.bn()                                                  # _2_bn
+    tally.elementwise()                                         # _2_relu
+    tally.conv(out, 1, bias=use_bias)                           # _3_conv
+    return tally.elementwise()                                  # _out (Add)

@@ -33,7 +33,7 @@ from keras import layers
 from cnnblocks import _validation as check
 from cnnblocks.blocks.common import (channels, check_input, conv_bn_act, layer_name,
                                      resolve_data_format, stride_text)
-from cnnblocks.blocks.residual import SHORTCUTS
+from cnnblocks.blocks.residual import SHORTCUTS, _shortcut_cost, _unit_cost
 from cnnblocks.identity import block_function
 
 #: BatchNormalization epsilon of PyTorch (torch.nn.BatchNorm2d's default) and torchvision.
@@ -149,3 +149,25 @@ def grouped_bottleneck_module(x, filters, *, strides=1, cardinality=1, base_widt
                     suffixes=("_3_conv", "_3_bn", ""), **unit)
     y = layers.Add(name=layer_name(name, "_add"))([sc, y])
     return layers.Activation("relu", name=layer_name(name, "_out"))(y)
+
+
+def grouped_bottleneck_module_cost(tally, filters, *, strides=1, cardinality=1, base_width=64,
+                                   width_factor=1, expansion=4, use_bias=False):
+    """Walks `grouped_bottleneck_module`'s layers (shortcut "auto") on a
+    `cnnblocks.cost.Tally` whose shape is the module's input, without building anything;
+    `strides` is an int, the arguments are assumed checked. Returns the output shape."""
+    width = inner_width(filters, cardinality=cardinality, base_width=base_width,
+                        width_factor=width_factor)
+    out = expansion * filters
+    unit = dict(use_bias=use_bias, padding="symmetric")
+    _shortcut_cost(tally, out, strides, **unit)                 # _0_conv, _0_bn (projection)
+    _unit_cost(tally, width, 1, 1, **unit)                      # _1_conv, _1_bn, _1_relu
+    if strides != 1:
+        tally.pad(1)                                            # _2_pad
+    tally.conv(width, 3, strides, groups=cardinality, bias=use_bias,
+               padding=0 if strides != 1 else "same")           # _2_conv
+    tally.bn()                                                  # _2_bn
+    tally.elementwise()                                         # _2_relu
+    _unit_cost(tally, out, 1, 1, activation=False, **unit)      # _3_conv, _3_bn
+    tally.elementwise()                                         # _add
+    return tally.elementwise()                                  # _out

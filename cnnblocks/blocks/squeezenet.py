@@ -53,3 +53,14 @@ def fire_module(x, squeeze, expand1x1, expand3x3, *, data_format=None, name=None
     e1 = conv_bn_act(s, expand1x1, 1, suffixes=("_expand1x1", "", ""), **conv)
     e3 = conv_bn_act(s, expand3x3, 3, suffixes=("_expand3x3", "", ""), **conv)
     return layers.Concatenate(axis=axis, name=layer_name(name, "_concat"))([e1, e3])
+
+
+def fire_module_cost(tally, squeeze, expand1x1, expand3x3):
+    """Walks `fire_module`'s layers on a `cnnblocks.cost.Tally` whose shape is the module's
+    input, without building anything (the arguments are assumed checked). Returns the output
+    shape."""
+    squeezed = tally.conv(squeeze, 1, bias=True)                # _squeeze1x1 (ReLU fused)
+    tally.conv(expand1x1, 1, bias=True)                         # _expand1x1
+    tally.shape = squeezed
+    tally.conv(expand3x3, 3, bias=True, padding="same")         # _expand3x3
+    return tally.concat(expand1x1, expand3x3)                   # _concat

@@ -75,3 +75,19 @@ def vgg_block(x, filters, convs=2, *, kernel_size=3, activation="relu", pool=Tru
         x = layers.MaxPooling2D(2, strides=2, data_format=data_format,
                                 name=layer_name(name, "_pool"))(x)
     return x
+
+
+def vgg_block_cost(tally, filters, convs=2, *, kernel_size=3, activation="relu", pool=True,
+                   batch_norm=False):
+    """Walks `vgg_block`'s layers on a `cnnblocks.cost.Tally` whose shape is the block's
+    input, without building anything (a square `kernel_size`; the arguments are assumed
+    checked). Returns the output shape."""
+    for _ in range(convs):
+        tally.conv(filters, kernel_size, bias=True, padding="same")  # _conv{i} (act fused)
+        if batch_norm:
+            tally.bn()                                          # _conv{i}_bn
+            if activation is not None:
+                tally.elementwise()                             # _conv{i}_relu
+    if pool:
+        tally.pool(2, 2)                                        # _pool
+    return tally.shape
