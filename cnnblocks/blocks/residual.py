@@ -11,7 +11,8 @@ from keras import layers
 
 from cnnblocks import _validation as check
 from cnnblocks.blocks.common import (channels, check_input, check_options, conv_bn_act,
-                                     layer_name, resolve_data_format, stride_text)
+                                     conv_bn_act_cost, layer_name, resolve_data_format,
+                                     stride_text)
 from cnnblocks.identity import block_function
 
 SHORTCUTS = ("auto", "identity", "projection")
@@ -164,24 +165,11 @@ def bottleneck_module(x, filters, *, strides=1, expansion=4, shortcut="auto", st
     return layers.Activation("relu", name=layer_name(name, "_out"))(y)
 
 
-def _unit_cost(tally, filters, kernel, strides, *, use_bias, padding, activation=True):
-    """One `_unit` (conv_bn_act) on a `cnnblocks.cost.Tally`: "same" padding, or "symmetric"
-    (an explicit `_pad` layer and a "valid" convolution where the stride is 2, else "same")."""
-    if padding == "symmetric" and strides != 1 and kernel > 1:
-        tally.pad((kernel - 1) // 2)
-        tally.conv(filters, kernel, strides, bias=use_bias)
-    else:
-        tally.conv(filters, kernel, strides, bias=use_bias, padding="same")
-    tally.bn()
-    if activation:
-        tally.elementwise()
-
-
 def _shortcut_cost(tally, out, strides, *, use_bias, padding):
     start = tally.shape
     if start[-1] != out or strides != 1:                        # _0_conv, _0_bn
-        _unit_cost(tally, out, 1, strides, use_bias=use_bias, padding=padding,
-                   activation=False)
+        conv_bn_act_cost(tally, out, 1, strides=strides, use_bias=use_bias, padding=padding,
+                         activation=False)
     tally.shape = start
 
 
@@ -190,8 +178,8 @@ def residual_module_cost(tally, filters, *, strides=1, use_bias=True, padding="s
     whose shape is the module's input, without building anything; `strides` is an int.
     Returns the output shape. The arguments are assumed checked (a design's are)."""
     _shortcut_cost(tally, filters, strides, use_bias=use_bias, padding=padding)
-    _unit_cost(tally, filters, 3, strides, use_bias=use_bias, padding=padding)
-    _unit_cost(tally, filters, 3, 1, use_bias=use_bias, padding=padding, activation=False)
+    conv_bn_act_cost(tally, filters, 3, strides=strides, use_bias=use_bias, padding=padding)
+    conv_bn_act_cost(tally, filters, 3, use_bias=use_bias, padding=padding, activation=False)
     tally.elementwise()                                         # _add
     return tally.elementwise()                                  # _out
 
@@ -203,8 +191,8 @@ def bottleneck_module_cost(tally, filters, *, strides=1, expansion=4, stride_on=
     out = expansion * filters
     _shortcut_cost(tally, out, strides, use_bias=use_bias, padding=padding)
     s1, s3 = (strides, 1) if stride_on == "1x1" else (1, strides)
-    _unit_cost(tally, filters, 1, s1, use_bias=use_bias, padding=padding)
-    _unit_cost(tally, filters, 3, s3, use_bias=use_bias, padding=padding)
-    _unit_cost(tally, out, 1, 1, use_bias=use_bias, padding=padding, activation=False)
+    conv_bn_act_cost(tally, filters, 1, strides=s1, use_bias=use_bias, padding=padding)
+    conv_bn_act_cost(tally, filters, 3, strides=s3, use_bias=use_bias, padding=padding)
+    conv_bn_act_cost(tally, out, 1, use_bias=use_bias, padding=padding, activation=False)
     tally.elementwise()                                         # _add
     return tally.elementwise()                                  # _out

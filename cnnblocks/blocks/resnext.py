@@ -31,9 +31,9 @@ Layer names follow keras.applications' ResNet grammar: `name="conv2_block1"` giv
 from keras import layers
 
 from cnnblocks import _validation as check
-from cnnblocks.blocks.common import (channels, check_input, conv_bn_act, layer_name,
-                                     resolve_data_format, stride_text)
-from cnnblocks.blocks.residual import SHORTCUTS, _shortcut_cost, _unit_cost
+from cnnblocks.blocks.common import (channels, check_input, conv_bn_act, conv_bn_act_cost,
+                                     layer_name, resolve_data_format, stride_text)
+from cnnblocks.blocks.residual import SHORTCUTS, _shortcut_cost
 from cnnblocks.identity import block_function
 
 #: BatchNormalization epsilon of PyTorch (torch.nn.BatchNorm2d's default) and torchvision.
@@ -161,13 +161,13 @@ def grouped_bottleneck_module_cost(tally, filters, *, strides=1, cardinality=1, 
     out = expansion * filters
     unit = dict(use_bias=use_bias, padding="symmetric")
     _shortcut_cost(tally, out, strides, **unit)                 # _0_conv, _0_bn (projection)
-    _unit_cost(tally, width, 1, 1, **unit)                      # _1_conv, _1_bn, _1_relu
+    conv_bn_act_cost(tally, width, 1, **unit)                   # _1_conv, _1_bn, _1_relu
     if strides != 1:
         tally.pad(1)                                            # _2_pad
     tally.conv(width, 3, strides, groups=cardinality, bias=use_bias,
                padding=0 if strides != 1 else "same")           # _2_conv
     tally.bn()                                                  # _2_bn
     tally.elementwise()                                         # _2_relu
-    _unit_cost(tally, out, 1, 1, activation=False, **unit)      # _3_conv, _3_bn
+    conv_bn_act_cost(tally, out, 1, activation=False, **unit)   # _3_conv, _3_bn
     tally.elementwise()                                         # _add
     return tally.elementwise()                                  # _out
