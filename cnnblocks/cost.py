@@ -134,6 +134,17 @@ class Tally:
         on every side, or `padding="same"`."""
         return self._emit((*self._spatial(size, strides, padding), self.shape[-1]))
 
+    def separable_conv(self, filters, kernel=3, strides=1, *, bias=False, padding="same"):
+        """SeparableConv2D (multiplier 1) with a square kernel, padded as `conv`: the depthwise
+        kernel, then the 1x1 pointwise one (MACs of both, as `cnnblocks.count_macs`)."""
+        c = self.shape[-1]
+        out = (*self._spatial(kernel, strides, padding), filters)
+        weights = kernel * kernel * c + c * filters + (filters if bias else 0)
+        self.params += weights
+        self.trainable += weights
+        self.macs += math.prod(out[:2]) * c * (kernel * kernel + filters)
+        return self._emit(out)
+
     def global_pool(self, keepdims=False):
         """Global average (or max) pooling over height and width."""
         c = self.shape[-1]

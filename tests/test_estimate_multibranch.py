@@ -1,0 +1,66 @@
+"""`cnnblocks.design.estimate` for the multi-branch and separable families (Xception,
+Inception V3, GoogLeNet, Inception-ResNet V2, ConvNeXt, NASNet): every registered model at its
+own size, and for one model per family the heads without a top (pooling None, "avg", "max"), a
+different `classes`, an odd non-square input and every variant the builder has, each compared
+with the built model's parameters, trainable parameters, multiply-adds, activations and output
+shape, exactly; and the inputs the builders refuse.
+
+Counts do not depend on the backend: the TensorFlow pass runs this file.
+"""
+
+import pytest
+
+import keras
+
+from cnnblocks import design, registry
+from estimates import estimated, measured
+
+pytestmark = pytest.mark.backend_independent
+
+
+def _check(key, **kwargs):
+    model = registry.entry(key, "model").builder(weights=None, **kwargs)
+    estimate_kwargs = {k: v for k, v in kwargs.items() if k != "variant" or v is not None}
+    assert estimated(design.estimate(key, **estimate_kwargs)) == measured(model)
+    keras.backend.clear_session()
+
+
+#: Every registered model of the families, built once at its own size; the largest (over about
+#: 2 s to build) are heavy.
+LIGHT = ("xception",)
+HEAVY = ()
+
+
+@pytest.mark.parametrize("key", [*LIGHT, *(pytest.param(k, marks=pytest.mark.heavy)
+                                           for k in HEAVY)])
+def test_registered_models(key):
+    _check(key)
+
+
+#: One model per family: without a top (pooling None, "avg", "max"), another `classes`, an odd
+#: non-square input at least the builder's smallest.
+HEADS = [dict(include_top=False, input_shape=(97, 75, 3)),
+         dict(include_top=False, pooling="avg", input_shape=(75, 97, 3)),
+         dict(include_top=False, pooling="max", input_shape=(80, 81, 3)),
+         dict(classes=10, input_shape=(99, 77, 3))]
+
+
+@pytest.mark.parametrize("kwargs", HEADS, ids=["no_top", "avg", "max", "classes"])
+@pytest.mark.parametrize("key", ["xception"])
+def test_heads_and_odd_sizes(key, kwargs):
+    _check(key, **kwargs)
+
+
+@pytest.mark.parametrize("key, shape, match", [
+    ("xception", (70, 90, 3), "at least 71x71"),
+])
+def test_below_the_smallest_input(key, shape, match):
+    with pytest.raises(ValueError, match=match):
+        registry.entry(key, "model").builder(weights=None, input_shape=shape)
+    with pytest.raises(ValueError, match=match):
+        design.estimate(key, input_shape=shape)
+
+
+def test_xception_has_one_structure():
+    with pytest.raises(ValueError, match="variant"):
+        design.estimate("xception", variant="torchvision")
