@@ -145,6 +145,29 @@ class Tally:
         self.macs += math.prod(out[:2]) * c * (kernel * kernel + filters)
         return self._emit(out)
 
+    def conv_hw(self, filters, kernel, strides=1, *, bias=False, padding="same"):
+        """Conv2D with a `(kh, kw)` kernel (Inception's 1x7 and 7x1), stride `strides` on both
+        axes, Keras' `padding` ("same" or "valid")."""
+        (h, w, c), (kh, kw) = self.shape, kernel
+        out = ((-(-h // strides), -(-w // strides)) if padding == "same" else
+               (_out(h, kh, strides, 0, 0), _out(w, kw, strides, 0, 0))) + (filters,)
+        weights = kh * kw * c * filters + (filters if bias else 0)
+        self.params += weights
+        self.trainable += weights
+        self.macs += math.prod(out) * kh * kw * c
+        return self._emit(out)
+
+    def bn_unscaled(self):
+        """BatchNormalization without scale (gamma): 3 numbers per channel, 1 trainable."""
+        c = self.shape[-1]
+        self.params += 3 * c
+        self.trainable += c
+        return self._emit(self.shape)
+
+    def concat(self, shapes):
+        """Concatenate of branch outputs of `shapes` along the channels."""
+        return self._emit((*shapes[0][:2], sum(s[-1] for s in shapes)))
+
     def global_pool(self, keepdims=False):
         """Global average (or max) pooling over height and width."""
         c = self.shape[-1]

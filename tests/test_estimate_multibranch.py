@@ -27,7 +27,7 @@ def _check(key, **kwargs):
 
 #: Every registered model of the families, built once at its own size; the largest (over about
 #: 2 s to build) are heavy.
-LIGHT = ("xception",)
+LIGHT = ("xception", "inception_v3")
 HEAVY = ()
 
 
@@ -46,13 +46,24 @@ HEADS = [dict(include_top=False, input_shape=(97, 75, 3)),
 
 
 @pytest.mark.parametrize("kwargs", HEADS, ids=["no_top", "avg", "max", "classes"])
-@pytest.mark.parametrize("key", ["xception"])
+@pytest.mark.parametrize("key", ["xception", "inception_v3"])
 def test_heads_and_odd_sizes(key, kwargs):
     _check(key, **kwargs)
 
 
+#: Every structure other than the default, with a top and without on an odd size.
+VARIANTS = [("inception_v3", "torchvision")]
+
+
+@pytest.mark.parametrize("key, variant", VARIANTS)
+def test_variants(key, variant):
+    _check(key, variant=variant)
+    _check(key, variant=variant, include_top=False, pooling="avg", input_shape=(97, 75, 3))
+
+
 @pytest.mark.parametrize("key, shape, match", [
     ("xception", (70, 90, 3), "at least 71x71"),
+    ("inception_v3", (80, 74, 3), "at least 75x75"),
 ])
 def test_below_the_smallest_input(key, shape, match):
     with pytest.raises(ValueError, match=match):
