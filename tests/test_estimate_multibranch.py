@@ -27,7 +27,7 @@ def _check(key, **kwargs):
 
 #: Every registered model of the families, built once at its own size; the largest (over about
 #: 2 s to build) are heavy.
-LIGHT = ("xception", "inception_v3")
+LIGHT = ("xception", "inception_v3", "googlenet")
 HEAVY = ()
 
 
@@ -46,13 +46,13 @@ HEADS = [dict(include_top=False, input_shape=(97, 75, 3)),
 
 
 @pytest.mark.parametrize("kwargs", HEADS, ids=["no_top", "avg", "max", "classes"])
-@pytest.mark.parametrize("key", ["xception", "inception_v3"])
+@pytest.mark.parametrize("key", ["xception", "inception_v3", "googlenet"])
 def test_heads_and_odd_sizes(key, kwargs):
     _check(key, **kwargs)
 
 
 #: Every structure other than the default, with a top and without on an odd size.
-VARIANTS = [("inception_v3", "torchvision")]
+VARIANTS = [("inception_v3", "torchvision"), ("googlenet", "torchvision")]
 
 
 @pytest.mark.parametrize("key, variant", VARIANTS)
@@ -72,6 +72,13 @@ def test_below_the_smallest_input(key, shape, match):
         design.estimate(key, input_shape=shape)
 
 
-def test_xception_has_one_structure():
+@pytest.mark.parametrize("key", ["xception", "googlenet"])
+def test_an_unknown_variant_is_refused(key):
     with pytest.raises(ValueError, match="variant"):
-        design.estimate("xception", variant="torchvision")
+        design.estimate(key, variant="caffe")
+
+
+def test_googlenet_smallest_input():
+    """GoogLeNet takes 32x32 (a 1x1 map after inception_5b), with its ceil-mode pools."""
+    _check("googlenet", input_shape=(32, 33, 3))
+    _check("googlenet", variant="torchvision", input_shape=(33, 32, 3))
