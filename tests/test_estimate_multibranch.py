@@ -27,7 +27,7 @@ def _check(key, **kwargs):
 
 #: Every registered model of the families, built once at its own size; the largest (over about
 #: 2 s to build) are heavy.
-LIGHT = ("xception", "inception_v3", "googlenet")
+LIGHT = ("xception", "inception_v3", "googlenet", "inception_resnet_v2")
 HEAVY = ()
 
 
@@ -46,7 +46,8 @@ HEADS = [dict(include_top=False, input_shape=(97, 75, 3)),
 
 
 @pytest.mark.parametrize("kwargs", HEADS, ids=["no_top", "avg", "max", "classes"])
-@pytest.mark.parametrize("key", ["xception", "inception_v3", "googlenet"])
+@pytest.mark.parametrize("key", ["xception", "inception_v3", "googlenet",
+                                 "inception_resnet_v2"])
 def test_heads_and_odd_sizes(key, kwargs):
     _check(key, **kwargs)
 
@@ -64,6 +65,7 @@ def test_variants(key, variant):
 @pytest.mark.parametrize("key, shape, match", [
     ("xception", (70, 90, 3), "at least 71x71"),
     ("inception_v3", (80, 74, 3), "at least 75x75"),
+    ("inception_resnet_v2", (74, 80, 3), "at least 75x75"),
 ])
 def test_below_the_smallest_input(key, shape, match):
     with pytest.raises(ValueError, match=match):
