@@ -168,6 +168,24 @@ class Tally:
         """Concatenate of branch outputs of `shapes` along the channels."""
         return self._emit((*shapes[0][:2], sum(s[-1] for s in shapes)))
 
+    def layer_norm(self):
+        """LayerNormalization over the last axis with scale and center: 2 numbers per channel,
+        both trainable."""
+        c = self.shape[-1]
+        self.params += 2 * c
+        self.trainable += 2 * c
+        return self._emit(self.shape)
+
+    def dense_map(self, units, bias=True):
+        """Dense on the last axis of the current shape (a 1x1 convolution of a feature map as
+        ConvNeXt's, or a vector): `units` outputs at every position."""
+        c = self.shape[-1]
+        out = (*self.shape[:-1], units)
+        self.params += c * units + (units if bias else 0)
+        self.trainable += c * units + (units if bias else 0)
+        self.macs += math.prod(out) * c
+        return self._emit(out)
+
     def global_pool(self, keepdims=False):
         """Global average (or max) pooling over height and width."""
         c = self.shape[-1]

@@ -27,8 +27,9 @@ def _check(key, **kwargs):
 
 #: Every registered model of the families, built once at its own size; the largest (over about
 #: 2 s to build) are heavy.
-LIGHT = ("xception", "inception_v3", "googlenet", "inception_resnet_v2")
-HEAVY = ()
+LIGHT = ("xception", "inception_v3", "googlenet", "inception_resnet_v2", "convnext_tiny",
+         "convnext_small", "convnext_base")
+HEAVY = ("convnext_large", "convnext_xlarge")
 
 
 @pytest.mark.parametrize("key", [*LIGHT, *(pytest.param(k, marks=pytest.mark.heavy)
@@ -47,7 +48,7 @@ HEADS = [dict(include_top=False, input_shape=(97, 75, 3)),
 
 @pytest.mark.parametrize("kwargs", HEADS, ids=["no_top", "avg", "max", "classes"])
 @pytest.mark.parametrize("key", ["xception", "inception_v3", "googlenet",
-                                 "inception_resnet_v2"])
+                                 "inception_resnet_v2", "convnext_tiny"])
 def test_heads_and_odd_sizes(key, kwargs):
     _check(key, **kwargs)
 
@@ -74,7 +75,7 @@ def test_below_the_smallest_input(key, shape, match):
         design.estimate(key, input_shape=shape)
 
 
-@pytest.mark.parametrize("key", ["xception", "googlenet"])
+@pytest.mark.parametrize("key", ["xception", "googlenet", "convnext_tiny"])
 def test_an_unknown_variant_is_refused(key):
     with pytest.raises(ValueError, match="variant"):
         design.estimate(key, variant="caffe")

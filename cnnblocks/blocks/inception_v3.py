@@ -331,7 +331,8 @@ def inception_v3_b_cost(tally, f1, f7_reduce, f7, f7dbl_reduce, f7dbl, pool_proj
     x, opt = tally.shape, dict(use_bias=use_bias, bn_scale=bn_scale)
     b1 = conv_unit_cost(tally, x, f1, 1, **opt)                                 # _1x1
     b7 = conv_unit_cost(tally, x, f7_reduce, 1, **opt)                          # _7x7_*
-    b7 = conv_unit_cost(tally, conv_unit_cost(tally, b7, f7_reduce, (1, 7), **opt), f7, (7, 1), **opt)
+    b7 = conv_unit_cost(tally, conv_unit_cost(tally, b7, f7_reduce, (1, 7), **opt), f7, (7, 1),
+                        **opt)
     bd = conv_unit_cost(tally, x, f7dbl_reduce, 1, **opt)                       # _7x7dbl_*
     for filters, kernel in ((f7dbl_reduce, (7, 1)), (f7dbl_reduce, (1, 7)),
                             (f7dbl_reduce, (7, 1)), (f7dbl, (1, 7))):
@@ -347,8 +348,8 @@ def inception_v3_reduction_b_cost(tally, f3_reduce, f3, f7_reduce, f7, *, use_bi
     b3 = conv_unit_cost(tally, x, f3_reduce, 1, **opt)                          # _3x3_reduce, _3x3
     b3 = conv_unit_cost(tally, b3, f3, 3, strides=2, padding="valid", **opt)
     b7 = conv_unit_cost(tally, x, f7_reduce, 1, **opt)                          # _7x7x3_*
-    b7 = conv_unit_cost(tally, conv_unit_cost(tally, b7, f7_reduce, (1, 7), **opt), f7_reduce, (7, 1),
-                    **opt)
+    b7 = conv_unit_cost(tally, conv_unit_cost(tally, b7, f7_reduce, (1, 7), **opt), f7_reduce,
+                        (7, 1), **opt)
     b7 = conv_unit_cost(tally, b7, f7, 3, strides=2, padding="valid", **opt)
     tally.shape = x                                                         # _pool
     bp = tally.pool(3, 2)
