@@ -20,16 +20,15 @@ pytestmark = pytest.mark.backend_independent
 
 def _check(key, **kwargs):
     model = registry.entry(key, "model").builder(weights=None, **kwargs)
-    estimate_kwargs = {k: v for k, v in kwargs.items() if k != "variant" or v is not None}
-    assert estimated(design.estimate(key, **estimate_kwargs)) == measured(model)
+    assert estimated(design.estimate(key, **kwargs)) == measured(model)
     keras.backend.clear_session()
 
 
 #: Every registered model of the families, built once at its own size; the largest (over about
 #: 2 s to build) are heavy.
 LIGHT = ("xception", "inception_v3", "googlenet", "inception_resnet_v2", "convnext_tiny",
-         "convnext_small", "convnext_base")
-HEAVY = ("convnext_large", "convnext_xlarge")
+         "convnext_small", "convnext_base", "nasnet_mobile")
+HEAVY = ("convnext_large", "convnext_xlarge", "nasnet_large")
 
 
 @pytest.mark.parametrize("key", [*LIGHT, *(pytest.param(k, marks=pytest.mark.heavy)
@@ -48,7 +47,7 @@ HEADS = [dict(include_top=False, input_shape=(97, 75, 3)),
 
 @pytest.mark.parametrize("kwargs", HEADS, ids=["no_top", "avg", "max", "classes"])
 @pytest.mark.parametrize("key", ["xception", "inception_v3", "googlenet",
-                                 "inception_resnet_v2", "convnext_tiny"])
+                                 "inception_resnet_v2", "convnext_tiny", "nasnet_mobile"])
 def test_heads_and_odd_sizes(key, kwargs):
     _check(key, **kwargs)
 
@@ -69,13 +68,16 @@ def test_variants(key, variant):
     ("inception_resnet_v2", (74, 80, 3), "at least 75x75"),
 ])
 def test_below_the_smallest_input(key, shape, match):
-    with pytest.raises(ValueError, match=match):
+    """The estimator refuses what the builder refuses, with the builder's message."""
+    with pytest.raises(ValueError, match=match) as built:
         registry.entry(key, "model").builder(weights=None, input_shape=shape)
-    with pytest.raises(ValueError, match=match):
+    with pytest.raises(ValueError, match=match) as estimated_:
         design.estimate(key, input_shape=shape)
+    assert str(estimated_.value) == str(built.value)
 
 
-@pytest.mark.parametrize("key", ["xception", "googlenet", "convnext_tiny"])
+@pytest.mark.parametrize("key", ["xception", "googlenet", "convnext_tiny",
+                                 "nasnet_mobile"])
 def test_an_unknown_variant_is_refused(key):
     with pytest.raises(ValueError, match="variant"):
         design.estimate(key, variant="caffe")
@@ -85,3 +87,9 @@ def test_googlenet_smallest_input():
     """GoogLeNet takes 32x32 (a 1x1 map after inception_5b), with its ceil-mode pools."""
     _check("googlenet", input_shape=(32, 33, 3))
     _check("googlenet", variant="torchvision", input_shape=(33, 32, 3))
+
+
+def test_nasnet_smallest_input():
+    """NASNet at 32x32 and odd sizes: the factorized reductions' shifted paths and the
+    stride-2 paddings follow each size's parity."""
+    _check("nasnet_mobile", include_top=False, input_shape=(32, 35, 3))
