@@ -134,6 +134,58 @@ class Tally:
         on every side, or `padding="same"`."""
         return self._emit((*self._spatial(size, strides, padding), self.shape[-1]))
 
+    def separable_conv(self, filters, kernel=3, strides=1, *, bias=False, padding="same"):
+        """SeparableConv2D (multiplier 1) with a square kernel, padded as `conv`: the depthwise
+        kernel, then the 1x1 pointwise one (MACs of both, as `cnnblocks.count_macs`)."""
+        c = self.shape[-1]
+        out = (*self._spatial(kernel, strides, padding), filters)
+        weights = kernel * kernel * c + c * filters + (filters if bias else 0)
+        self.params += weights
+        self.trainable += weights
+        self.macs += math.prod(out[:2]) * c * (kernel * kernel + filters)
+        return self._emit(out)
+
+    def conv_hw(self, filters, kernel, strides=1, *, bias=False, padding="same"):
+        """Conv2D with a `(kh, kw)` kernel (Inception's 1x7 and 7x1), stride `strides` on both
+        axes, Keras' `padding` ("same" or "valid")."""
+        (h, w, c), (kh, kw) = self.shape, kernel
+        out = ((-(-h // strides), -(-w // strides)) if padding == "same" else
+               (_out(h, kh, strides, 0, 0), _out(w, kw, strides, 0, 0))) + (filters,)
+        weights = kh * kw * c * filters + (filters if bias else 0)
+        self.params += weights
+        self.trainable += weights
+        self.macs += math.prod(out) * kh * kw * c
+        return self._emit(out)
+
+    def bn_unscaled(self):
+        """BatchNormalization without scale (gamma): 3 numbers per channel, 1 trainable."""
+        c = self.shape[-1]
+        self.params += 3 * c
+        self.trainable += c
+        return self._emit(self.shape)
+
+    def concat(self, shapes):
+        """Concatenate of branch outputs of `shapes` along the channels."""
+        return self._emit((*shapes[0][:2], sum(s[-1] for s in shapes)))
+
+    def layer_norm(self):
+        """LayerNormalization over the last axis with scale and center: 2 numbers per channel,
+        both trainable."""
+        c = self.shape[-1]
+        self.params += 2 * c
+        self.trainable += 2 * c
+        return self._emit(self.shape)
+
+    def dense_map(self, units, bias=True):
+        """Dense on the last axis of the current shape (a 1x1 convolution of a feature map as
+        ConvNeXt's, or a vector): `units` outputs at every position."""
+        c = self.shape[-1]
+        out = (*self.shape[:-1], units)
+        self.params += c * units + (units if bias else 0)
+        self.trainable += c * units + (units if bias else 0)
+        self.macs += math.prod(out) * c
+        return self._emit(out)
+
     def global_pool(self, keepdims=False):
         """Global average (or max) pooling over height and width."""
         c = self.shape[-1]

@@ -20,10 +20,12 @@ import numpy as np
 from keras import layers
 
 from cnnblocks import _validation as check
+from cnnblocks import cost
 from cnnblocks import family as fam
 from cnnblocks import identity, preprocessing
 from cnnblocks.architectures import common
 from cnnblocks.blocks import convnext_block
+from cnnblocks.blocks.convnext import convnext_block_cost
 
 __all__ = ["ConvNeXtTiny", "ConvNeXtSmall", "ConvNeXtBase", "ConvNeXtLarge", "ConvNeXtXLarge"]
 
@@ -142,6 +144,41 @@ def _head(x, ctx):
     else:
         x = layers.GlobalMaxPooling2D(name="global_max_pooling2d")(x)
     return layers.LayerNormalization(epsilon=LN_EPSILON, name="layer_normalization")(x)
+
+
+def estimate(point, *, input_shape, include_top=True, pooling=None, classes=1000,
+             variant=None):
+    """The family's estimator (`FAMILY.estimate`): the costs of the registered model `point`
+    (a `ModelEntry`; `cnnblocks.cost.Estimate`) at `input_shape` `(h, w, 3)`, walked layer by
+    layer as `_trunk` and `_head` build them with the builders' defaults (the preprocessing
+    `Normalization`, whose given mean and variance are no weights; no stochastic depth),
+    without building anything. `variant`: None or "keras", the only structure."""
+    if variant is not None:
+        check.choice(variant, "variant", point.variants)
+    depths, widths = CONVNEXT_SPECS[point.name[len("convnext_"):]]
+    tally = cost.Tally(input_shape)
+    tally.elementwise()                                         # prestem_normalization
+    tally.stage("preprocessing")
+    tally.conv(widths[0], 4, 4, bias=True)                      # stem_conv, stem_layernorm
+    tally.layer_norm()
+    tally.stage("stem")
+    for i, (depth, width) in enumerate(zip(depths, widths)):
+        if i > 0:                                               # downsampling_layernorm_{i-1},
+            tally.layer_norm()                                  # downsampling_conv_{i-1}
+            tally.conv(width, 2, 2, bias=True)
+        for _ in range(depth):
+            convnext_block_cost(tally, width, drop_rate=DROP_PATH_RATE,
+                                layer_scale_init_value=LAYER_SCALE_INIT)
+        tally.stage(f"stage_{i}")
+    if include_top:                                             # head_gap, head_layernorm,
+        tally.global_pool()                                     # head_dense
+        tally.layer_norm()
+        tally.dense(classes)
+    else:                                                       # global pooling if any, then
+        if pooling is not None:                                 # layer_normalization
+            tally.global_pool()
+        tally.layer_norm()
+    return tally.result()
 
 
 def _build(variant, *, include_preprocessing, name, **kwargs):
@@ -399,4 +436,5 @@ FAMILY = fam.Family(
                   "standard deviation themselves (include_preprocessing=True); "
                   "preprocess_input is a pass-through",
     blocks=("convnext_block",),
+    estimate=estimate,
 )

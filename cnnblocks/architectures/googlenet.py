@@ -11,11 +11,13 @@ this module, Table 1 with its exact counts included.
 from keras import layers
 
 from cnnblocks import _validation as check
+from cnnblocks import cost
 from cnnblocks import family as fam
 from cnnblocks import identity, preprocessing
 from cnnblocks.architectures import common
 from cnnblocks.blocks import conv_bn_act, inception_module
 from cnnblocks.blocks.common import spatial_size
+from cnnblocks.blocks.inception import inception_module_cost
 from cnnblocks.layers import AdaptiveAveragePooling2D, LocalResponseNormalization
 
 __all__ = ["GoogLeNet"]
@@ -331,6 +333,61 @@ def _head(x, ctx):
     return common.global_pool_head(x, ctx, dropout=ctx.options["dropout"])
 
 
+def _conv_cost(tally, filters, kernel_size, *, strides=1, padding="same", norm):
+    """`_conv`'s costs: the convolution with bias and ReLU fused, or without bias, then BN and
+    ReLU with `norm="batchnorm"`."""
+    batch_norm = norm == "batchnorm"
+    tally.conv(filters, kernel_size, strides, bias=not batch_norm, padding=padding)
+    if batch_norm:
+        tally.bn()
+        tally.elementwise()
+
+
+def _max_pool_cost(tally, variant, size=3):
+    """`_max_pool`'s pool: "same", or torchvision's (0, 1) padding then a "valid" pool."""
+    if variant == fam.TORCHVISION_VARIANT:
+        tally.pad(((0, 1), (0, 1)))
+        return tally.pool(size, 2)
+    return tally.pool(size, 2, padding="same")
+
+
+def estimate(point, *, input_shape, include_top=True, pooling=None, classes=1000,
+             variant=None):
+    """The family's estimator (`FAMILY.estimate`): the costs of the registered model `point`
+    (a `ModelEntry`; `cnnblocks.cost.Estimate`) at `input_shape` `(h, w, 3)` in `variant`'s
+    structure (None: the builder's default, "keras"), walked layer by layer as `_trunk` and
+    `_head` build them, without building anything; with the builder's defaults: the paper's
+    LocalRespNorm (torchvision: batch norm), the 40% dropout, no auxiliary classifier."""
+    variant = point.variants[0] if variant is None else check.choice(
+        variant, "variant", point.variants)
+    torchvision = variant == fam.TORCHVISION_VARIANT
+    norm = "batchnorm" if torchvision else "lrn"
+    tally = cost.Tally(input_shape)
+    tally.pad(3)                                                # conv1_pad, conv1_7x7_s2
+    _conv_cost(tally, 64, 7, strides=2, padding=0, norm=norm)
+    _max_pool_cost(tally, variant)                              # pool1_3x3_s2 (and _pad)
+    if norm == "lrn":
+        tally.elementwise()                                     # pool1_norm1
+    _conv_cost(tally, 64, 1, norm=norm)                         # conv2_3x3_reduce
+    _conv_cost(tally, 192, 3, norm=norm)                        # conv2_3x3
+    if norm == "lrn":
+        tally.elementwise()                                     # conv2_norm2
+    _max_pool_cost(tally, variant)                              # pool2_3x3_s2
+    tally.stage("stem")
+    module_norm = "batchnorm" if torchvision else None
+    for row in GOOGLENET_SPEC:
+        if isinstance(row, str):                                # pool3, pool4
+            _, size = TORCHVISION_POOLS.get(row, (row, 3)) if torchvision else (row, 3)
+            _max_pool_cost(tally, variant, size)
+            continue
+        module, *widths = row
+        inception_module_cost(tally, *widths, norm=module_norm,
+                              f5_kernel_size=3 if torchvision else 5)
+        tally.stage(module)
+    tally.head(include_top, pooling, classes, dropout=True)     # avg_pool, dropout, predictions
+    return tally.result()
+
+
 def preprocess_input(x, data_format=None):
     """Preprocesses RGB images in [0, 255] for GoogLeNet: Caffe style (RGB to BGR, ImageNet mean
     (103.939, 116.779, 123.68) subtracted), as the reference BVLC Caffe model was trained
@@ -496,4 +553,5 @@ FAMILY = fam.Family(
     decode_predictions=decode_predictions,
     preprocessing="caffe: RGB to BGR, ImageNet mean subtracted (the reference Caffe model's)",
     blocks=("conv_bn_act", "inception_module"),
+    estimate=estimate,
 )

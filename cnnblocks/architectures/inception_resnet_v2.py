@@ -13,12 +13,17 @@ leaves unnamed (`conv2d_17`) get deterministic names (`conv_1a`, `mixed_5b_5x5_c
 `block35_1_b2_3_conv`, ...). Everything about the family is in this module.
 """
 
+from cnnblocks import _validation as check
+from cnnblocks import cost
 from cnnblocks import family as fam
 from cnnblocks import preprocessing
 from cnnblocks.architectures import common
 from cnnblocks.blocks import (conv_bn_act, inception_resnet_a, inception_resnet_b,
                               inception_resnet_c, inception_resnet_reduction_a,
                               inception_resnet_reduction_b, inception_v3_a)
+
+from cnnblocks.blocks import inception_resnet as _costs
+from cnnblocks.blocks.inception_v3 import conv_unit_cost, inception_v3_a_cost
 
 __all__ = ["InceptionResNetV2"]
 
@@ -98,6 +103,46 @@ def _trunk(x, ctx):
     return x
 
 
+#: The smallest input height and width the builder takes.
+INCEPTION_RESNET_V2_MIN_SIZE = 75
+#: Each module kind's cost walk (`cnnblocks.blocks.inception_resnet`, Inception-V3's module).
+_MODULE_COSTS = {kind: inception_v3_a_cost if kind == "inception_v3_a" else
+                 getattr(_costs, f"inception_resnet_{kind}_cost") for kind in _MODULES}
+
+
+def estimate(point, *, input_shape, include_top=True, pooling=None, classes=1000,
+             variant=None):
+    """The family's estimator (`FAMILY.estimate`): the costs of the registered model `point`
+    (a `ModelEntry`; `cnnblocks.cost.Estimate`) at `input_shape` `(h, w, 3)` (at least 75x75,
+    as the builder), walked layer by layer as `_trunk` and the head build them, without
+    building anything. `variant`: None or "keras", the only structure."""
+    if variant is not None:
+        check.choice(variant, "variant", point.variants)
+    common.input_shape_for(input_shape, default_size=point.default_size,
+                           min_size=INCEPTION_RESNET_V2_MIN_SIZE, data_format="channels_last",
+                           require_static=True, weights=None)
+    tally = cost.Tally(input_shape)
+    for kind, _, *spec in INCEPTION_RESNET_V2_STEM:
+        if kind == "pool":                                      # pool_3a, pool_5a
+            tally.pool(3, 2)
+            continue
+        filters, kernel_size, strides, padding = spec           # conv_*, _bn, _ac
+        conv_unit_cost(tally, tally.shape, filters, kernel_size, strides=strides,
+                       padding=padding)
+    tally.stage("stem")
+    for name, kind, repeats, widths, options in INCEPTION_RESNET_V2_MODULES:
+        last = options.get("last", {})
+        for i in range(1, repeats + 1):                         # scale changes no count
+            extra = {"activation": last.get("activation", "relu")} if i == repeats and last \
+                else {}
+            _MODULE_COSTS[kind](tally, *widths, **extra)
+        tally.stage(name)
+    conv_unit_cost(tally, tally.shape, CONV_7B_FILTERS, 1)      # conv_7b, _bn, _ac
+    tally.stage("conv_7b")
+    tally.head(include_top, pooling, classes)
+    return tally.result()
+
+
 def InceptionResNetV2(include_top=True, weights="imagenet", input_tensor=None,
                       input_shape=None, pooling=None, classes=1000,
                       classifier_activation="softmax", name="inception_resnet_v2"):
@@ -160,7 +205,8 @@ def InceptionResNetV2(include_top=True, weights="imagenet", input_tensor=None,
         >>> tuple(model.output.shape)
         (None, 1, 1, 1536)
     """
-    return common.build(FAMILY.model("inception_resnet_v2"), _trunk, min_size=75,
+    return common.build(FAMILY.model("inception_resnet_v2"), _trunk,
+                        min_size=INCEPTION_RESNET_V2_MIN_SIZE,
                         include_top=include_top, weights=weights, input_tensor=input_tensor,
                         input_shape=input_shape, pooling=pooling, classes=classes,
                         classifier_activation=classifier_activation, name=name)
@@ -240,4 +286,5 @@ FAMILY = fam.Family(
     blocks=("conv_bn_act", "inception_v3_a", "inception_resnet_a",
             "inception_resnet_reduction_a", "inception_resnet_b", "inception_resnet_reduction_b",
             "inception_resnet_c"),
+    estimate=estimate,
 )

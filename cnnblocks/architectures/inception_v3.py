@@ -13,11 +13,13 @@ is in this module.
 from keras import layers
 
 from cnnblocks import _validation as check
+from cnnblocks import cost
 from cnnblocks import family as fam
 from cnnblocks import identity, preprocessing
 from cnnblocks.architectures import common
 from cnnblocks.blocks import (conv_bn_act, inception_v3_a, inception_v3_b, inception_v3_c,
                               inception_v3_reduction_a, inception_v3_reduction_b)
+from cnnblocks.blocks import inception_v3 as _costs
 from cnnblocks.blocks.common import spatial_size
 
 __all__ = ["InceptionV3"]
@@ -149,6 +151,44 @@ def _head(x, ctx):
     return common.global_pool_head(x, ctx, dropout=TORCHVISION_DROPOUT if torchvision else None)
 
 
+#: The smallest input height and width the builder takes.
+INCEPTION_V3_MIN_SIZE = 75
+#: Each module kind's cost walk (`cnnblocks.blocks.inception_v3`).
+_MODULE_COSTS = {kind: getattr(_costs, f"inception_v3_{kind}_cost") for kind in _MODULES}
+
+
+def estimate(point, *, input_shape, include_top=True, pooling=None, classes=1000,
+             variant=None):
+    """The family's estimator (`FAMILY.estimate`): the costs of the registered model `point`
+    (a `ModelEntry`; `cnnblocks.cost.Estimate`) at `input_shape` `(h, w, 3)` (at least 75x75,
+    as the builder) in `variant`'s structure (None: the builder's default, "keras"), walked
+    layer by layer as `_trunk` and `_head` build them, without building anything; without the
+    auxiliary classifier (the builder's default)."""
+    variant = point.variants[0] if variant is None else check.choice(
+        variant, "variant", point.variants)
+    common.input_shape_for(input_shape, default_size=point.default_size,
+                           min_size=INCEPTION_V3_MIN_SIZE, data_format="channels_last",
+                           require_static=True, weights=None)
+    options = INCEPTION_V3_VARIANTS[variant]
+    bn_scale = options["bn_scale"]
+    tally = cost.Tally(input_shape)
+    for kind, layer, *unit in INCEPTION_V3_STEM:
+        if kind == "pool":                                      # pool1, pool2: 3x3/2 "valid"
+            tally.pool(3, 2)
+            continue
+        filters, kernel_size, strides, padding = unit           # conv{i}_conv, _bn, _relu
+        _costs.conv_unit_cost(tally, tally.shape, filters, kernel_size, strides=strides,
+                              padding=padding, bn_scale=bn_scale)
+    tally.stage("stem")
+    for block, kind, widths, _ in INCEPTION_V3_MODULES:
+        pool = ({"count_include_pad": options["count_include_pad"]}
+                if kind in ("a", "b", "c") else {})
+        _MODULE_COSTS[kind](tally, *widths, bn_scale=bn_scale, **pool)
+        tally.stage(block)
+    tally.head(include_top, pooling, classes, dropout=variant == fam.TORCHVISION_VARIANT)
+    return tally.result()
+
+
 def InceptionV3(include_top=True, weights="imagenet", input_tensor=None, input_shape=None,
                 pooling=None, classes=1000, classifier_activation="softmax",
                 name="inception_v3", *, aux_classifiers=False, variant="keras"):
@@ -216,7 +256,8 @@ def InceptionV3(include_top=True, weights="imagenet", input_tensor=None, input_s
         >>> tuple(model.output.shape)
         (None, 1, 1, 2048)
     """
-    return common.build(FAMILY.model("inception_v3"), _trunk, head=_head, min_size=75,
+    return common.build(FAMILY.model("inception_v3"), _trunk, head=_head,
+                        min_size=INCEPTION_V3_MIN_SIZE,
                         checks=lambda: _check_aux(aux_classifiers, include_top),
                         options=dict(aux_classifiers=aux_classifiers, input_shape=input_shape),
                         include_top=include_top, weights=weights, input_tensor=input_tensor,
@@ -338,4 +379,5 @@ FAMILY = fam.Family(
     preprocessing="tf: pixels in [0, 255] scaled to [-1, 1]",
     blocks=("conv_bn_act", "inception_v3_a", "inception_v3_reduction_a", "inception_v3_b",
             "inception_v3_reduction_b", "inception_v3_c"),
+    estimate=estimate,
 )

@@ -15,11 +15,14 @@ import keras
 from keras import layers
 
 from cnnblocks import _validation as check
+from cnnblocks import cost
 from cnnblocks import family as fam
 from cnnblocks import identity, preprocessing
 from cnnblocks.architectures import common
 from cnnblocks.blocks import (nasnet_normal_cell, nasnet_reduction_cell, nasnet_stem,
                               resolve_data_format)
+from cnnblocks.blocks.nasnet import (nasnet_normal_cell_cost, nasnet_reduction_cell_cost,
+                                     nasnet_stem_cost)
 
 __all__ = ["NASNetMobile", "NASNetLarge"]
 
@@ -91,6 +94,33 @@ def _trunk(spec):
         ctx.tap("C5", x)
         return x
     return body
+
+
+def estimate(point, *, input_shape, include_top=True, pooling=None, classes=1000,
+             variant=None):
+    """The family's estimator (`FAMILY.estimate`): the costs of the registered model `point`
+    (a `ModelEntry`; `cnnblocks.cost.Estimate`) at `input_shape` `(h, w, 3)`, walked layer by
+    layer as `_trunk` and the head build them (each cell from the shapes of its two inputs),
+    without building anything. `variant`: None or "keras", the only structure."""
+    if variant is not None:
+        check.choice(variant, "variant", point.variants)
+    spec = NASNET_SPECS[point.name]
+    tally = cost.Tally(input_shape)
+    x = nasnet_stem_cost(tally, spec["stem_filters"])           # stem_conv1, stem_bn1
+    tally.stage("stem")
+    previous, finer = None, False
+    for kind, block, filters in nasnet_cells(spec["repeats"], spec["penultimate"]):
+        cell = nasnet_reduction_cell_cost if kind == "reduction" else nasnet_normal_cell_cost
+        y = cell(tally, x, previous, filters, previous_stride=2 if finer else 1)
+        if kind == "reduction" and spec["skip_reduction"] and not block.startswith("stem"):
+            finer = True
+        else:
+            previous, finer = x, kind == "reduction"
+        x = y
+        tally.stage(block)
+    tally.elementwise()                                         # final_relu
+    tally.head(include_top, pooling, classes)
+    return tally.result()
 
 
 def _static_size(input_shape, input_tensor, data_format):
@@ -295,4 +325,5 @@ FAMILY = fam.Family(
     decode_predictions=decode_predictions,
     preprocessing="tf: pixels in [0, 255] scaled to [-1, 1]",
     blocks=("nasnet_stem", "nasnet_reduction_cell", "nasnet_normal_cell", "nasnet_adjust"),
+    estimate=estimate,
 )

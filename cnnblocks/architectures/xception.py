@@ -10,10 +10,13 @@ unnamed (`conv2d`, `batch_normalization`, `add`, ...), carry names of their own
 module.
 """
 
+from cnnblocks import _validation as check
+from cnnblocks import cost
 from cnnblocks import family as fam
 from cnnblocks import identity, preprocessing
 from cnnblocks.architectures import common
 from cnnblocks.blocks import conv_bn_act, xception_module
+from cnnblocks.blocks.xception import xception_module_cost
 
 __all__ = ["Xception"]
 
@@ -77,6 +80,40 @@ def _trunk(x, ctx):
 _TAPS = {"block2": "C2", "block3": "C3", "block12": "C4"}
 
 
+#: The smallest input height and width the builder takes.
+XCEPTION_MIN_SIZE = 71
+
+
+def estimate(point, *, input_shape, include_top=True, pooling=None, classes=1000,
+             variant=None):
+    """The family's estimator (`FAMILY.estimate`): the costs of the registered model `point`
+    (a `ModelEntry`; `cnnblocks.cost.Estimate`) at `input_shape` `(h, w, 3)` (at least 71x71,
+    as the builder), walked layer by layer as `_trunk` and the head build them, without
+    building anything. `variant`: None or "keras", the only structure."""
+    if variant is not None:
+        check.choice(variant, "variant", point.variants)
+    common.input_shape_for(input_shape, default_size=point.default_size,
+                           min_size=XCEPTION_MIN_SIZE, data_format="channels_last",
+                           require_static=True, weights=None)
+    tally = cost.Tally(input_shape)
+    for _, filters, strides in XCEPTION_STEM:                   # block1_conv{i}, _bn, _act
+        tally.conv(filters, 3, strides)
+        tally.bn()
+        tally.elementwise()
+    tally.stage("stem")
+    for block, widths, pool, activate_first in XCEPTION_FLOWS:
+        xception_module_cost(tally, widths, pool=pool, activate_first=activate_first)
+        if block in _TAPS:
+            tally.stage(block)
+    for _, filters in XCEPTION_HEAD:                            # block14_sepconv{i}, _bn, _act
+        tally.separable_conv(filters, 3)
+        tally.bn()
+        tally.elementwise()
+    tally.stage("block14")
+    tally.head(include_top, pooling, classes)
+    return tally.result()
+
+
 def Xception(include_top=True, weights="imagenet", input_tensor=None, input_shape=None,
              pooling=None, classes=1000, classifier_activation="softmax", name="xception"):
     """Xception, the ImageNet network of the paper (36 convolutional layers in 14 modules).
@@ -120,7 +157,7 @@ def Xception(include_top=True, weights="imagenet", input_tensor=None, input_shap
         >>> tuple(model.output.shape)
         (None, 3, 3, 2048)
     """
-    return common.build(FAMILY.model("xception"), _trunk, min_size=71,
+    return common.build(FAMILY.model("xception"), _trunk, min_size=XCEPTION_MIN_SIZE,
                         include_top=include_top, weights=weights, input_tensor=input_tensor,
                         input_shape=input_shape, pooling=pooling, classes=classes,
                         classifier_activation=classifier_activation, name=name)
@@ -164,4 +201,5 @@ FAMILY = fam.Family(
     decode_predictions=decode_predictions,
     preprocessing="tf: pixels in [0, 255] scaled to [-1, 1]",
     blocks=("conv_bn_act", "xception_module"),
+    estimate=estimate,
 )

@@ -109,3 +109,22 @@ def convnext_block(x, filters, *, expansion=4, kernel_size=7, drop_rate=0.0,
     else:
         y = layers.Activation("linear", name=layer_name(name, "_identity"))(y)
     return layers.Add(name=layer_name(name, "_add"))([x, y])
+
+
+def convnext_block_cost(tally, filters, *, expansion=4, kernel_size=7, drop_rate=0.0,
+                        layer_scale_init_value=1e-6):
+    """`convnext_block`'s costs on a `cnnblocks.cost.Tally` at its current shape (`filters`
+    channels), walked in the block's layer order (its arguments, checked by the caller; a
+    square `kernel_size`)."""
+    x = tally.shape
+    tally.conv(filters, kernel_size, groups=filters, bias=True, padding="same")  # _depthwise_conv
+    tally.layer_norm()                                                          # _layernorm
+    tally.dense_map(expansion * filters)                                        # _pointwise_conv_1
+    tally.elementwise()                                                         # _gelu
+    tally.dense_map(filters)                                                    # _pointwise_conv_2
+    if layer_scale_init_value is not None:                                      # _layer_scale:
+        tally.params += filters                                                 # gamma, one per
+        tally.trainable += filters                                              # channel
+        tally.elementwise()
+    tally.elementwise()                             # _stochastic_depth or _identity (drop_rate 0)
+    return tally.elementwise(x)                                                 # _add

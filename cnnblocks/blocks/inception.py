@@ -118,3 +118,31 @@ def inception_module(x, f1, f3_reduce, f3, f5_reduce, f5, pool_proj, *, norm=Non
                              name=layer_name(name, "_pool"))(x)
     bp = _branch_conv(bp, pool_proj, 1, branch="pool_proj", **conv)
     return layers.Concatenate(axis=axis, name=layer_name(name, "_concat"))([b1, b3, b5, bp])
+
+
+def _branch_conv_cost(tally, x, filters, kernel_size, *, norm):
+    """`_branch_conv` on input shape `x`: the convolution (`{name}_{branch}`; ReLU fused
+    without BN), or with `norm="batchnorm"` no bias, `_bn` and `_relu`."""
+    tally.shape = x
+    batch_norm = norm == "batchnorm"
+    tally.conv(filters, kernel_size, bias=not batch_norm, padding="same")
+    if batch_norm:
+        tally.bn()
+        tally.elementwise()
+    return tally.shape
+
+
+def inception_module_cost(tally, f1, f3_reduce, f3, f5_reduce, f5, pool_proj, *, norm=None,
+                          f5_kernel_size=5):
+    """`inception_module`'s costs on a `cnnblocks.cost.Tally` at its current shape, branch by
+    branch as the module builds them (its arguments, checked by the caller)."""
+    x = tally.shape
+    b1 = _branch_conv_cost(tally, x, f1, 1, norm=norm)                        # _1x1
+    b3 = _branch_conv_cost(tally, x, f3_reduce, 1, norm=norm)                 # _3x3_reduce
+    b3 = _branch_conv_cost(tally, b3, f3, 3, norm=norm)                       # _3x3
+    b5 = _branch_conv_cost(tally, x, f5_reduce, 1, norm=norm)                 # _5x5_reduce
+    b5 = _branch_conv_cost(tally, b5, f5, f5_kernel_size, norm=norm)          # _5x5
+    tally.shape = x                                                           # _pool
+    bp = _branch_conv_cost(tally, tally.pool(3, 1, padding="same"), pool_proj, 1,
+                           norm=norm)                                         # _pool_proj
+    return tally.concat([b1, b3, b5, bp])                                     # _concat

@@ -25,6 +25,7 @@ from keras import layers
 from cnnblocks import _validation as check
 from cnnblocks.blocks.common import (channels, check_input, conv_bn_act, layer_name,
                                      resolve_data_format)
+from cnnblocks.blocks.inception_v3 import conv_unit_cost
 from cnnblocks.identity import block_function
 from cnnblocks.layers import ScaledAdd
 
@@ -319,3 +320,80 @@ for _f in (inception_resnet_a, inception_resnet_b, inception_resnet_c):
 for _f in (inception_resnet_reduction_a, inception_resnet_reduction_b):
     _f.__doc__ = _f.__doc__.replace("{options}", _RED_OPTIONS_DOC)
 del _f
+
+
+# ---------------------------------------------------------------- cost walks (cnnblocks.cost) ---
+# Each walks its module's layers on a `cnnblocks.cost.Tally` from the tally's current shape,
+# branch by branch as the module builds them; a branch unit is Inception-V3's (conv, BN, ReLU).
+
+def _units_cost(tally, x, units, opt):
+    """A branch of `unit`s from input shape `x`: `(filters, kernel[, strides, padding])` each."""
+    for filters, kernel, *where in units:
+        strides, padding = where or (1, "same")
+        x = conv_unit_cost(tally, x, filters, kernel, strides=strides, padding=padding, **opt)
+    return x
+
+
+def _residual_cost(tally, x, branches, *, activation):
+    """`_residual`: `_mixed` (concatenation), the linear 1x1 with bias `_conv`, the scaled sum
+    `_add` (a ScaledAdd, no weights), the ReLU `_ac` unless `activation` is None."""
+    tally.concat(branches)
+    tally.conv(x[-1], 1, bias=True)
+    tally.elementwise()
+    if activation is not None:
+        tally.elementwise()
+    return tally.shape
+
+
+def inception_resnet_a_cost(tally, f1, f3_reduce, f3, f3dbl_reduce, f3dbl_1, f3dbl_2, *,
+                            activation="relu", use_bias=False, bn_scale=False):
+    """`inception_resnet_a`'s costs (its arguments, checked by the caller; `scale` changes
+    none)."""
+    x, opt = tally.shape, dict(use_bias=use_bias, bn_scale=bn_scale)
+    branches = [_units_cost(tally, x, units, opt) for units in (
+        [(f1, 1)], [(f3_reduce, 1), (f3, 3)], [(f3dbl_reduce, 1), (f3dbl_1, 3), (f3dbl_2, 3)])]
+    return _residual_cost(tally, x, branches, activation=activation)
+
+
+def inception_resnet_b_cost(tally, f1, f7_reduce, f1x7, f7x1, *, activation="relu",
+                            use_bias=False, bn_scale=False):
+    """`inception_resnet_b`'s costs."""
+    x, opt = tally.shape, dict(use_bias=use_bias, bn_scale=bn_scale)
+    branches = [_units_cost(tally, x, units, opt) for units in (
+        [(f1, 1)], [(f7_reduce, 1), (f1x7, (1, 7)), (f7x1, (7, 1))])]
+    return _residual_cost(tally, x, branches, activation=activation)
+
+
+def inception_resnet_c_cost(tally, f1, f3_reduce, f1x3, f3x1, *, activation="relu",
+                            use_bias=False, bn_scale=False):
+    """`inception_resnet_c`'s costs."""
+    x, opt = tally.shape, dict(use_bias=use_bias, bn_scale=bn_scale)
+    branches = [_units_cost(tally, x, units, opt) for units in (
+        [(f1, 1)], [(f3_reduce, 1), (f1x3, (1, 3)), (f3x1, (3, 1))])]
+    return _residual_cost(tally, x, branches, activation=activation)
+
+
+def _reduction_cost(tally, branches, opt):
+    """A reduction: the unit branches, the 3x3/2 "valid" max pool `_pool`, the concatenation."""
+    x = tally.shape
+    outputs = [_units_cost(tally, x, units, opt) for units in branches]
+    tally.shape = x
+    outputs.append(tally.pool(3, 2))
+    return tally.concat(outputs)
+
+
+def inception_resnet_reduction_a_cost(tally, k, l, m, n, *, use_bias=False,  # noqa: E741
+                                      bn_scale=False):
+    """`inception_resnet_reduction_a`'s costs."""
+    return _reduction_cost(tally, ([(n, 3, 2, "valid")],
+                                   [(k, 1), (l, 3), (m, 3, 2, "valid")]),
+                           dict(use_bias=use_bias, bn_scale=bn_scale))
+
+
+def inception_resnet_reduction_b_cost(tally, f3_reduce, f3, f3b_reduce, f3b, f3dbl_reduce,
+                                      f3dbl_1, f3dbl_2, *, use_bias=False, bn_scale=False):
+    """`inception_resnet_reduction_b`'s costs."""
+    return _reduction_cost(tally, ([(f3_reduce, 1), (f3, 3, 2, "valid")],
+                                   [(f3b_reduce, 1), (f3b, 3, 2, "valid")],
+                                   [(f3dbl_reduce, 1), (f3dbl_1, 3), (f3dbl_2, 3, 2, "valid")]),
+                           dict(use_bias=use_bias, bn_scale=bn_scale))

@@ -275,3 +275,97 @@ for _f in (inception_v3_a, inception_v3_reduction_a, inception_v3_b, inception_v
            inception_v3_c):
     _f.__doc__ = _f.__doc__.replace("{pool}", _POOL_DOC).replace("{options}", _OPTIONS_DOC)
 del _f
+
+
+# ---------------------------------------------------------------- cost walks (cnnblocks.cost) ---
+# Each walks its module's layers on a `cnnblocks.cost.Tally` from the tally's current shape,
+# branch by branch as the module builds them, and leaves the tally at the final concatenation.
+
+def conv_unit_cost(tally, x, filters, kernel, *, strides=1, padding="same", bn_scale=False,
+               use_bias=False):
+    """One `unit` on input shape `x`: conv (`{branch}_conv`), BN (`_bn`), ReLU (`_relu`)."""
+    tally.shape = x
+    kernel = (kernel, kernel) if isinstance(kernel, int) else kernel
+    tally.conv_hw(filters, kernel, strides, bias=use_bias, padding=padding)
+    tally.bn() if bn_scale else tally.bn_unscaled()
+    return tally.elementwise()
+
+
+def _pool_cost(tally, x, count_include_pad):
+    """`pool()` on `x`: the 3x3/1 "same" average pool (`_pool`), or with `count_include_pad`
+    `_pool_pad` then a "valid" one."""
+    tally.shape = x
+    if count_include_pad:
+        tally.pad(1)
+        return tally.pool(3, 1)
+    return tally.pool(3, 1, padding="same")
+
+
+def inception_v3_a_cost(tally, f1, f5_reduce, f5, f3_reduce, f3, pool_proj, *, use_bias=False,
+                        bn_scale=False, count_include_pad=False):
+    """`inception_v3_a`'s costs (its arguments, checked by the caller)."""
+    x, opt = tally.shape, dict(use_bias=use_bias, bn_scale=bn_scale)
+    b1 = conv_unit_cost(tally, x, f1, 1, **opt)                                 # _1x1
+    b5 = conv_unit_cost(tally, conv_unit_cost(tally, x, f5_reduce, 1, **opt), f5, 5, **opt)
+    b3 = conv_unit_cost(tally, x, f3_reduce, 1, **opt)                          # _3x3dbl_*
+    b3 = conv_unit_cost(tally, conv_unit_cost(tally, b3, f3, 3, **opt), f3, 3, **opt)
+    bp = conv_unit_cost(tally, _pool_cost(tally, x, count_include_pad), pool_proj, 1, **opt)
+    return tally.concat([b1, b5, b3, bp])                                   # {name}
+
+
+def inception_v3_reduction_a_cost(tally, f3, f3dbl_reduce, f3dbl, *, use_bias=False,
+                                  bn_scale=False):
+    """`inception_v3_reduction_a`'s costs."""
+    x, opt = tally.shape, dict(use_bias=use_bias, bn_scale=bn_scale)
+    b3 = conv_unit_cost(tally, x, f3, 3, strides=2, padding="valid", **opt)     # _3x3
+    bd = conv_unit_cost(tally, conv_unit_cost(tally, x, f3dbl_reduce, 1, **opt), f3dbl, 3, **opt)
+    bd = conv_unit_cost(tally, bd, f3dbl, 3, strides=2, padding="valid", **opt)
+    tally.shape = x                                                         # _pool
+    bp = tally.pool(3, 2)
+    return tally.concat([b3, bd, bp])
+
+
+def inception_v3_b_cost(tally, f1, f7_reduce, f7, f7dbl_reduce, f7dbl, pool_proj, *,
+                        use_bias=False, bn_scale=False, count_include_pad=False):
+    """`inception_v3_b`'s costs."""
+    x, opt = tally.shape, dict(use_bias=use_bias, bn_scale=bn_scale)
+    b1 = conv_unit_cost(tally, x, f1, 1, **opt)                                 # _1x1
+    b7 = conv_unit_cost(tally, x, f7_reduce, 1, **opt)                          # _7x7_*
+    b7 = conv_unit_cost(tally, conv_unit_cost(tally, b7, f7_reduce, (1, 7), **opt), f7, (7, 1),
+                        **opt)
+    bd = conv_unit_cost(tally, x, f7dbl_reduce, 1, **opt)                       # _7x7dbl_*
+    for filters, kernel in ((f7dbl_reduce, (7, 1)), (f7dbl_reduce, (1, 7)),
+                            (f7dbl_reduce, (7, 1)), (f7dbl, (1, 7))):
+        bd = conv_unit_cost(tally, bd, filters, kernel, **opt)
+    bp = conv_unit_cost(tally, _pool_cost(tally, x, count_include_pad), pool_proj, 1, **opt)
+    return tally.concat([b1, b7, bd, bp])
+
+
+def inception_v3_reduction_b_cost(tally, f3_reduce, f3, f7_reduce, f7, *, use_bias=False,
+                                  bn_scale=False):
+    """`inception_v3_reduction_b`'s costs."""
+    x, opt = tally.shape, dict(use_bias=use_bias, bn_scale=bn_scale)
+    b3 = conv_unit_cost(tally, x, f3_reduce, 1, **opt)                          # _3x3_reduce, _3x3
+    b3 = conv_unit_cost(tally, b3, f3, 3, strides=2, padding="valid", **opt)
+    b7 = conv_unit_cost(tally, x, f7_reduce, 1, **opt)                          # _7x7x3_*
+    b7 = conv_unit_cost(tally, conv_unit_cost(tally, b7, f7_reduce, (1, 7), **opt), f7_reduce,
+                        (7, 1), **opt)
+    b7 = conv_unit_cost(tally, b7, f7, 3, strides=2, padding="valid", **opt)
+    tally.shape = x                                                         # _pool
+    bp = tally.pool(3, 2)
+    return tally.concat([b3, b7, bp])
+
+
+def inception_v3_c_cost(tally, f1, f3_reduce, f3, f3dbl_reduce, f3dbl, pool_proj, *,
+                        use_bias=False, bn_scale=False, count_include_pad=False):
+    """`inception_v3_c`'s costs (its two inner concatenations included)."""
+    x, opt = tally.shape, dict(use_bias=use_bias, bn_scale=bn_scale)
+    b1 = conv_unit_cost(tally, x, f1, 1, **opt)                                 # _1x1
+    b3 = conv_unit_cost(tally, x, f3_reduce, 1, **opt)                          # _3x3_*, concat 0
+    b3 = tally.concat([conv_unit_cost(tally, b3, f3, (1, 3), **opt),
+                       conv_unit_cost(tally, b3, f3, (3, 1), **opt)])
+    bd = conv_unit_cost(tally, conv_unit_cost(tally, x, f3dbl_reduce, 1, **opt), f3dbl, 3, **opt)
+    bd = tally.concat([conv_unit_cost(tally, bd, f3dbl, (1, 3), **opt),         # concat 1
+                       conv_unit_cost(tally, bd, f3dbl, (3, 1), **opt)])
+    bp = conv_unit_cost(tally, _pool_cost(tally, x, count_include_pad), pool_proj, 1, **opt)
+    return tally.concat([b1, b3, bd, bp])

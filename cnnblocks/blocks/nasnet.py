@@ -383,3 +383,108 @@ for _f in (nasnet_normal_cell, nasnet_reduction_cell):
     _f.__doc__ = _f.__doc__.replace("{args}", _CELL_ARGS.replace("{kind}", _f.__name__[7:-5])
                                     .replace("{{", "{").replace("}}", "}"))
 del _f
+
+
+# ---------------------------------------------------------------- cost walks (cnnblocks.cost) ---
+# Each walks its block's layers on a `cnnblocks.cost.Tally`, from explicit input shapes (a cell
+# reads two), in the block's order, and leaves the tally at the block's output.
+
+def _separable_cost(tally, t, filters, kernel_size, strides=1):
+    """`_Units.separable` on input shape `t`: (ReLU `separable_conv_{i}_relu_*`, at stride 2
+    first the zero padding `separable_conv_1_pad_*` and a "valid" convolution,
+    `separable_conv_{i}_*`, BN `separable_conv_{i}_bn_*`) twice."""
+    tally.shape = t
+    for i in (1, 2):
+        tally.elementwise()
+        if i == 1 and strides == 2:
+            tally.downsample_pad(kernel_size)
+            tally.separable_conv(filters, kernel_size, 2, padding=0)
+        else:
+            tally.separable_conv(filters, kernel_size)
+        tally.bn()
+    return tally.shape
+
+
+def nasnet_adjust_cost(tally, previous, filters, *, strides=1):
+    """`nasnet_adjust`'s costs on `previous`'s shape; returns the aligned shape."""
+    tally.shape = previous
+    if strides == 2:
+        tally.elementwise()                                     # adjust_relu_1
+        relu = tally.shape
+        tally.pool(1, 2)                                        # adjust_avg_pool_1, _conv_1
+        p1 = tally.conv(filters // 2, 1, padding="same")
+        tally.shape = relu                                      # adjust_pad_2, adjust_crop_2
+        tally.pad(((0, 1), (0, 1)))
+        tally.elementwise(relu)
+        tally.pool(1, 2)                                        # adjust_avg_pool_2, _conv_2
+        p2 = tally.conv(filters // 2, 1, padding="same")
+        tally.concat([p1, p2])                                  # adjust_concat, adjust_bn
+        return tally.bn()
+    if previous[-1] != filters:
+        tally.elementwise()                                     # adjust_relu_projection,
+        tally.conv(filters, 1, padding="same")                  # _conv_projection, adjust_bn
+        return tally.bn()
+    return previous
+
+
+def _cell_inputs_cost(tally, x, previous, filters, previous_stride, kind):
+    """`_cell_inputs`: the adjusted `previous` (x itself when None), then `h`: ReLU
+    `{kind}_relu_1`, the 1x1 `{kind}_conv_1`, BN `{kind}_bn_1`. Returns (h, p) shapes."""
+    p = x if previous is None else nasnet_adjust_cost(tally, previous, filters,
+                                                      strides=previous_stride)
+    tally.shape = x
+    tally.elementwise()
+    tally.conv(filters, 1, padding="same")
+    return tally.bn(), p
+
+
+def _pool_cost(tally, t, strides, padding):
+    """A 3x3 average or max pool of `_Units.pool` on input shape `t`."""
+    tally.shape = t
+    return tally.pool(3, strides, padding=padding)
+
+
+def nasnet_normal_cell_cost(tally, x, previous, filters, *, previous_stride=1):
+    """`nasnet_normal_cell`'s costs on input shapes `x` and `previous` (None: `x` is both),
+    `previous_stride` 1 or 2 (the builder's, resolved)."""
+    h, p = _cell_inputs_cost(tally, x, previous, filters, previous_stride, "normal")
+    adds = []
+    for left, right in (                                        # normal_add_1 ... _5
+            (lambda: _separable_cost(tally, h, filters, 5),     # left1, right1
+             lambda: _separable_cost(tally, p, filters, 3)),
+            (lambda: _separable_cost(tally, p, filters, 5),     # left2, right2
+             lambda: _separable_cost(tally, p, filters, 3)),
+            (lambda: _pool_cost(tally, h, 1, "same"), lambda: p),          # left3
+            (lambda: _pool_cost(tally, p, 1, "same"),           # left4, right4
+             lambda: _pool_cost(tally, p, 1, "same")),
+            (lambda: _separable_cost(tally, h, filters, 3), lambda: h)):   # left5
+        left(), right()
+        adds.append(tally.elementwise(h))
+    return tally.concat([p, *adds])                             # normal_concat
+
+
+def nasnet_reduction_cell_cost(tally, x, previous, filters, *, previous_stride=1):
+    """`nasnet_reduction_cell`'s costs, as `nasnet_normal_cell_cost`'s."""
+    h, p = _cell_inputs_cost(tally, x, previous, filters, previous_stride, "reduction")
+    tally.shape = h                                             # reduction_pad_1
+    h3 = tally.downsample_pad(3)
+
+    def sep(t, kernel_size, strides=2):
+        return _separable_cost(tally, t, filters, kernel_size, strides)
+    sep(h, 5), sep(p, 7)                                        # left1, right1, add_1
+    x1 = tally.elementwise()
+    _pool_cost(tally, h3, 2, 0), sep(p, 7)                      # left2 (max), right2, add_2
+    x2 = tally.elementwise()
+    _pool_cost(tally, h3, 2, 0), sep(p, 5)                      # left3 (avg), right3, add3
+    x3 = tally.elementwise()
+    _pool_cost(tally, x1, 1, "same")                            # left4 (avg), add_left4
+    x4 = tally.elementwise()
+    sep(x1, 3, 1), _pool_cost(tally, h3, 2, 0)                  # left4 (sep), right5, add4
+    x5 = tally.elementwise()
+    return tally.concat([x2, x3, x4, x5])                       # reduction_concat
+
+
+def nasnet_stem_cost(tally, filters):
+    """`nasnet_stem`'s costs: the 3x3/2 "valid" convolution `{name}_conv1`, BN `{name}_bn1`."""
+    tally.conv(filters, 3, 2)
+    return tally.bn()

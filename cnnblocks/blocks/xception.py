@@ -97,3 +97,25 @@ def xception_module(x, filters, *, pool=False, activate_first=True, shortcut="au
                          bn_epsilon=bn_epsilon, activation=None, data_format=data_format,
                          name=name, suffixes=("_0_conv", "_0_bn", ""))
     return layers.Add(name=layer_name(name, "_add"))([y, sc])
+
+
+def xception_module_cost(tally, filters, *, pool=False, activate_first=True, shortcut="auto"):
+    """`xception_module`'s costs on a `cnnblocks.cost.Tally` at its current shape, walked in
+    the module's layer order (the arguments as the module's, checked by the caller)."""
+    widths = (filters,) * 3 if isinstance(filters, numbers.Integral) else tuple(filters)
+    x = tally.shape
+    project = shortcut == "projection" or (
+        shortcut == "auto" and not (x[-1] == widths[-1] and not pool))
+    for i, width in enumerate(widths, start=1):
+        if i > 1 or activate_first:
+            tally.elementwise()                                 # _sepconv{i}_act
+        tally.separable_conv(width, 3)                          # _sepconv{i}, _sepconv{i}_bn
+        tally.bn()
+    if pool:
+        tally.pool(3, 2, padding="same")                        # _pool
+    y = tally.shape
+    if project:
+        tally.shape = x                                         # _0_conv, _0_bn
+        tally.conv(widths[-1], 1, 2 if pool else 1, padding="same")
+        tally.bn()
+    return tally.elementwise(y)                                 # _add
