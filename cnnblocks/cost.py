@@ -164,10 +164,6 @@ class Tally:
         self.trainable += c
         return self._emit(self.shape)
 
-    def concat(self, shapes):
-        """Concatenate of branch outputs of `shapes` along the channels."""
-        return self._emit((*shapes[0][:2], sum(s[-1] for s in shapes)))
-
     def layer_norm(self):
         """LayerNormalization over the last axis with scale and center: 2 numbers per channel,
         both trainable."""
@@ -203,11 +199,13 @@ class Tally:
         """Flatten: the feature map as one vector."""
         return self._emit((math.prod(self.shape),))
 
-    def concat(self, *channels):
-        """Concatenate on the channel axis of maps of the current height and width, of
-        `channels` channels each."""
-        h, w, _ = self.shape
-        return self._emit((h, w, sum(channels)))
+    def concat(self, *branches):
+        """Concatenate on the channel axis. Each branch is a shape `(h, w, c)` a branch's walk
+        returned, or a channel count for a map of the current height and width."""
+        shapes = [b if isinstance(b, tuple) else (*self.shape[:2], b) for b in branches]
+        if len({s[:2] for s in shapes}) != 1:
+            raise ValueError(f"concat: branches of different sizes, got {shapes}")
+        return self._emit((*shapes[0][:2], sum(s[-1] for s in shapes)))
 
     def adaptive_pool(self, size):
         """`cnnblocks.layers.AdaptiveAveragePooling2D` to `size` x `size` (any input size)."""

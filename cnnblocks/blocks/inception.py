@@ -145,4 +145,4 @@ def inception_module_cost(tally, f1, f3_reduce, f3, f5_reduce, f5, pool_proj, *,
     tally.shape = x                                                           # _pool
     bp = _branch_conv_cost(tally, tally.pool(3, 1, padding="same"), pool_proj, 1,
                            norm=norm)                                         # _pool_proj
-    return tally.concat([b1, b3, b5, bp])                                     # _concat
+    return tally.concat(b1, b3, b5, bp)                                       # _concat

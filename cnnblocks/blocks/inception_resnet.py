@@ -337,7 +337,7 @@ def _units_cost(tally, x, units, opt):
 def _residual_cost(tally, x, branches, *, activation):
     """`_residual`: `_mixed` (concatenation), the linear 1x1 with bias `_conv`, the scaled sum
     `_add` (a ScaledAdd, no weights), the ReLU `_ac` unless `activation` is None."""
-    tally.concat(branches)
+    tally.concat(*branches)
     tally.conv(x[-1], 1, bias=True)
     tally.elementwise()
     if activation is not None:
@@ -379,7 +379,7 @@ def _reduction_cost(tally, branches, opt):
     outputs = [_units_cost(tally, x, units, opt) for units in branches]
     tally.shape = x
     outputs.append(tally.pool(3, 2))
-    return tally.concat(outputs)
+    return tally.concat(*outputs)
 
 
 def inception_resnet_reduction_a_cost(tally, k, l, m, n, *, use_bias=False,  # noqa: E741

@@ -310,7 +310,7 @@ def inception_v3_a_cost(tally, f1, f5_reduce, f5, f3_reduce, f3, pool_proj, *, u
     b3 = conv_unit_cost(tally, x, f3_reduce, 1, **opt)                          # _3x3dbl_*
     b3 = conv_unit_cost(tally, conv_unit_cost(tally, b3, f3, 3, **opt), f3, 3, **opt)
     bp = conv_unit_cost(tally, _pool_cost(tally, x, count_include_pad), pool_proj, 1, **opt)
-    return tally.concat([b1, b5, b3, bp])                                   # {name}
+    return tally.concat(b1, b5, b3, bp)                                     # {name}
 
 
 def inception_v3_reduction_a_cost(tally, f3, f3dbl_reduce, f3dbl, *, use_bias=False,
@@ -322,7 +322,7 @@ def inception_v3_reduction_a_cost(tally, f3, f3dbl_reduce, f3dbl, *, use_bias=Fa
     bd = conv_unit_cost(tally, bd, f3dbl, 3, strides=2, padding="valid", **opt)
     tally.shape = x                                                         # _pool
     bp = tally.pool(3, 2)
-    return tally.concat([b3, bd, bp])
+    return tally.concat(b3, bd, bp)
 
 
 def inception_v3_b_cost(tally, f1, f7_reduce, f7, f7dbl_reduce, f7dbl, pool_proj, *,
@@ -338,7 +338,7 @@ def inception_v3_b_cost(tally, f1, f7_reduce, f7, f7dbl_reduce, f7dbl, pool_proj
                             (f7dbl_reduce, (7, 1)), (f7dbl, (1, 7))):
         bd = conv_unit_cost(tally, bd, filters, kernel, **opt)
     bp = conv_unit_cost(tally, _pool_cost(tally, x, count_include_pad), pool_proj, 1, **opt)
-    return tally.concat([b1, b7, bd, bp])
+    return tally.concat(b1, b7, bd, bp)
 
 
 def inception_v3_reduction_b_cost(tally, f3_reduce, f3, f7_reduce, f7, *, use_bias=False,
@@ -353,7 +353,7 @@ def inception_v3_reduction_b_cost(tally, f3_reduce, f3, f7_reduce, f7, *, use_bi
     b7 = conv_unit_cost(tally, b7, f7, 3, strides=2, padding="valid", **opt)
     tally.shape = x                                                         # _pool
     bp = tally.pool(3, 2)
-    return tally.concat([b3, b7, bp])
+    return tally.concat(b3, b7, bp)
 
 
 def inception_v3_c_cost(tally, f1, f3_reduce, f3, f3dbl_reduce, f3dbl, pool_proj, *,
@@ -362,10 +362,10 @@ def inception_v3_c_cost(tally, f1, f3_reduce, f3, f3dbl_reduce, f3dbl, pool_proj
     x, opt = tally.shape, dict(use_bias=use_bias, bn_scale=bn_scale)
     b1 = conv_unit_cost(tally, x, f1, 1, **opt)                                 # _1x1
     b3 = conv_unit_cost(tally, x, f3_reduce, 1, **opt)                          # _3x3_*, concat 0
-    b3 = tally.concat([conv_unit_cost(tally, b3, f3, (1, 3), **opt),
-                       conv_unit_cost(tally, b3, f3, (3, 1), **opt)])
+    b3 = tally.concat(conv_unit_cost(tally, b3, f3, (1, 3), **opt),
+                      conv_unit_cost(tally, b3, f3, (3, 1), **opt))
     bd = conv_unit_cost(tally, conv_unit_cost(tally, x, f3dbl_reduce, 1, **opt), f3dbl, 3, **opt)
-    bd = tally.concat([conv_unit_cost(tally, bd, f3dbl, (1, 3), **opt),         # concat 1
-                       conv_unit_cost(tally, bd, f3dbl, (3, 1), **opt)])
+    bd = tally.concat(conv_unit_cost(tally, bd, f3dbl, (1, 3), **opt),          # concat 1
+                      conv_unit_cost(tally, bd, f3dbl, (3, 1), **opt))
     bp = conv_unit_cost(tally, _pool_cost(tally, x, count_include_pad), pool_proj, 1, **opt)
-    return tally.concat([b1, b3, bd, bp])
+    return tally.concat(b1, b3, bd, bp)

@@ -418,7 +418,7 @@ def nasnet_adjust_cost(tally, previous, filters, *, strides=1):
         tally.elementwise(relu)
         tally.pool(1, 2)                                        # adjust_avg_pool_2, _conv_2
         p2 = tally.conv(filters // 2, 1, padding="same")
-        tally.concat([p1, p2])                                  # adjust_concat, adjust_bn
+        tally.concat(p1, p2)                                    # adjust_concat, adjust_bn
         return tally.bn()
     if previous[-1] != filters:
         tally.elementwise()                                     # adjust_relu_projection,
@@ -460,7 +460,7 @@ def nasnet_normal_cell_cost(tally, x, previous, filters, *, previous_stride=1):
             (lambda: _separable_cost(tally, h, filters, 3), lambda: h)):   # left5
         left(), right()
         adds.append(tally.elementwise(h))
-    return tally.concat([p, *adds])                             # normal_concat
+    return tally.concat(p, *adds)                               # normal_concat
 
 
 def nasnet_reduction_cell_cost(tally, x, previous, filters, *, previous_stride=1):
@@ -481,7 +481,7 @@ def nasnet_reduction_cell_cost(tally, x, previous, filters, *, previous_stride=1
     x4 = tally.elementwise()
     sep(x1, 3, 1), _pool_cost(tally, h3, 2, 0)                  # left4 (sep), right5, add4
     x5 = tally.elementwise()
-    return tally.concat([x2, x3, x4, x5])                       # reduction_concat
+    return tally.concat(x2, x3, x4, x5)                         # reduction_concat
 
 
 def nasnet_stem_cost(tally, filters):
