@@ -25,6 +25,8 @@ DESIGN_SPACES = ("regnet_x", "regnet_y", "efficientnet", "resnet")
 PLOT_RANKDIRS = ("TB", "LR", "BT", "RL")
 #: `cnnblocks export`'s formats: `cnnblocks.deploy.FORMATS` (tests/test_cli.py checks).
 EXPORT_FORMATS = ("onnx", "litert", "saved_model", "openvino")
+#: `cnnblocks export --quantize`: `cnnblocks.quantization.QUANTIZE` (tests/test_cli.py checks).
+QUANTIZE = ("int8", "float16")
 PLOT_DEFAULTS = {"level": "layer", "rankdir": "TB", "show_shapes": True,
                  "collapse_repeats": True, "dpi": 96}
 
@@ -145,6 +147,12 @@ def build_parser():
     p.add_argument("--weights", default=None, metavar="imagenet|torchvision|PATH",
                    help="a registered model's weights (default: none, random initial values)")
     p.add_argument("--no-verify", action="store_true", help="write only; do not read back")
+    p.add_argument("--quantize", default=None, choices=QUANTIZE,
+                   help="ONNX with int8 weights and activations (calibrated) or float16 "
+                   "weights; prints each block's error")
+    p.add_argument("--calibration", default=None, metavar="DIR|random",
+                   help="images that calibrate int8 (a folder, read at the model's input size "
+                   "and preprocessed as the registered model's family; or 'random')")
     p.add_argument("--input-shape", type=_input_shape, default=None, metavar="H,W,C",
                    help=shape_help)
     p = sub.add_parser("design", help="design spaces: 'design sweep' draws designs, costs "

@@ -454,10 +454,15 @@ def _cmd_export(args):
     """`cnnblocks export NAME|FILE --format F [-o OUT]`: `cnnblocks.deploy.export`; exit 1 when
     the file's outputs differ from Keras' or a runtime is missing, 2 for bad arguments or a
     model the format cannot express."""
-    from cnnblocks import deploy
+    from cnnblocks import deploy, quantization
     suffix = deploy.FORMATS[args.format][0]
+    try:                                                # before the slow build
+        quantization.check_options(args.quantize, args.calibration, args.format)
+    except ValueError as err:
+        print(f"cnnblocks export: {_flags(err)}", file=sys.stderr)
+        return 2
     if args.output is not None:
-        try:                                            # before the slow build
+        try:
             deploy.check_path(args.output, args.format)
         except (TypeError, ValueError) as err:
             print(f"cnnblocks export: -o/--output: {err}", file=sys.stderr)
@@ -481,18 +486,32 @@ def _cmd_export(args):
     if model is None:
         return 2
     output = args.output or f"{model.name}{suffix}"
-    _progress(f"writing {output} ({deploy.FORMATS[args.format][1]})"
+    _progress(f"writing {output} ({deploy.FORMATS[args.format][1]}"
+              f"{'' if args.quantize is None else ' ' + args.quantize})"
               f"{'' if args.no_verify else ' and reading it back'} ...")
     try:
-        result = deploy.export(model, output, args.format, verify=not args.no_verify)
+        calibration = args.calibration
+        if calibration not in (None, "random") and not _is_file(args.name):
+            calibration, _ = quantization.calibration_images(
+                calibration, model, preprocess=apps.preprocessing_for(args.name))
+        result = deploy.export(model, output, args.format, verify=not args.no_verify,
+                               quantize=args.quantize, calibration=calibration)
     except (deploy.VerificationError, ImportError) as err:
         print(f"cnnblocks export: {err}", file=sys.stderr)
         return 1
     except (TypeError, ValueError) as err:
-        print(f"cnnblocks export: {err}", file=sys.stderr)
+        print(f"cnnblocks export: {_flags(err)}", file=sys.stderr)
         return 2
     print(result)
+    if result.report is not None:
+        print(result.report)
     return 0
+
+
+def _flags(err):
+    """An export error's message with the API's argument names as the command's flags."""
+    return (str(err).replace("`quantize`", "--quantize").replace("`calibration`", "--calibration")
+            .replace("format=", "--format "))
 
 
 def _cmd_classify(args):

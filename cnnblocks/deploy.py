@@ -26,7 +26,7 @@ import numpy as np
 
 import keras
 
-from cnnblocks import _validation as check
+from cnnblocks import _validation as check, quantization
 
 #: format -> (file suffix ("" for a folder), what it is called, the runtime's module, the
 #: distribution to install, the `keras.Model.export` format).
@@ -38,8 +38,11 @@ FORMATS = {
 }
 #: What each format's writer needs besides the runtime (module, distribution), on TensorFlow.
 _WRITERS = {"onnx": ("tf2onnx", "tf2onnx")}
-#: The largest relative error a float32 file may show against Keras.
+#: The largest relative error a file may show against Keras: float32, float16 weights, int8.
 FLOAT32_TOLERANCE = 1e-5
+FLOAT16_TOLERANCE = 1e-2
+INT8_TOLERANCE = 0.2
+_TOLERANCES = {None: FLOAT32_TOLERANCE, "float16": FLOAT16_TOLERANCE, "int8": INT8_TOLERANCE}
 #: Images in the verification batch (fixed and seeded; spatial sizes the model leaves open are
 #: `OPEN_SIZE`).
 VERIFY_BATCH = 2
@@ -67,6 +70,9 @@ class ExportResult:
         tolerance: float, the largest error accepted.
         batch_shape: tuple, the shape of the verification batch (of the first input).
         seconds: float, the time to write and verify.
+        quantize: None (float32), `"int8"` or `"float16"`.
+        report: the `quantization.QuantizationReport` of a quantized file (each block's
+            error, the size ratio, top-1/top-5 agreement), else None.
     """
 
     path: str
@@ -77,9 +83,12 @@ class ExportResult:
     tolerance: float
     batch_shape: tuple
     seconds: float
+    quantize: str = None
+    report: object = None
 
     def __str__(self):
-        head = f"{self.path} ({FORMATS[self.format][1]}, {self.size / 1e6:,.1f} MB)"
+        kind = FORMATS[self.format][1] + (f" {self.quantize}" if self.quantize else "")
+        head = f"{self.path} ({kind}, {self.size / 1e6:,.1f} MB)"
         if self.runtime is None:
             return f"{head}: written, not verified"
         return (f"{head}: {self.runtime} agrees with Keras to {self.max_relative_error:.1e} "
@@ -87,7 +96,7 @@ class ExportResult:
                 f"{self.tolerance:.0e})")
 
 
-def export(model, path, format="onnx", *, verify=True):
+def export(model, path, format="onnx", *, verify=True, quantize=None, calibration=None):
     """Writes `model` as ONNX, LiteRT, a TensorFlow SavedModel or OpenVINO IR and verifies it.
 
     The model is called on a fixed batch (`VERIFY_BATCH` images, uniform in [-1, 1), seeded;
@@ -97,6 +106,12 @@ def export(model, path, format="onnx", *, verify=True):
     must be at most `FLOAT32_TOLERANCE` (1e-5). Only then is the file renamed to `path`; on
     any failure nothing is left behind (an existing file at `path` stays as it was).
 
+    Quantized (ONNX only, `cnnblocks.quantization`): `quantize="int8"` calibrates activation
+    ranges on `calibration` and stores int8 weights (onnxruntime's static quantization, QDQ);
+    `"float16"` stores float16 weights. The verification batch is then the calibration images
+    (for float16 without `calibration`, 32 random ones), the tolerance `INT8_TOLERANCE` (0.2)
+    or `FLOAT16_TOLERANCE` (1e-2), and the result's `report` gives each block's error.
+
     Args:
         model: a built `keras.Model` (a registered architecture or your own).
         path: where to write: a `.onnx` file (`"onnx"`), a `.tflite` file (`"litert"`), a
@@ -105,6 +120,10 @@ def export(model, path, format="onnx", *, verify=True):
             writable.
         format: `"onnx"` (default), `"litert"`, `"saved_model"` or `"openvino"`.
         verify: bool, read the file back and compare (default True). False writes only.
+        quantize: None (float32, default), `"int8"` or `"float16"` (format `"onnx"`).
+        calibration: for `quantize`: `"random"` (32 images uniform in [-1, 1), seeded), a
+            folder of images (read as RGB at the model's input size, pixels in [0, 255]), or
+            a float array of model inputs `(n, height, width, channels)`. Required for int8.
 
     Returns:
         An `ExportResult`: the path, size, runtime and measured error (`str()` is one line).
@@ -129,29 +148,41 @@ def export(model, path, format="onnx", *, verify=True):
     format = check.choice(format, "format", tuple(FORMATS))
     verify = check.boolean(verify, "verify")
     path = check_path(path, format)
-    runtime = _requirements(format, verify)
-    inputs = _batch(model)
+    quantize = quantization.check_options(quantize, calibration, format)
+    runtime = _requirements(format, verify or quantize is not None)
+    inputs, label = _batch(model), None
+    if quantize is not None:
+        images, label = quantization.calibration_images(
+            "random" if calibration is None else calibration, model, size=OPEN_SIZE)
+        inputs = [images]
     reference = _outputs(model(inputs if len(inputs) > 1 else inputs[0], training=False))
+    tolerance = _TOLERANCES[quantize]
     folder = os.path.dirname(os.path.abspath(path))
     staging = tempfile.mkdtemp(prefix=".cnnblocks-export-", dir=folder)
     try:
         staged = os.path.join(staging, os.path.basename(os.path.normpath(path)))
-        _write(model, staged, format)
+        report = None
+        if quantize is None:
+            _write(model, staged, format)
+        else:
+            report = quantization.write(model, staged, quantize, inputs[0], label,
+                                        write_float32=_write)
         error = None
         if verify:
             error = _relative_error(_RUNNERS[format](staged, model, inputs), reference)
-            if not error <= FLOAT32_TOLERANCE:
+            if not error <= tolerance:
+                kind = FORMATS[format][1] + (f" {quantize}" if quantize else "")
                 raise VerificationError(
-                    f"{FORMATS[format][1]} file of {model.name!r}: {runtime} differs from Keras "
-                    f"by {error:.2e} (max relative error), above the tolerance "
-                    f"{FLOAT32_TOLERANCE:.0e}; nothing was written to {path!r}.")
+                    f"{kind} file of {model.name!r}: {runtime} differs from Keras by "
+                    f"{error:.2e} (max relative error), above the tolerance {tolerance:.0e}; "
+                    f"nothing was written to {path!r}.")
         size = _move(staged, path, format)
     finally:
         shutil.rmtree(staging, ignore_errors=True)
     return ExportResult(path=path, format=format, size=size, runtime=runtime if verify else None,
-                        max_relative_error=error, tolerance=FLOAT32_TOLERANCE,
+                        max_relative_error=error, tolerance=tolerance,
                         batch_shape=tuple(inputs[0].shape),
-                        seconds=time.perf_counter() - start)
+                        seconds=time.perf_counter() - start, quantize=quantize, report=report)
 
 
 def check_path(path, format):
@@ -178,7 +209,7 @@ def check_path(path, format):
 
 
 def _requirements(format, verify):
-    """Checks the writer and (with `verify`) the runtime can be imported; returns the runtime's
+    """Checks the writer and (with `verify`, or to quantize) the runtime can be imported; returns the runtime's
     name and version."""
     _, title, module, dist, _ = FORMATS[format]
     needed = [_WRITERS[format]] if format in _WRITERS else []
