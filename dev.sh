@@ -2,6 +2,9 @@
 # The project's one entry point on a bare Linux machine with Python 3.10+:
 #   ./dev.sh demo    set everything up, then run the main job
 #   ./dev.sh test    set everything up, then run the whole test suite (TensorFlow backend)
+#   ./dev.sh test-export-sweep
+#                    set up, then write every registered architecture as ONNX and LiteRT and
+#                    verify it (tests/test_export_architectures.py; too long for CI)
 #   ./dev.sh test-backends
 #                    set up, add the JAX and PyTorch backends, then run the suite's backend
 #                    selection on each (KERAS_BACKEND=jax, then torch; BACKEND_SELECTION below)
@@ -142,8 +145,14 @@ case "$cmd" in
   test)
     setup
     # Two workers, one test file each (module fixtures build each big model once per file).
+    # The export sweep (every architecture to ONNX and LiteRT) is test-export-sweep's.
     KERAS_BACKEND=tensorflow exec "$VENV/bin/python" -m pytest -n "${PYTEST_WORKERS:-2}" \
-      --dist loadfile "$@"
+      --dist loadfile -m "not export_sweep" "$@"
+    ;;
+  test-export-sweep)
+    setup
+    KERAS_BACKEND=tensorflow exec "$VENV/bin/python" -m pytest -n "${PYTEST_WORKERS:-2}" \
+      -m export_sweep tests/test_export_architectures.py "$@"
     ;;
   test-backends)
     setup
@@ -170,7 +179,7 @@ case "$cmd" in
     ;;
   *)
     echo "usage: ./dev.sh demo | test [pytest args] | test-backends [pytest args] |" \
-         "bench [benchmark args] | setup | setup-backends" >&2
+         "test-export-sweep | bench [benchmark args] | setup | setup-backends" >&2
     exit 2
     ;;
 esac

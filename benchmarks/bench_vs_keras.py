@@ -1,7 +1,9 @@
 #!/usr/bin/env python
 """cnnblocks against keras.applications on this machine: build time, forward throughput, peak
 memory and achieved GFLOP/s, plus the inference rewrites (`cnnblocks.optimize_for_inference`)
-on ResNet-50 and, unless `--no-scaling`, the ResNet depth-scaling table (`scaling.py`).
+on ResNet-50, unless `--no-runtimes` the inference runtimes (`runtimes.py`: onnxruntime float32
+and int8, LiteRT and torchvision against keras.applications on TensorFlow and JAX, ResNet50 and
+MobileNetV2) and, unless `--no-scaling`, the ResNet depth-scaling table (`scaling.py`).
 
 Run it on a quiet machine (nothing else using the cores): every figure is a wall-clock time.
 A full run takes tens of minutes on a 2-core CPU.
@@ -482,6 +484,9 @@ def parse_args(argv=None):
     p.add_argument("--no-inference", dest="inference", action="store_false",
                    help="skip the fold_batchnorm / bfloat16 tables (ResNet50, "
                         "MobileNetV2)")
+    p.add_argument("--no-runtimes", dest="runtimes", action="store_false",
+                   help="leave out the inference-runtimes table (runtimes.py: onnxruntime "
+                   "float32 and int8, LiteRT, torchvision, keras on TensorFlow and JAX)")
     p.add_argument("--no-scaling", dest="scaling", action="store_false",
                    help="skip the ResNet depth-scaling table (benchmarks/scaling.py)")
     p.add_argument("--input-size", type=int, default=None,
@@ -606,6 +611,18 @@ def main(argv=None):
             "", table, ""]
         print("\n" + "\n".join(section), flush=True)
         report += section
+    runtime_models = [m for m in args.models if m in ("resnet50", "mobilenet_v2")]
+    if args.runtimes and BACKEND == "tensorflow" and runtime_models:
+        sys.path.insert(0, HERE)
+        import runtimes
+        print("measuring the inference runtimes ...", file=sys.stderr, flush=True)
+        section = runtimes.report(runtime_models, size=args.input_size or 224,
+                                  repeats=3 if args.quick else args.repeats,
+                                  target_seconds=args.target_seconds,
+                                  progress=lambda m: print(m, file=sys.stderr, flush=True))
+        section = section.replace("## Inference runtimes", "### Inference runtimes", 1)
+        print("\n" + section, flush=True)
+        report += [section, ""]
     if args.scaling:
         sys.path.insert(0, HERE)
         import scaling

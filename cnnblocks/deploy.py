@@ -9,6 +9,13 @@ file in its runtime (onnxruntime, the LiteRT interpreter, TensorFlow, OpenVINO's
 float32), runs the same batch and compares every output with Keras' as the relative error
 `max |runtime - keras| / max |keras|`; above the tolerance (float32: 1e-5) `export` refuses.
 
+ONNX on TensorFlow goes through tf2onnx, which cannot convert three things as Keras writes
+them: grouped convolutions (an XLA-compiled function), the exact GELU (`erfc`) and
+`Normalization`'s constants (unfed graph inputs). They are re-expressed exactly first
+(`cnnblocks._portable`: a depthwise or split convolution, GELU with `erf`, the constants as
+weights); the verification checks the file against the original model. Quantized ONNX files
+(`quantize=`) are `cnnblocks.quantization`'s.
+
 The runtimes are the `export` extra: `pip install "cnnblocks[export]"` (onnx, onnxruntime,
 tf2onnx, ai-edge-litert, openvino).
 """
@@ -16,6 +23,7 @@ tf2onnx, ai-edge-litert, openvino).
 import dataclasses
 import importlib
 import importlib.metadata
+import logging
 import os
 import shutil
 import tempfile
@@ -26,7 +34,7 @@ import numpy as np
 
 import keras
 
-from cnnblocks import _validation as check, quantization
+from cnnblocks import _portable, _validation as check, quantization
 
 #: format -> (file suffix ("" for a folder), what it is called, the runtime's module, the
 #: distribution to install, the `keras.Model.export` format).
@@ -37,7 +45,7 @@ FORMATS = {
     "openvino": (".xml", "OpenVINO IR", "openvino", "openvino", "openvino"),
 }
 #: What each format's writer needs besides the runtime (module, distribution), on TensorFlow.
-_WRITERS = {"onnx": ("tf2onnx", "tf2onnx")}
+_WRITERS = {"onnx": [("tf2onnx", "tf2onnx")]}
 #: The largest relative error a file may show against Keras: float32, float16 weights, int8.
 FLOAT32_TOLERANCE = 1e-5
 FLOAT16_TOLERANCE = 1e-2
@@ -155,7 +163,7 @@ def export(model, path, format="onnx", *, verify=True, quantize=None, calibratio
         images, label = quantization.calibration_images(
             "random" if calibration is None else calibration, model, size=OPEN_SIZE)
         inputs = [images]
-    reference = _outputs(model(inputs if len(inputs) > 1 else inputs[0], training=False))
+    reference = _keras_outputs(model, inputs)
     tolerance = _TOLERANCES[quantize]
     folder = os.path.dirname(os.path.abspath(path))
     staging = tempfile.mkdtemp(prefix=".cnnblocks-export-", dir=folder)
@@ -169,7 +177,7 @@ def export(model, path, format="onnx", *, verify=True, quantize=None, calibratio
                                         write_float32=_write)
         error = None
         if verify:
-            error = _relative_error(_RUNNERS[format](staged, model, inputs), reference)
+            error = _relative_error(_run(format, staged, model, inputs), reference)
             if not error <= tolerance:
                 kind = FORMATS[format][1] + (f" {quantize}" if quantize else "")
                 raise VerificationError(
@@ -212,7 +220,7 @@ def _requirements(format, verify):
     """Checks the writer and (with `verify`, or to quantize) the runtime can be imported; returns the runtime's
     name and version."""
     _, title, module, dist, _ = FORMATS[format]
-    needed = [_WRITERS[format]] if format in _WRITERS else []
+    needed = list(_WRITERS.get(format, []))
     if format == "saved_model" or (format == "litert" and keras.backend.backend() != "torch"):
         needed.append(("tensorflow", "tensorflow"))
     if format == "openvino":
@@ -250,6 +258,15 @@ def _batch(model):
     return arrays
 
 
+def _keras_outputs(model, inputs, chunk=8):
+    """The model's outputs on `inputs`, `chunk` images at a time (a calibration set of 32
+    ResNet50 images at once takes 5 GB in eager TensorFlow)."""
+    parts = [_outputs(model([x[i:i + chunk] for x in inputs] if len(inputs) > 1
+                            else inputs[0][i:i + chunk], training=False))
+             for i in range(0, len(inputs[0]), chunk)]
+    return [np.concatenate(arrays) for arrays in zip(*parts)]
+
+
 def _outputs(values):
     """A model's or runtime's outputs as a list of float64 arrays, in order."""
     if isinstance(values, dict):
@@ -283,6 +300,15 @@ def _relative_error(outputs, reference):
 def _write(model, staged, format):
     """`keras.Model.export` into the staging folder; a model the converter cannot express is a
     ValueError with the converter's reason."""
+    unsupported = _Unsupported()
+    converter_log = logging.getLogger("tf2onnx.tfonnx")
+    converter_log.addHandler(unsupported)
+    if format == "onnx" and keras.backend.backend() == "tensorflow":
+        rewritten = _portable.portable(model)
+        if rewritten is not model:
+            batch = _batch(rewritten)
+            rewritten(batch if len(batch) > 1 else batch[0], training=False)   # export needs it
+            model = rewritten
     try:
         with warnings.catch_warnings():     # Keras' tf2onnx shim warns about np.object
             warnings.simplefilter("ignore", FutureWarning)
@@ -291,6 +317,25 @@ def _write(model, staged, format):
         text = str(err).strip().splitlines()[0] if str(err).strip() else ""
         raise ValueError(f"`model` {model.name!r} cannot be written as {FORMATS[format][1]}: "
                          f"{type(err).__name__}: {text[:300]}") from err
+    finally:
+        converter_log.removeHandler(unsupported)
+    if unsupported.ops:
+        raise ValueError(f"`model` {model.name!r} cannot be written as {FORMATS[format][1]}: "
+                         f"tf2onnx has no conversion for the TensorFlow ops {unsupported.ops}.")
+
+
+class _Unsupported(logging.Handler):
+    """Catches tf2onnx's report of the TensorFlow ops it could not convert (it logs them and
+    writes a file onnxruntime cannot load)."""
+
+    def __init__(self):
+        super().__init__(logging.ERROR)
+        self.ops = None
+
+    def emit(self, record):
+        if record.msg == "Unsupported ops: %s" and record.args:
+            counts = record.args[0] if isinstance(record.args, tuple) else record.args
+            self.ops = ", ".join(f"{op} (x{n})" for op, n in sorted(dict(counts).items()))
 
 
 def _files(staged, format):
@@ -326,6 +371,17 @@ def _move(staged, path, format):
 
 
 # --- the runtimes: (file, model, inputs) -> outputs in the model's order --------------------
+
+
+def _run(format, staged, model, inputs):
+    """The runtime's outputs on `inputs`; a file it cannot load or run is a ValueError."""
+    try:
+        return _RUNNERS[format](staged, model, inputs)
+    except Exception as err:  # noqa: BLE001 - the runtimes raise their own types
+        text = str(err).strip().splitlines()[0] if str(err).strip() else ""
+        raise ValueError(f"`model` {model.name!r} was written as {FORMATS[format][1]}, but "
+                         f"{FORMATS[format][2].split('.')[0]} cannot run the file: "
+                         f"{type(err).__name__}: {text[:300]}") from err
 
 
 def _run_onnx(path, model, inputs):

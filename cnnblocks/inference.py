@@ -250,8 +250,12 @@ def _clone(op, config_changes):
     return op.__class__.from_config(config)
 
 
-def _rebuild(model, *, fold, compute_dtype, subject="`model`"):
+def _rebuild(model, *, fold, compute_dtype, subject="`model`", substitute=None):
     """The model rebuilt from its graph, BN folded (`fold`) and with `compute_dtype` layers.
+
+    `substitute(layer)`, when given, returns `(new layer, weights)` for a layer to replace
+    (`weights` its values for the new layer) or None to keep it (`cnnblocks.deploy`'s
+    portable rewrite); it is not combined with `fold` or `compute_dtype`.
 
     `compute_dtype` None keeps every layer's dtype policy; "bfloat16" gives every layer with a
     float32 policy the `mixed_bfloat16` policy (float32 variables, bfloat16 compute), except the
@@ -272,7 +276,7 @@ def _rebuild(model, *, fold, compute_dtype, subject="`model`"):
         op, node = graphs.history(x)
         output_ops.add(id(plan[id(node)]) if id(node) in plan else id(op))
 
-    tensors, clones, originals = {}, {}, {}
+    tensors, clones, originals, substituted = {}, {}, {}, {}
     for node in nodes:
         op = graphs.node_operation(node)
         if graphs.is_input_node(node):
@@ -285,11 +289,16 @@ def _rebuild(model, *, fold, compute_dtype, subject="`model`"):
             continue
         if id(op) not in clones:
             originals[id(op)] = op
-            clones[id(op)] = _clone_operation(op, fold=fold, compute_dtype=compute_dtype,
-                                              keep_float32=id(op) in output_ops,
-                                              folded=(id(op) in folded_into
-                                                      or id(op) in folded_before),
-                                              subject=subject)
+            swap = None if substitute is None or isinstance(op, keras.Model) else (
+                substitute(op))
+            if swap is not None:
+                clones[id(op)], substituted[id(op)] = swap
+            else:
+                clones[id(op)] = _clone_operation(op, fold=fold, compute_dtype=compute_dtype,
+                                                  keep_float32=id(op) in output_ops,
+                                                  folded=(id(op) in folded_into
+                                                          or id(op) in folded_before),
+                                                  subject=subject, substitute=substitute)
         outputs = graphs.call_again(node, clones[id(op)], tensors)
         for x, y in zip(graphs.node_outputs(node), outputs):
             tensors[id(x)] = y
@@ -298,6 +307,9 @@ def _rebuild(model, *, fold, compute_dtype, subject="`model`"):
         old = originals[key]
         if isinstance(old, keras.Model):
             continue  # Rebuilt with its weights.
+        if key in substituted:
+            new.set_weights(substituted[key])
+            continue
         if key in folded_into or key in folded_before:
             for attribute, value in _folded_weights(old, folded_into.get(key),
                                                     before=folded_before.get(key)).items():
@@ -330,11 +342,13 @@ def _rebuild(model, *, fold, compute_dtype, subject="`model`"):
     return keras.Model(inputs, outputs, name=model.name)
 
 
-def _clone_operation(op, *, fold, compute_dtype, keep_float32, folded, subject):
+def _clone_operation(op, *, fold, compute_dtype, keep_float32, folded, subject,
+                     substitute=None):
     """A fresh copy of one graph operation (nested models are rebuilt recursively)."""
     if isinstance(op, keras.Model):
         return _rebuild(op, fold=fold, compute_dtype=compute_dtype,
-                        subject=f"The nested model {op.name!r} in {subject}")
+                        subject=f"The nested model {op.name!r} in {subject}",
+                        substitute=substitute)
     changes = {}
     if folded:
         changes["use_bias"] = True

@@ -29,15 +29,16 @@ import numpy as np
 
 import keras
 
-from cnnblocks import _graph, _validation as check, graph
+from cnnblocks import _graph, _onnx, _validation as check, graph
 
 #: The quantizations `export` writes (format "onnx").
 QUANTIZE = ("int8", "float16")
 #: Images drawn for `calibration="random"` (uniform in [-1, 1), seeded).
 RANDOM_IMAGES = 32
+#: Images run through the probe at a time.
+_CHUNK = 4
 #: Image files read from a calibration folder (case-insensitive suffixes).
 IMAGE_SUFFIXES = (".jpg", ".jpeg", ".png", ".bmp")
-_FLOAT16_MAX = float(np.finfo(np.float16).max)
 
 
 @dataclasses.dataclass(frozen=True)
@@ -177,26 +178,26 @@ def write(model, path, quantize, images, calibration, *, write_float32):
     taps = [_graph.node_outputs(resolved.calls[b.output].node)[0] for b in blocks]
     outputs = list(model.outputs)
     probe = keras.Model(model.inputs[0], taps + outputs, name=f"{model.name}_probe")
-    reference = [keras.ops.convert_to_numpy(v) for v in probe(images, training=False)]
+    reference = _chunked(lambda x: [keras.ops.convert_to_numpy(v)
+                                    for v in probe(x, training=False)], images)
     float_path = os.path.join(folder, "probe_float32.onnx")
     write_float32(probe, float_path, "onnx")
     float_probe = onnx.load(float_path)
-    _initializers_not_inputs(float_probe)
     names = [o.name for o in float_probe.graph.output]
     kept = names[len(taps):]
     if quantize == "int8":
-        onnx.save(float_probe, float_path)
         quantized_path = os.path.join(folder, "probe_int8.onnx")
         _quantize_int8(float_path, quantized_path, images)
         quantized = onnx.load(quantized_path)
     else:
-        quantized = _float16_weights(float_probe, model.name)
+        quantized = _onnx.float16_weights(float_probe, model.name)
     session = onnxruntime.InferenceSession(quantized.SerializeToString(),
                                            providers=["CPUExecutionProvider"])
-    results = session.run(None, {session.get_inputs()[0].name: images})
+    feed = session.get_inputs()[0].name
+    results = _chunked(lambda x: session.run(None, {feed: x}), images)
     errors = [_relative(got, want) for got, want in zip(results, reference)]
-    float_size = len(_cut(float_probe, kept).SerializeToString())
-    final = _cut(quantized, kept)
+    float_size = len(_onnx.cut(float_probe, kept).SerializeToString())
+    final = _onnx.cut(quantized, kept)
     onnx.save(final, path)
     top1, top5 = _agreement(results[len(taps):], reference[len(taps):])
     return QuantizationReport(
@@ -205,6 +206,13 @@ def write(model, path, quantize, images, calibration, *, write_float32):
                      for b, r, e in zip(blocks, reference, errors)),
         output_error=max(errors[len(taps):]), size_ratio=os.path.getsize(path) / float_size,
         top1=top1, top5=top5)
+
+
+def _chunked(run, images):
+    """`run` (images -> list of arrays) over `_CHUNK` images at a time, concatenated: the
+    block outputs of a large model on every calibration image at once need gigabytes."""
+    parts = [run(images[i:i + _CHUNK]) for i in range(0, len(images), _CHUNK)]
+    return [np.concatenate(arrays) for arrays in zip(*parts)]
 
 
 def _tapped_blocks(resolved, model):
@@ -238,13 +246,6 @@ def _agreement(results, reference):
     return top1, top5
 
 
-def _initializers_not_inputs(model):
-    """Drops graph inputs that are initializers (tf2onnx lists a few constants as inputs,
-    which onnxruntime's calibration then asks to be fed)."""
-    weights = {t.name for t in model.graph.initializer}
-    _replace(model.graph.input, [i for i in model.graph.input if i.name not in weights])
-
-
 def _quantize_int8(source, target, images):
     from onnxruntime import quantization as q
 
@@ -264,71 +265,3 @@ def _quantize_int8(source, target, images):
                       per_channel=True, activation_type=q.QuantType.QUInt8,
                       weight_type=q.QuantType.QInt8, nodes_to_exclude=softmax,
                       calibrate_method=q.CalibrationMethod.MinMax)
-
-
-def _float16_weights(model, name):
-    """A copy of `model` whose float32 weights are stored as float16, each cast back to
-    float32 by a `Cast` node; refuses a weight beyond float16's range."""
-    import onnx
-    from onnx import helper, numpy_helper
-    result = onnx.ModelProto()
-    result.CopyFrom(model)
-    weights, casts = [], []
-    for tensor in result.graph.initializer:
-        if tensor.data_type != onnx.TensorProto.FLOAT:
-            weights.append(tensor)
-            continue
-        values = numpy_helper.to_array(tensor)
-        if values.size and float(np.max(np.abs(values))) > _FLOAT16_MAX:
-            raise ValueError(f"`model` {name!r} cannot be stored in float16: a weight "
-                             f"({tensor.name!r}) reaches {float(np.max(np.abs(values))):.3g}, "
-                             f"beyond float16's {_FLOAT16_MAX:g}.")
-        stored = f"{tensor.name}__float16"
-        weights.append(numpy_helper.from_array(values.astype(np.float16), stored))
-        casts.append(helper.make_node("Cast", [stored], [tensor.name], to=onnx.TensorProto.FLOAT,
-                                      name=f"{tensor.name}__cast"))
-    _replace(result.graph.initializer, weights)
-    _replace(result.graph.node, casts + list(result.graph.node))
-    return result
-
-
-def _cut(model, outputs):
-    """A copy of `model` with only the graph outputs `outputs` (renamed as a single-model
-    export names them) and the nodes and weights they need."""
-    import onnx
-    result = onnx.ModelProto()
-    result.CopyFrom(model)
-    kept = [o for o in result.graph.output if o.name in outputs]
-    needed, nodes = set(outputs), []
-    for node in reversed(result.graph.node):
-        if any(o in needed for o in node.output):
-            nodes.append(node)
-            needed.update(i for i in node.input if i)
-    nodes.reverse()
-    weights = [t for t in result.graph.initializer if t.name in needed]
-    plain = {o.name: "Identity:0" if j == 0 else f"Identity_{j}:0" for j, o in enumerate(kept)}
-    renames = {name: f"{name}__inner" for name in set(plain.values()) - set(plain)}
-    renames.update(plain)          # an inner tensor with an output's name steps aside first
-    for node in nodes:
-        node.output[:] = [renames.get(o, o) for o in node.output]
-        node.input[:] = [renames.get(i, i) for i in node.input]
-    for o in kept:
-        o.name = renames.get(o.name, o.name)
-    infos = [v for v in result.graph.value_info if v.name in needed]
-    for info in infos:
-        info.name = renames.get(info.name, info.name)
-    for field, values in (("node", nodes), ("initializer", weights), ("output", kept),
-                          ("value_info", infos)):
-        _replace(getattr(result.graph, field), values)
-    return result
-
-
-def _replace(field, values):
-    """Sets a repeated protobuf field to copies of `values` (which may be its own items)."""
-    copies = []
-    for value in values:
-        copy = type(value)()
-        copy.CopyFrom(value)
-        copies.append(copy)
-    del field[:]
-    field.extend(copies)

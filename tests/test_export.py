@@ -144,3 +144,58 @@ def test_the_command(tmp_path, monkeypatch, capsys, mine):
         err = capsys.readouterr().err
         assert message in err and "Traceback" not in err
     keras.backend.clear_session()
+
+
+@pytest.fixture(scope="module")
+def grouped():
+    """Layers tf2onnx cannot convert as Keras writes them on TensorFlow: grouped convolutions
+    (depthwise-like and in groups), an exact GELU, a Normalization with constants."""
+    keras.utils.set_random_seed(2)
+    inputs = keras.Input((16, 16, 4), name="image")
+    x = keras.layers.Normalization(mean=[1.0, 2.0, 3.0, 4.0], variance=[1.0, 4.0, 9.0, 0.25],
+                                   name="norm")(inputs)
+    x = keras.layers.Conv2D(8, 3, padding="same", groups=2, name="grouped")(x)
+    x = keras.layers.Conv2D(8, 5, padding="same", groups=8, name="depthwise_like")(x)
+    x = keras.layers.Activation("gelu", name="gelu")(x)
+    x = keras.layers.GlobalAveragePooling2D(name="gap")(x)
+    return keras.Model(inputs, keras.layers.Dense(3, name="logits")(x), name="grouped")
+
+
+def test_grouped_convolutions_gelu_and_normalization_are_written_as_onnx(grouped, tmp_path):
+    from cnnblocks import _portable
+    rewritten = _portable.portable(grouped)
+    kinds = {layer.name: type(layer).__name__ for layer in rewritten.layers}
+    assert kinds["grouped"] == "GroupedConv2D" and kinds["depthwise_like"] == "DepthwiseConv2D"
+    assert kinds["gelu"] == "ErfGELU" and kinds["norm"] == "ConstantNormalization"
+    x = np.random.default_rng(0).uniform(-1, 1, (2, 16, 16, 4)).astype("float32")
+    np.testing.assert_allclose(rewritten(x), grouped(x), rtol=1e-5, atol=1e-6)
+    result = cnnblocks.export(grouped, tmp_path / "g.onnx")
+    assert result.max_relative_error <= deploy.FLOAT32_TOLERANCE
+    assert _portable.portable(rewritten) is rewritten          # nothing left to replace
+
+
+def test_a_nested_model_is_rewritten_inside(grouped, tmp_path):
+    inputs = keras.Input((16, 16, 4))
+    outer = keras.Model(inputs, keras.layers.Dense(2, name="top")(grouped(inputs)),
+                        name="outer")
+    result = cnnblocks.export(outer, tmp_path / "o.onnx")
+    assert result.max_relative_error <= deploy.FLOAT32_TOLERANCE
+
+
+def test_ops_the_converter_lacks_are_named(grouped, tmp_path, monkeypatch):
+    from cnnblocks import _portable
+    monkeypatch.setattr(_portable, "portable", lambda model: model)
+    with pytest.raises(ValueError, match=r"tf2onnx has no conversion for the TensorFlow ops "
+                       r".*StatefulPartitionedCall \(x2\)"):
+        cnnblocks.export(grouped, tmp_path / "g.onnx")
+    assert os.listdir(tmp_path) == []
+
+
+def test_a_file_the_runtime_cannot_run_is_one_message(mine, tmp_path, monkeypatch):
+    def broken(*args):
+        raise RuntimeError("[ONNXRuntimeError] : 10 : INVALID_GRAPH\nsecond line")
+    monkeypatch.setitem(deploy._RUNNERS, "onnx", broken)
+    with pytest.raises(ValueError, match=r"written as ONNX, but onnxruntime cannot run the "
+                       r"file: RuntimeError: \[ONNXRuntimeError\] : 10 : INVALID_GRAPH$"):
+        cnnblocks.export(mine, tmp_path / "m.onnx")
+    assert os.listdir(tmp_path) == []

@@ -313,6 +313,24 @@ def test_benchmark_smoke(tmp_path):
     assert "oneDNN CPU kernels on (TF_ENABLE_ONEDNN_OPTS=1)" in text
 
 
+@pytest.mark.heavy
+@pytest.mark.tf_only(reason="the runtimes table's exports run on TensorFlow")
+def test_runtimes_benchmark_smoke(tmp_path):
+    """`benchmarks/runtimes.py`: its workers start, answer and are timed in turns (no timing
+    asserted)."""
+    out = tmp_path / "runtimes.md"
+    result = subprocess.run(
+        [sys.executable, str(ROOT / "benchmarks" / "runtimes.py"), "--models", "mobilenet_v2",
+         "--size", "32", "--batch", "2", "--repeats", "2", "--target-seconds", "0.05",
+         "--contenders", "keras_tf,ort_fp32,ort_int8", "--out", str(out)],
+        capture_output=True, text=True, timeout=600, cwd=ROOT)
+    assert result.returncode == 0, result.stderr[-3000:]
+    text = out.read_text()
+    assert "| MobileNetV2 32x32, batch 2 |" in text and "CPU flags present:" in text
+    assert "| cnnblocks.export ONNX, onnxruntime float32 | " in text and "1.00x" in text
+    assert "cnnblocks' reduced-precision path (cnnblocks.export ONNX int8" in text
+
+
 @pytest.fixture(scope="module")
 def bench():
     """`benchmarks/bench_vs_keras.py` as a module, without leaving its environment default."""

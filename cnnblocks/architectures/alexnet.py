@@ -15,7 +15,6 @@ module.
 from keras import layers
 
 from cnnblocks import _validation as check
-from cnnblocks import cost
 from cnnblocks import family as fam
 from cnnblocks import identity, preprocessing
 from cnnblocks.architectures import common
@@ -132,12 +131,7 @@ def estimate(point, *, input_shape, include_top=True, pooling=None, classes=1000
     the builder, in `variant`'s structure (None: the builder's default, "torchvision";
     "paper": wider, grouped, with LRN), walked layer by layer as `_trunk` and `_head` build
     them, without building anything."""
-    variant = point.variants[0] if variant is None else check.choice(
-        variant, "variant", point.variants)
-    input_shape = common.input_shape_for(input_shape, default_size=point.default_size,
-                                         min_size=MIN_SIZE, data_format="channels_last",
-                                         require_static=True, weights=None)
-    tally = cost.Tally(input_shape)
+    variant, tally = common.estimate_start(point, input_shape, variant, min_size=MIN_SIZE)
     for row in ALEXNET_SPECS[variant]:
         if row[0] == "pool":
             tally.pool(3, 2)                                    # pool1, pool2, pool5

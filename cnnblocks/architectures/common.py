@@ -27,6 +27,7 @@ from keras import layers
 
 from cnnblocks import _graph
 from cnnblocks import _validation as check
+from cnnblocks import cost
 from cnnblocks import identity, torch_weights
 from cnnblocks import weights as weight_files
 from cnnblocks.blocks.common import resolve_data_format
@@ -179,6 +180,18 @@ def input_shape_for(input_shape, *, default_size, min_size, data_format, require
 #: The name of a built model's input layer: keras.applications' (`keras.Input`'s default in a
 #: fresh session), the same in every build.
 INPUT_NAME = "input_layer"
+
+
+def estimate_start(point, input_shape, variant, *, min_size):
+    """An estimator's checks before its walk, as the builder makes them: `variant` among
+    `point.variants` (None: the first) and `input_shape` at least `min_size` square. Returns
+    `(variant, cost.Tally(input_shape))`."""
+    variant = point.variants[0] if variant is None else check.choice(
+        variant, "variant", point.variants)
+    input_shape = input_shape_for(input_shape, default_size=point.default_size,
+                                  min_size=min_size, data_format="channels_last",
+                                  require_static=True, weights=None)
+    return variant, cost.Tally(input_shape)
 
 
 def default_name(entry):

@@ -13,8 +13,6 @@ leaves unnamed (`conv2d_17`) get deterministic names (`conv_1a`, `mixed_5b_5x5_c
 `block35_1_b2_3_conv`, ...). Everything about the family is in this module.
 """
 
-from cnnblocks import _validation as check
-from cnnblocks import cost
 from cnnblocks import family as fam
 from cnnblocks import preprocessing
 from cnnblocks.architectures import common
@@ -116,12 +114,8 @@ def estimate(point, *, input_shape, include_top=True, pooling=None, classes=1000
     (a `ModelEntry`; `cnnblocks.cost.Estimate`) at `input_shape` `(h, w, 3)` (at least 75x75,
     as the builder), walked layer by layer as `_trunk` and the head build them, without
     building anything. `variant`: None or "keras", the only structure."""
-    if variant is not None:
-        check.choice(variant, "variant", point.variants)
-    common.input_shape_for(input_shape, default_size=point.default_size,
-                           min_size=INCEPTION_RESNET_V2_MIN_SIZE, data_format="channels_last",
-                           require_static=True, weights=None)
-    tally = cost.Tally(input_shape)
+    _, tally = common.estimate_start(point, input_shape, variant,
+                                     min_size=INCEPTION_RESNET_V2_MIN_SIZE)
     for kind, _, *spec in INCEPTION_RESNET_V2_STEM:
         if kind == "pool":                                      # pool_3a, pool_5a
             tally.pool(3, 2)

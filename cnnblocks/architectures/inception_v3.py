@@ -13,7 +13,6 @@ is in this module.
 from keras import layers
 
 from cnnblocks import _validation as check
-from cnnblocks import cost
 from cnnblocks import family as fam
 from cnnblocks import identity, preprocessing
 from cnnblocks.architectures import common
@@ -164,14 +163,10 @@ def estimate(point, *, input_shape, include_top=True, pooling=None, classes=1000
     as the builder) in `variant`'s structure (None: the builder's default, "keras"), walked
     layer by layer as `_trunk` and `_head` build them, without building anything; without the
     auxiliary classifier (the builder's default)."""
-    variant = point.variants[0] if variant is None else check.choice(
-        variant, "variant", point.variants)
-    common.input_shape_for(input_shape, default_size=point.default_size,
-                           min_size=INCEPTION_V3_MIN_SIZE, data_format="channels_last",
-                           require_static=True, weights=None)
+    variant, tally = common.estimate_start(point, input_shape, variant,
+                                           min_size=INCEPTION_V3_MIN_SIZE)
     options = INCEPTION_V3_VARIANTS[variant]
     bn_scale = options["bn_scale"]
-    tally = cost.Tally(input_shape)
     for kind, layer, *unit in INCEPTION_V3_STEM:
         if kind == "pool":                                      # pool1, pool2: 3x3/2 "valid"
             tally.pool(3, 2)

@@ -10,8 +10,6 @@ unnamed (`conv2d`, `batch_normalization`, `add`, ...), carry names of their own
 module.
 """
 
-from cnnblocks import _validation as check
-from cnnblocks import cost
 from cnnblocks import family as fam
 from cnnblocks import identity, preprocessing
 from cnnblocks.architectures import common
@@ -90,12 +88,7 @@ def estimate(point, *, input_shape, include_top=True, pooling=None, classes=1000
     (a `ModelEntry`; `cnnblocks.cost.Estimate`) at `input_shape` `(h, w, 3)` (at least 71x71,
     as the builder), walked layer by layer as `_trunk` and the head build them, without
     building anything. `variant`: None or "keras", the only structure."""
-    if variant is not None:
-        check.choice(variant, "variant", point.variants)
-    common.input_shape_for(input_shape, default_size=point.default_size,
-                           min_size=XCEPTION_MIN_SIZE, data_format="channels_last",
-                           require_static=True, weights=None)
-    tally = cost.Tally(input_shape)
+    _, tally = common.estimate_start(point, input_shape, variant, min_size=XCEPTION_MIN_SIZE)
     for _, filters, strides in XCEPTION_STEM:                   # block1_conv{i}, _bn, _act
         tally.conv(filters, 3, strides)
         tally.bn()
