@@ -6,10 +6,14 @@ The fast suite exports one model of each family: its smallest by parameters
 `export_sweep` cases export every registered model: about 80 models twice is longer than CI's
 budget on two cores, so `./dev.sh test` leaves them out and `./dev.sh test-export-sweep` runs
 them. Models are built at 96x96 with 10 classes and their logits as outputs (a softmax of
-random weights saturates and would hide differences).
+random weights saturates and would hide differences), each in a process of its own.
 """
 
 import inspect
+import json
+import os
+import subprocess
+import sys
 
 import pytest
 
@@ -43,12 +47,28 @@ def _build(name):
     return cnnblocks.create_model(name, **kwargs)
 
 
-def _check(name, tmp_path):
+def export_both(name, folder):
+    """`{format: max relative error}` of `name` written as ONNX and LiteRT into `folder`."""
     model = _build(name)
-    for format, suffix in FORMATS:
-        result = cnnblocks.export(model, tmp_path / f"{name}{suffix}", format)
-        assert 0 <= result.max_relative_error <= deploy.FLOAT32_TOLERANCE, (format, result)
-    keras.backend.clear_session()
+    return {format: cnnblocks.export(model, os.path.join(folder, f"{name}{suffix}"),
+                                     format).max_relative_error
+            for format, suffix in FORMATS}
+
+
+def _check(name, tmp_path):
+    # A process per model: TensorFlow and tf2onnx keep gigabytes of each conversion (22 in
+    # one process grew past 15 GB and were killed beside another test worker).
+    code = ("import json, sys; sys.path.insert(0, sys.argv[1]); "
+            "import test_export_architectures as t; "
+            "print(json.dumps(t.export_both(sys.argv[2], sys.argv[3])))")
+    done = subprocess.run([sys.executable, "-c", code, os.path.dirname(__file__), name,
+                           str(tmp_path)], capture_output=True, text=True, timeout=1200,
+                          env=dict(os.environ, KERAS_BACKEND="tensorflow",
+                                   TF_CPP_MIN_LOG_LEVEL="3"))
+    assert done.returncode == 0, done.stderr[-3000:]
+    errors = json.loads(done.stdout.strip().splitlines()[-1])
+    assert set(errors) == {format for format, _ in FORMATS}
+    assert all(0 <= e <= deploy.FLOAT32_TOLERANCE for e in errors.values()), errors
 
 
 def test_one_model_per_family():
