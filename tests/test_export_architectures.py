@@ -6,8 +6,9 @@ The fast suite exports one model of each family, its smallest by parameters
 has at most 30 million parameters (18 of the 22 families today). The `export_sweep` cases export
 every other registered model: about 80 models twice is longer than CI's budget on two cores,
 and the largest need about 10 GB each to convert, so `./dev.sh test` leaves them out and
-`./dev.sh test-export-sweep` runs them. Models are built at 96x96 with 10 classes and their logits as outputs (a softmax of
-random weights saturates and would hide differences), each in a process of its own.
+`./dev.sh test-export-sweep` runs them. Models are built at 96x96 with 10 classes and their
+logits as outputs (a softmax of random weights saturates and would hide differences), each in
+a process of its own.
 """
 
 import inspect
