@@ -12,10 +12,10 @@ How. Each contender lives in its own Python process (a *worker*: one backend per
 how Keras works, and JAX and TensorFlow then do not share a thread pool). A worker builds its
 model with random weights (the cnnblocks files are written by `cnnblocks.export`, verified
 against Keras on their logits, `classifier_activation=None`, since a softmax of random weights
-saturates and hides differences; int8 calibrated on 32 random images), warms up, then waits. The parent asks the
-workers in turn to time `calls` forwards of one fixed batch (the same number for every
-contender, about `--target-seconds` for the slowest), A B C ..., then ... C B A, so that no
-contender always goes first; only one worker runs at a time and each uses every core. A
+saturates and hides differences; int8 calibrated on 32 random images), warms up, then waits.
+The parent asks the workers in turn to time `calls` forwards of one fixed batch (the same
+number for every contender, about `--target-seconds` for the slowest), A B C ..., then
+... C B A, so that no contender always goes first; only one worker runs at a time and each uses every core. A
 figure is the median images/s over `--repeats` turns; a ratio is against onnxruntime float32
 of the medians, with a 95% bootstrap interval over the turns (`bench_vs_keras.median_ratio`).
 

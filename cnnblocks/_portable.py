@@ -147,8 +147,8 @@ def _substitute_kind(layer):
 
 
 def portable(model):
-    """`model` with its grouped convolutions, GELUs and constant normalizations re-expressed (a new model with the same
-    name, inputs and outputs), or `model` itself when it has none."""
+    """`model` with its grouped convolutions, GELUs and normalizations re-expressed (a new
+    model with the same name, inputs and outputs), or `model` itself when it has none."""
     if not needs_rewrite(model):
         return model
     return inference._rebuild(model, fold=False, compute_dtype=None, substitute=_substitute)

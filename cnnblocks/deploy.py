@@ -217,8 +217,8 @@ def check_path(path, format):
 
 
 def _requirements(format, verify):
-    """Checks the writer and (with `verify`, or to quantize) the runtime can be imported; returns the runtime's
-    name and version."""
+    """Checks the writer and (with `verify`, or to quantize) the runtime can be imported;
+    returns the runtime's name and version."""
     _, title, module, dist, _ = FORMATS[format]
     needed = list(_WRITERS.get(format, []))
     if format == "saved_model" or (format == "litert" and keras.backend.backend() != "torch"):

@@ -121,7 +121,8 @@ def calibration_images(calibration, model, *, preprocess=None, size=224):
         return _folder_images(os.fspath(calibration), shape, preprocess), os.fspath(calibration)
     if isinstance(calibration, np.ndarray) and calibration.dtype.kind == "f":
         if calibration.ndim != len(shape) + 1 or tuple(calibration.shape[1:]) != shape:
-            raise ValueError(f"`calibration` must be an array of shape (n, {', '.join(map(str, shape))}) "
+            dims = ", ".join(map(str, shape))
+            raise ValueError(f"`calibration` must be an array of shape (n, {dims}) "
                              f"for {model.name!r}; received shape {calibration.shape}.")
         if len(calibration) < 1 or not np.all(np.isfinite(calibration)):
             raise ValueError("`calibration` must hold at least one image, all values finite.")
