@@ -59,9 +59,6 @@ class GroupedConv2D(layers.Layer):
             y = y + self.bias
         return self.activation(y)
 
-    def compute_output_spec(self, x):
-        return keras.KerasTensor(_conv_shape(x.shape, self.conv_config), dtype=x.dtype)
-
     def get_config(self):
         return {"conv_config": self.conv_config}
 
@@ -94,11 +91,6 @@ class ErfGELU(layers.Layer):
 
     def call(self, x):
         return 0.5 * x * (1.0 + ops.erf(x * (1.0 / math.sqrt(2.0))))
-
-
-def _conv_shape(shape, c):
-    conv = layers.Conv2D.from_config({**c, "name": f"{c['name']}__shape"})
-    return conv.compute_output_shape(shape)
 
 
 def _substitute(layer):

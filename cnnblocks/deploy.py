@@ -258,13 +258,12 @@ def _batch(model):
     return arrays
 
 
-def _keras_outputs(model, inputs, chunk=8):
-    """The model's outputs on `inputs`, `chunk` images at a time (a calibration set of 32
-    ResNet50 images at once takes 5 GB in eager TensorFlow)."""
-    parts = [_outputs(model([x[i:i + chunk] for x in inputs] if len(inputs) > 1
-                            else inputs[0][i:i + chunk], training=False))
-             for i in range(0, len(inputs[0]), chunk)]
-    return [np.concatenate(arrays) for arrays in zip(*parts)]
+def _keras_outputs(model, inputs):
+    """The model's outputs on `inputs`, 8 images at a time (a calibration set of 32 ResNet50
+    images at once takes 5 GB in eager TensorFlow)."""
+    if len(inputs) > 1:                       # the verification batch of a multi-input model
+        return _outputs(model(inputs, training=False))
+    return quantization.chunked(lambda x: _outputs(model(x, training=False)), inputs[0], 8)
 
 
 def _outputs(values):

@@ -179,7 +179,7 @@ def write(model, path, quantize, images, calibration, *, write_float32):
     taps = [_graph.node_outputs(resolved.calls[b.output].node)[0] for b in blocks]
     outputs = list(model.outputs)
     probe = keras.Model(model.inputs[0], taps + outputs, name=f"{model.name}_probe")
-    reference = _chunked(lambda x: [keras.ops.convert_to_numpy(v)
+    reference = chunked(lambda x: [keras.ops.convert_to_numpy(v)
                                     for v in probe(x, training=False)], images)
     float_path = os.path.join(folder, "probe_float32.onnx")
     write_float32(probe, float_path, "onnx")
@@ -195,7 +195,7 @@ def write(model, path, quantize, images, calibration, *, write_float32):
     session = onnxruntime.InferenceSession(quantized.SerializeToString(),
                                            providers=["CPUExecutionProvider"])
     feed = session.get_inputs()[0].name
-    results = _chunked(lambda x: session.run(None, {feed: x}), images)
+    results = chunked(lambda x: session.run(None, {feed: x}), images)
     errors = [_relative(got, want) for got, want in zip(results, reference)]
     float_size = len(_onnx.cut(float_probe, kept).SerializeToString())
     final = _onnx.cut(quantized, kept)
@@ -209,10 +209,12 @@ def write(model, path, quantize, images, calibration, *, write_float32):
         top1=top1, top5=top5)
 
 
-def _chunked(run, images):
-    """`run` (images -> list of arrays) over `_CHUNK` images at a time, concatenated: the
-    block outputs of a large model on every calibration image at once need gigabytes."""
-    parts = [run(images[i:i + _CHUNK]) for i in range(0, len(images), _CHUNK)]
+def chunked(run, images, size=None):
+    """`run` (images -> list of arrays) over `size` (default `_CHUNK`) images at a time,
+    concatenated: a large model's outputs on every calibration image at once need gigabytes
+    (`deploy.export`'s reference outputs use it too)."""
+    size = size or _CHUNK
+    parts = [run(images[i:i + size]) for i in range(0, len(images), size)]
     return [np.concatenate(arrays) for arrays in zip(*parts)]
 
 
